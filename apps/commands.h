@@ -1,0 +1,11 @@
+// Each subcommand lives in cmd_<name>.cpp and registers itself on the root app here.
+// Adding a command: write cmd_<name>.cpp with add_<name>_command(), list it below and
+// in main.cpp.
+#pragma once
+#include <CLI/CLI.hpp>
+
+namespace frcnn::cli {
+
+void add_info_command(CLI::App& app);
+
+}  // namespace frcnn::cli

@@ -1,0 +1,26 @@
+// frcnn: the command-line entry point. `frcnn --help` lists the subcommands.
+#include <cstdio>
+#include <exception>
+
+#include "apps/commands.h"
+#include "engine/log.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"frcnn: Faster R-CNN (VGG16) in C++/CUDA, training, evaluation, detection, benchmarks"};
+  app.require_subcommand(1);
+  std::string log_level = "info";
+  app.add_option("--log-level", log_level, "debug, info, warn, error or off")->capture_default_str();
+  app.parse_complete_callback([&] { frcnn::set_log_level(frcnn::parse_log_level(log_level)); });
+
+  frcnn::cli::add_info_command(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const std::exception& e) {
+    frcnn::log_error(e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,209 @@
+#include "engine/allocator.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "engine/log.h"
+
+namespace frcnn {
+
+namespace {
+
+class HostBackend : public RawBackend {
+ public:
+  void* allocate(size_t bytes) override {
+    size_t n = (bytes + 63) / 64 * 64;
+    return std::aligned_alloc(64, n == 0 ? 64 : n);
+  }
+  void release(void* p) override { std::free(p); }
+  Device device() const override { return Device::cpu(); }
+};
+
+// The CPU allocator does not cache: malloc is already fast, and tests want
+// ASan/valgrind to see every use-after-free.
+class HostAllocator : public Allocator {
+ public:
+  void* allocate(size_t bytes, Stream) override {
+    void* p = backend_.allocate(bytes);
+    if (!p) throw std::bad_alloc();
+    return p;
+  }
+  void deallocate(void* p) override { backend_.release(p); }
+  Device device() const override { return Device::cpu(); }
+
+ private:
+  HostBackend backend_;
+};
+
+}  // namespace
+
+std::unique_ptr<RawBackend> make_host_backend() { return std::make_unique<HostBackend>(); }
+
+#if FRCNN_WITH_CUDA
+std::unique_ptr<RawBackend> make_cuda_backend_impl(int index);  // allocator_cuda.cpp
+#endif
+
+std::unique_ptr<RawBackend> make_cuda_backend(int index) {
+#if FRCNN_WITH_CUDA
+  return make_cuda_backend_impl(index);
+#else
+  (void)index;
+  throw std::runtime_error("CUDA memory requested, but this frcnn was built without CUDA");
+#endif
+}
+
+// ---- CachingAllocator -------------------------------------------------------
+
+CachingAllocator::CachingAllocator(std::unique_ptr<RawBackend> backend) : backend_(std::move(backend)) {}
+
+CachingAllocator::~CachingAllocator() {
+  // Live blocks at exit belong to tensors that outlive the allocator (static
+  // destruction order); leaking them is safer than freeing memory still referenced.
+  empty_cache();
+}
+
+size_t CachingAllocator::round_size(size_t bytes) {
+  constexpr size_t kSmall = 512, kLarge = size_t(2) << 20, kSplit = size_t(1) << 20;
+  if (bytes == 0) return kSmall;
+  if (bytes < kSplit) return (bytes + kSmall - 1) / kSmall * kSmall;
+  return (bytes + kLarge - 1) / kLarge * kLarge;
+}
+
+void* CachingAllocator::take_cached(size_t size, void* stream) {
+  // Best fit on the same stream, wasting at most the size itself (a 4 MiB request may
+  // take an 8 MiB block, not a 1 GiB one).
+  for (auto it = free_.lower_bound(size); it != free_.end() && it->first <= 2 * size; ++it) {
+    if (it->second.second != stream) continue;
+    void* p = it->second.first;
+    size_t bsize = it->first;
+    free_.erase(it);
+    live_[p] = Block{bsize, stream};
+    return p;
+  }
+  return nullptr;
+}
+
+void* CachingAllocator::allocate(size_t bytes, Stream stream) {
+  const size_t size = round_size(bytes);
+  std::lock_guard<std::mutex> lock(mu_);
+  void* p = take_cached(size, stream.handle);
+  if (p) {
+    ++stats_.cache_hits;
+  } else {
+    p = backend_->allocate(size);
+    if (!p) {
+      // Out of memory: give the cache back and try once more.
+      for (auto& kv : free_) {
+        backend_->release(kv.second.first);
+        ++stats_.raw_frees;
+        stats_.bytes_reserved -= kv.first;
+      }
+      free_.clear();
+      p = backend_->allocate(size);
+      if (!p)
+        throw std::runtime_error("out of memory on " + backend_->device().str() + ": requested " +
+                                 std::to_string(bytes) + " bytes with " + std::to_string(stats_.bytes_in_use) +
+                                 " in use");
+    }
+    ++stats_.raw_allocs;
+    stats_.bytes_reserved += size;
+    live_[p] = Block{size, stream.handle};
+  }
+  stats_.bytes_in_use += live_[p].size;
+  if (stats_.bytes_in_use > stats_.peak_bytes_in_use) stats_.peak_bytes_in_use = stats_.bytes_in_use;
+  return p;
+}
+
+void CachingAllocator::deallocate(void* p) {
+  if (!p) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = live_.find(p);
+  if (it == live_.end()) throw std::logic_error("CachingAllocator::deallocate: pointer not allocated here");
+  stats_.bytes_in_use -= it->second.size;
+  free_.emplace(it->second.size, std::make_pair(p, it->second.stream));
+  live_.erase(it);
+}
+
+void CachingAllocator::empty_cache() {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& kv : free_) {
+    backend_->release(kv.second.first);
+    ++stats_.raw_frees;
+    stats_.bytes_reserved -= kv.first;
+  }
+  free_.clear();
+}
+
+AllocatorStats CachingAllocator::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
+void CachingAllocator::reset_peak() {
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_.peak_bytes_in_use = stats_.bytes_in_use;
+}
+
+// ---- process-wide allocators -----------------------------------------------
+
+namespace {
+std::mutex g_alloc_mu;
+std::vector<std::unique_ptr<CachingAllocator>>& cuda_allocators() {
+  // Never destroyed: tensors in static objects may be freed after main returns.
+  static auto* v = new std::vector<std::unique_ptr<CachingAllocator>>();
+  return *v;
+}
+CachingAllocator& cuda_allocator(int index) {
+  require_device(Device::cuda(index));
+  std::lock_guard<std::mutex> lock(g_alloc_mu);
+  auto& v = cuda_allocators();
+  if (static_cast<int>(v.size()) <= index) v.resize(index + 1);
+  if (!v[index]) v[index] = std::make_unique<CachingAllocator>(make_cuda_backend(index));
+  return *v[index];
+}
+}  // namespace
+
+Allocator& default_allocator(const Device& d) {
+  if (d.is_cpu()) {
+    static HostAllocator* host = new HostAllocator();
+    return *host;
+  }
+  return cuda_allocator(d.index);
+}
+
+AllocatorStats cuda_allocator_stats(int index) { return cuda_allocator(index).stats(); }
+void cuda_empty_cache(int index) { cuda_allocator(index).empty_cache(); }
+
+// ---- Buffer -------------------------------------------------------------------
+
+Buffer::Buffer(size_t bytes, const Device& device, Stream stream) : bytes_(bytes), device_(device) {
+  alloc_ = &default_allocator(device);
+  ptr_ = alloc_->allocate(bytes, stream);
+}
+
+Buffer& Buffer::operator=(Buffer&& o) noexcept {
+  if (this != &o) {
+    reset();
+    ptr_ = o.ptr_;
+    bytes_ = o.bytes_;
+    device_ = o.device_;
+    alloc_ = o.alloc_;
+    o.ptr_ = nullptr;
+    o.bytes_ = 0;
+    o.alloc_ = nullptr;
+  }
+  return *this;
+}
+
+void Buffer::reset() {
+  if (ptr_ && alloc_) alloc_->deallocate(ptr_);
+  ptr_ = nullptr;
+  bytes_ = 0;
+  alloc_ = nullptr;
+}
+
+}  // namespace frcnn

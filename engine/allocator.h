@@ -1,0 +1,119 @@
+// Memory for tensors.
+//
+// RawBackend         gets and returns memory from the system (malloc, cudaMalloc).
+// CachingAllocator   keeps freed blocks in size buckets and hands them out again, so a
+//                    training loop does not cudaMalloc every step. Blocks remember the
+//                    stream they were used on and are reused only on that stream, so
+//                    reuse needs no synchronisation. Counters: bytes in use, peak,
+//                    reserved, raw allocations, cache hits.
+// Buffer             a move-only RAII allocation (what Storage holds).
+//
+// The caching logic is device-agnostic and tested on the CPU with a malloc backend;
+// the CUDA build plugs in cudaMalloc/cudaFree. default_allocator(device) returns the
+// process-wide allocator of a device (one per GPU, created on first use), as every
+// framework's tensor allocator is.
+#pragma once
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+#include "engine/device.h"
+#include "engine/stream.h"
+
+namespace frcnn {
+
+class RawBackend {
+ public:
+  virtual ~RawBackend() = default;
+  virtual void* allocate(size_t bytes) = 0;  // nullptr when out of memory
+  virtual void release(void* p) = 0;
+  virtual Device device() const = 0;
+};
+
+// 64-byte aligned host memory.
+std::unique_ptr<RawBackend> make_host_backend();
+// cudaMalloc on GPU `index` (throws without CUDA).
+std::unique_ptr<RawBackend> make_cuda_backend(int index);
+
+struct AllocatorStats {
+  size_t bytes_in_use = 0;       // handed out and not yet freed (rounded sizes)
+  size_t peak_bytes_in_use = 0;  // since construction or reset_peak()
+  size_t bytes_reserved = 0;     // in use + cached
+  size_t raw_allocs = 0;         // calls into the backend
+  size_t raw_frees = 0;
+  size_t cache_hits = 0;         // allocations served from the cache
+};
+
+class Allocator {
+ public:
+  virtual ~Allocator() = default;
+  virtual void* allocate(size_t bytes, Stream stream) = 0;
+  virtual void deallocate(void* p) = 0;
+  virtual Device device() const = 0;
+};
+
+class CachingAllocator : public Allocator {
+ public:
+  explicit CachingAllocator(std::unique_ptr<RawBackend> backend);
+  ~CachingAllocator() override;
+  CachingAllocator(const CachingAllocator&) = delete;
+  CachingAllocator& operator=(const CachingAllocator&) = delete;
+
+  // Zero bytes gives a valid, unique, non-null pointer (one minimum block).
+  void* allocate(size_t bytes, Stream stream) override;
+  void deallocate(void* p) override;
+  Device device() const override { return backend_->device(); }
+
+  void empty_cache();  // returns every cached (free) block to the backend
+  AllocatorStats stats() const;
+  void reset_peak();
+
+  // Bucket size for a request: multiples of 512 B below 1 MiB, of 2 MiB above.
+  static size_t round_size(size_t bytes);
+
+ private:
+  struct Block {
+    size_t size;
+    void* stream;
+  };
+  void* take_cached(size_t size, void* stream);  // nullptr when nothing fits
+
+  std::unique_ptr<RawBackend> backend_;
+  mutable std::mutex mu_;
+  std::multimap<size_t, std::pair<void*, void*>> free_;  // size -> (ptr, stream)
+  std::unordered_map<void*, Block> live_;
+  AllocatorStats stats_;
+};
+
+// Process-wide allocator of a device (see the header comment).
+Allocator& default_allocator(const Device& d);
+// Its counters (CUDA devices only; the CPU allocator is a plain aligned malloc).
+AllocatorStats cuda_allocator_stats(int index = 0);
+void cuda_empty_cache(int index = 0);
+
+// A move-only owning allocation.
+class Buffer {
+ public:
+  Buffer() = default;
+  Buffer(size_t bytes, const Device& device, Stream stream = {});
+  ~Buffer() { reset(); }
+  Buffer(Buffer&& o) noexcept { *this = std::move(o); }
+  Buffer& operator=(Buffer&& o) noexcept;
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+
+  void* data() const { return ptr_; }
+  size_t bytes() const { return bytes_; }
+  const Device& device() const { return device_; }
+  void reset();
+
+ private:
+  void* ptr_ = nullptr;
+  size_t bytes_ = 0;
+  Device device_;
+  Allocator* alloc_ = nullptr;
+};
+
+}  // namespace frcnn

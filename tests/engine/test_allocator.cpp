@@ -1,0 +1,118 @@
+#include <catch2/catch.hpp>
+#include <set>
+
+#include "engine/allocator.h"
+#include "engine/tensor.h"
+#include "tests/gpu.h"
+
+using namespace frcnn;
+
+namespace {
+// Host memory behind the caching logic, so the cache is tested without a GPU.
+class CountingBackend : public RawBackend {
+ public:
+  explicit CountingBackend(size_t limit = SIZE_MAX) : limit_(limit) {}
+  void* allocate(size_t b) override {
+    if (held_ + b > limit_) return nullptr;
+    held_ += b;
+    void* p = make_host_backend()->allocate(b);
+    ptrs_[p] = b;
+    return p;
+  }
+  void release(void* p) override {
+    held_ -= ptrs_.at(p);
+    ptrs_.erase(p);
+    std::free(p);
+  }
+  Device device() const override { return Device::cuda(0); }
+  size_t held_ = 0, limit_;
+  std::map<void*, size_t> ptrs_;
+};
+}  // namespace
+
+TEST_CASE("allocator: size buckets", "[allocator]") {
+  REQUIRE(CachingAllocator::round_size(0) == 512);
+  REQUIRE(CachingAllocator::round_size(1) == 512);
+  REQUIRE(CachingAllocator::round_size(513) == 1024);
+  REQUIRE(CachingAllocator::round_size((1 << 20) - 1) == (1 << 20));
+  REQUIRE(CachingAllocator::round_size((1 << 20) + 1) == (2 << 20));
+  REQUIRE(CachingAllocator::round_size(5 << 20) == (6 << 20));
+}
+
+TEST_CASE("allocator: freed blocks are reused and counters track use and peak", "[allocator]") {
+  auto backend = std::make_unique<CountingBackend>();
+  auto* raw = backend.get();
+  CachingAllocator a(std::move(backend));
+  Stream s{};
+  // A training-loop pattern: the same sizes every iteration.
+  std::set<void*> first;
+  for (int iter = 0; iter < 5; ++iter) {
+    void* x = a.allocate(3000, s);
+    void* y = a.allocate(3 << 20, s);
+    void* z = a.allocate(100, s);
+    if (iter == 0) first = {x, y, z};
+    else REQUIRE(std::set<void*>{x, y, z} == first);
+    a.deallocate(z);
+    a.deallocate(y);
+    a.deallocate(x);
+  }
+  auto st = a.stats();
+  REQUIRE(st.raw_allocs == 3);  // only the first iteration reached the backend
+  REQUIRE(st.cache_hits == 12);
+  REQUIRE(st.bytes_in_use == 0);
+  REQUIRE(st.peak_bytes_in_use == 3072 + (4 << 20) + 512);
+  REQUIRE(st.bytes_reserved == raw->held_);
+  a.empty_cache();
+  REQUIRE(raw->held_ == 0);
+  REQUIRE(a.stats().bytes_reserved == 0);
+}
+
+TEST_CASE("allocator: blocks are reused only on their own stream and not if far too big", "[allocator]") {
+  CachingAllocator a(std::make_unique<CountingBackend>());
+  Stream s1{reinterpret_cast<void*>(0x1)}, s2{reinterpret_cast<void*>(0x2)};
+  void* p = a.allocate(4096, s1);
+  a.deallocate(p);
+  void* q = a.allocate(4096, s2);
+  REQUIRE(q != p);
+  void* r = a.allocate(4096, s1);
+  REQUIRE(r == p);
+  void* big = a.allocate(64 << 20, s1);
+  a.deallocate(big);
+  void* small = a.allocate(4 << 20, s1);  // would waste 60 MiB of the cached block
+  REQUIRE(small != big);
+  REQUIRE_THROWS_AS(a.deallocate(reinterpret_cast<void*>(0x1234)), std::logic_error);
+}
+
+TEST_CASE("allocator: out of memory empties the cache and retries then throws", "[allocator]") {
+  auto backend = std::make_unique<CountingBackend>(8 << 20);
+  CachingAllocator a(std::move(backend));
+  void* p = a.allocate(6 << 20, {});
+  a.deallocate(p);  // cached, 6 MiB of the 8 MiB budget still held
+  void* q = a.allocate(4 << 20, {reinterpret_cast<void*>(0x9)});  // other stream: needs the cache back
+  REQUIRE(q != nullptr);
+  REQUIRE_THROWS_WITH(a.allocate(6 << 20, {}), Catch::Contains("out of memory"));
+}
+
+TEST_CASE("allocator: Buffer is move-only RAII", "[allocator]") {
+  Buffer b(100, Device::cpu());
+  REQUIRE(b.data() != nullptr);
+  Buffer c = std::move(b);
+  REQUIRE(b.data() == nullptr);
+  REQUIRE(c.bytes() == 100);
+  c.reset();
+  REQUIRE(c.data() == nullptr);
+}
+
+TEST_CASE("allocator: CUDA tensors reuse cached memory", "[allocator][gpu]") {
+  FRCNN_REQUIRE_GPU();
+  cuda_empty_cache();
+  auto before = cuda_allocator_stats();
+  for (int i = 0; i < 10; ++i) {
+    Tensor t = Tensor::empty({1024, 1024}, DType::F32, Device::cuda());
+    t.fill_(1.0);
+  }
+  auto after = cuda_allocator_stats();
+  REQUIRE(after.raw_allocs - before.raw_allocs == 1);
+  REQUIRE(after.cache_hits - before.cache_hits == 9);
+  REQUIRE(after.bytes_in_use == before.bytes_in_use);
+}

@@ -1,0 +1,64 @@
+// Helpers shared by the tests: temp folders, seeded random tensors, closeness checks.
+#pragma once
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <unistd.h>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "engine/tensor.h"
+
+namespace frcnn::test {
+
+// A fresh empty folder under the build tree's tmp/, named after `tag`.
+inline std::filesystem::path temp_dir(const std::string& tag) {
+  static int counter = 0;
+  auto p = std::filesystem::path(FRCNN_BINARY_DIR) / "tmp" /
+           (tag + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+  std::filesystem::remove_all(p);
+  std::filesystem::create_directories(p);
+  return p;
+}
+
+// CPU F32 tensor, uniform in [lo, hi) from a seeded mt19937 (never zeros by accident).
+inline Tensor random_tensor(const Shape& shape, uint32_t seed, float lo = -1.f, float hi = 1.f) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> dist(lo, hi);
+  std::vector<float> v(static_cast<size_t>(shape_numel(shape)));
+  for (auto& x : v) x = dist(gen);
+  return Tensor::from_vector<float>(shape, v);
+}
+
+// Every |a - b| <= atol + rtol * |b| (b is the reference). Reports the worst element.
+inline void require_close(const std::vector<float>& a, const std::vector<float>& b, double atol, double rtol,
+                          const std::string& what = "") {
+  REQUIRE(a.size() == b.size());
+  size_t worst = 0;
+  double worst_excess = -1e300;
+  for (size_t i = 0; i < a.size(); ++i) {
+    double err = std::fabs(double(a[i]) - double(b[i]));
+    double tol = atol + rtol * std::fabs(double(b[i]));
+    if (!(std::isfinite(a[i]) == std::isfinite(b[i]))) {
+      worst = i;
+      worst_excess = 1e300;
+      break;
+    }
+    if (err - tol > worst_excess) {
+      worst_excess = err - tol;
+      worst = i;
+    }
+  }
+  INFO(what << ": worst element " << worst << " got " << (a.empty() ? 0.f : a[worst]) << " expected "
+            << (b.empty() ? 0.f : b[worst]));
+  REQUIRE(worst_excess <= 0.0);
+}
+
+inline void require_close(const Tensor& a, const Tensor& b, double atol, double rtol, const std::string& what = "") {
+  REQUIRE(a.shape() == b.shape());
+  require_close(a.to_vector<float>(), b.to_vector<float>(), atol, rtol, what);
+}
+
+}  // namespace frcnn::test
