@@ -1,0 +1,75 @@
+// The detector's hyper-parameters: plain structs, defaults = the paper's released
+// VGG16 / VOC 2007 setup (DESIGN.md §5). train/config.h wraps them with the data,
+// solver and schedule settings and loads everything from YAML.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace frcnn {
+
+// The 20 PASCAL VOC classes (background is the implicit label 0, not listed).
+inline std::vector<std::string> voc_classes() {
+  return {"aeroplane", "bicycle", "bird",  "boat",      "bottle", "bus",         "car",
+          "cat",       "chair",   "cow",   "diningtable", "dog",  "horse",       "motorbike",
+          "person",    "pottedplant", "sheep", "sofa",  "train",  "tvmonitor"};
+}
+
+struct BackboneConfig {
+  std::vector<int> widths{64, 128, 256, 512, 512};  // output channels of conv blocks 1..5 (VGG16)
+  int frozen_blocks = 2;                             // conv1_x..conv2_x never train (the paper)
+  std::string conv_backend = "own";                  // CUDA conv: own | cudnn
+};
+
+struct AnchorConfig {
+  int stride = 16;                              // feature stride of conv5_3
+  std::vector<float> sizes{128.f, 256.f, 512.f};  // anchor side lengths (sqrt of area), pixels
+  std::vector<float> ratios{0.5f, 1.f, 2.f};      // height / width
+  int count() const { return static_cast<int>(sizes.size() * ratios.size()); }
+};
+
+struct RpnConfig {
+  int channels = 512;           // the 3x3 conv's width
+  float pos_iou = 0.7f;         // anchor positive at IoU >= this (and each GT's best anchor)
+  float neg_iou = 0.3f;         // anchor negative below this
+  int batch = 256;              // sampled anchors per image
+  float fg_fraction = 0.5f;     // at most this share of positives
+  int allowed_border = 0;       // anchors crossing the border by more than this are ignored
+  float nms = 0.7f;             // proposal NMS IoU
+  int train_pre_nms = 12000;    // proposals kept before NMS, RPN training (<=0: no cap)
+  int train_post_nms = 2000;    // ... after NMS
+  int test_pre_nms = 6000;      // proposals kept before NMS at test time
+  int test_post_nms = 300;      // ... after NMS
+  float min_size = 16.f;        // proposals smaller than this (original-image pixels) are dropped
+  float sigma = 3.f;            // smooth-L1 sigma of the RPN box loss
+};
+
+struct RoiHeadConfig {
+  int pool = 7;                  // RoI max-pool output size
+  int fc_dim = 4096;             // fc6 / fc7 width
+  float dropout = 0.5f;          // after fc6 and fc7 (training only)
+  int batch = 128;               // sampled RoIs per image
+  float fg_fraction = 0.25f;     // foreground share of the RoI batch
+  float fg_iou = 0.5f;           // RoI foreground at IoU >= this
+  float bg_iou_hi = 0.5f;        // background in [bg_iou_lo, bg_iou_hi)
+  float bg_iou_lo = 0.0f;
+  std::vector<float> bbox_stds{0.1f, 0.1f, 0.2f, 0.2f};  // regression target normalisation
+  float sigma = 1.f;             // smooth-L1 sigma of the head box loss
+};
+
+struct TestConfig {
+  float nms = 0.3f;              // per-class NMS IoU of the final detections
+  float score_threshold = 0.05f; // detections below are dropped
+  int max_per_image = 100;       // detections kept per image
+};
+
+struct ModelConfig {
+  std::vector<std::string> classes = voc_classes();
+  BackboneConfig backbone;
+  AnchorConfig anchors;
+  RpnConfig rpn;
+  RoiHeadConfig roi;
+  TestConfig test;
+  int num_classes() const { return static_cast<int>(classes.size()) + 1; }  // + background
+};
+
+}  // namespace frcnn

@@ -1,0 +1,246 @@
+#include "train/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <functional>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+
+namespace frcnn {
+
+namespace {
+
+// Lists every field once: v(path, reference, comment).
+template <class V>
+void visit_config(Config& c, V&& v) {
+  ModelConfig& m = c.model;
+  v("model.classes", m.classes, "object classes; background is the implicit label 0");
+  v("model.backbone.widths", m.backbone.widths, "output channels of VGG16 conv blocks 1..5");
+  v("model.backbone.frozen_blocks", m.backbone.frozen_blocks, "conv blocks that never train (the paper: 2)");
+  v("model.backbone.conv_backend", m.backbone.conv_backend, "CUDA convolution: own | cudnn");
+  v("model.anchors.stride", m.anchors.stride, "feature stride of conv5_3");
+  v("model.anchors.sizes", m.anchors.sizes, "anchor sides in pixels (sqrt of area)");
+  v("model.anchors.ratios", m.anchors.ratios, "anchor aspect ratios (height / width)");
+  v("model.rpn.channels", m.rpn.channels, "width of the RPN 3x3 conv");
+  v("model.rpn.pos_iou", m.rpn.pos_iou, "anchor positive at IoU >= this (plus each GT's best anchor)");
+  v("model.rpn.neg_iou", m.rpn.neg_iou, "anchor negative below this IoU");
+  v("model.rpn.batch", m.rpn.batch, "anchors sampled per image");
+  v("model.rpn.fg_fraction", m.rpn.fg_fraction, "largest share of positives in the anchor batch");
+  v("model.rpn.allowed_border", m.rpn.allowed_border, "anchors crossing the image border by more are ignored");
+  v("model.rpn.nms", m.rpn.nms, "proposal NMS IoU");
+  v("model.rpn.train_pre_nms", m.rpn.train_pre_nms, "proposals before NMS when training the RPN (<=0: no cap)");
+  v("model.rpn.train_post_nms", m.rpn.train_post_nms, "proposals after NMS when training");
+  v("model.rpn.test_pre_nms", m.rpn.test_pre_nms, "proposals before NMS at test time");
+  v("model.rpn.test_post_nms", m.rpn.test_post_nms, "proposals after NMS at test time");
+  v("model.rpn.min_size", m.rpn.min_size, "smallest proposal side, original-image pixels");
+  v("model.rpn.sigma", m.rpn.sigma, "smooth-L1 sigma of the RPN box loss");
+  v("model.roi.pool", m.roi.pool, "RoI max-pool output size");
+  v("model.roi.fc_dim", m.roi.fc_dim, "fc6 and fc7 width");
+  v("model.roi.dropout", m.roi.dropout, "dropout after fc6 and fc7 in training");
+  v("model.roi.batch", m.roi.batch, "RoIs sampled per image");
+  v("model.roi.fg_fraction", m.roi.fg_fraction, "foreground share of the RoI batch");
+  v("model.roi.fg_iou", m.roi.fg_iou, "RoI is foreground at IoU >= this");
+  v("model.roi.bg_iou_hi", m.roi.bg_iou_hi, "RoI is background at IoU in [bg_iou_lo, bg_iou_hi)");
+  v("model.roi.bg_iou_lo", m.roi.bg_iou_lo, "lower end of the background IoU range");
+  v("model.roi.bbox_stds", m.roi.bbox_stds, "normalisation of the head's regression targets");
+  v("model.roi.sigma", m.roi.sigma, "smooth-L1 sigma of the head box loss");
+  v("model.test.nms", m.test.nms, "per-class NMS IoU of the final detections");
+  v("model.test.score_threshold", m.test.score_threshold, "detections scoring below are dropped");
+  v("model.test.max_per_image", m.test.max_per_image, "detections kept per image");
+  v("input.scale", c.input.scale, "shorter image side after resizing");
+  v("input.max_size", c.input.max_size, "cap on the longer side");
+  v("input.convention", c.input.convention, "pixels when weights carry no convention: caffe | torchvision");
+  v("data.root", c.data.root, "VOC-layout dataset folder");
+  v("data.train_split", c.data.train_split, "ImageSets/Main split used for training");
+  v("data.test_split", c.data.test_split, "split used for evaluation");
+  v("data.use_difficult", c.data.use_difficult, "train on objects marked difficult");
+  v("data.flip", c.data.flip, "random horizontal flips in training");
+  v("data.prefetch", c.data.prefetch, "images decoded ahead of the trainer");
+  v("solver.base_lr", c.solver.base_lr, "SGD learning rate");
+  v("solver.momentum", c.solver.momentum, "SGD momentum");
+  v("solver.weight_decay", c.solver.weight_decay, "L2 weight decay (not on biases)");
+  v("solver.gamma", c.solver.gamma, "lr multiplier at each stage's step");
+  v("solver.bias_lr_mult", c.solver.bias_lr_mult, "bias learning-rate multiplier");
+  v("solver.grad_clip", c.solver.grad_clip, "clip the global gradient norm (0: off)");
+  auto stage = [&](const std::string& name, StageConfig& s, const std::string& what) {
+    v("schedule." + name + ".iters", s.iters, what + ": iterations");
+    v("schedule." + name + ".step", s.step, what + ": lr step iteration (0: none)");
+    v("schedule." + name + ".ims_per_batch", s.ims_per_batch, what + ": images per batch");
+  };
+  v("schedule.type", c.schedule.type, "alt4 (4-step alternating) | joint (approximate joint)");
+  stage("rpn1", c.schedule.rpn1, "stage 1 RPN");
+  stage("frcn1", c.schedule.frcn1, "stage 1 Fast R-CNN");
+  stage("rpn2", c.schedule.rpn2, "stage 2 RPN");
+  stage("frcn2", c.schedule.frcn2, "stage 2 Fast R-CNN");
+  stage("joint", c.schedule.joint, "approximate joint training");
+  v("schedule.proposal_post_nms", c.schedule.proposal_post_nms, "proposals per image for Fast R-CNN stages");
+  v("schedule.log_every", c.schedule.log_every, "iterations between progress lines");
+  v("schedule.checkpoint_every", c.schedule.checkpoint_every, "iterations between checkpoints");
+  v("seed", c.seed, "seed of every random draw");
+  v("init", c.init, "backbone init without ImageNet weights: msra | xavier");
+}
+
+std::vector<std::string> split_path(const std::string& p) {
+  std::vector<std::string> parts;
+  std::stringstream ss(p);
+  std::string s;
+  while (std::getline(ss, s, '.')) parts.push_back(s);
+  return parts;
+}
+
+// Node at `path` inside `root`, or an undefined node.
+YAML::Node find(const YAML::Node& root, const std::string& path) {
+  YAML::Node n = YAML::Clone(root);
+  for (const auto& part : split_path(path)) {
+    if (!n.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
+    YAML::Node child = n[part];
+    if (!child.IsDefined()) return YAML::Node(YAML::NodeType::Undefined);
+    n = child;
+  }
+  return n;
+}
+
+// Every leaf path in `n` ("a.b.c"), for the unknown-key check.
+void leaf_paths(const YAML::Node& n, const std::string& prefix, std::vector<std::string>& out) {
+  if (n.IsMap()) {
+    for (auto it = n.begin(); it != n.end(); ++it) {
+      std::string k = it->first.as<std::string>();
+      leaf_paths(it->second, prefix.empty() ? k : prefix + "." + k, out);
+    }
+  } else {
+    out.push_back(prefix);
+  }
+}
+
+// Sets `path` to `value` (parsed as YAML) inside root, creating maps on the way.
+void set_path(YAML::Node& root, const std::string& path, const std::string& value) {
+  auto parts = split_path(path);
+  std::vector<YAML::Node> chain{root};
+  for (size_t i = 0; i + 1 < parts.size(); ++i) {
+    YAML::Node next = chain.back()[parts[i]];
+    if (!next.IsDefined() || !next.IsMap()) {
+      chain.back()[parts[i]] = YAML::Node(YAML::NodeType::Map);
+      next = chain.back()[parts[i]];
+    }
+    chain.push_back(next);
+  }
+  chain.back()[parts.back()] = YAML::Load(value);
+}
+
+template <class T>
+std::string yaml_value(const T& v) {
+  YAML::Emitter e;
+  e.SetFloatPrecision(7);  // 0.7f prints as 0.7, and reads back as the same float
+  e << YAML::Flow << v;
+  return e.c_str();
+}
+
+Config from_yaml(const YAML::Node& root, const std::string& source) {
+  Config c;
+  std::set<std::string> known;
+  visit_config(c, [&](const std::string& path, auto& field, const std::string&) {
+    known.insert(path);
+    YAML::Node n = find(root, path);
+    if (!n.IsDefined() || n.IsNull()) return;
+    using T = std::decay_t<decltype(field)>;
+    try {
+      field = n.as<T>();
+    } catch (const YAML::Exception&) {
+      throw std::runtime_error(source + ": '" + path + "' has an ill-typed value '" + yaml_value(n) + "'");
+    }
+  });
+  std::vector<std::string> leaves;
+  if (root.IsDefined() && !root.IsNull()) {
+    if (!root.IsMap()) throw std::runtime_error(source + ": the config is not a YAML map");
+    leaf_paths(root, "", leaves);
+  }
+  for (const auto& p : leaves)
+    if (!known.count(p)) throw std::runtime_error(source + ": unknown config key '" + p + "'");
+  validate_config(c);
+  return c;
+}
+
+Config build(YAML::Node root, const std::string& source, const std::vector<std::string>& overrides) {
+  for (const auto& o : overrides) {
+    auto eq = o.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw std::runtime_error("--set '" + o + "': expected key=value (e.g. model.rpn.nms=0.6)");
+    try {
+      set_path(root, o.substr(0, eq), o.substr(eq + 1));
+    } catch (const YAML::Exception& e) {
+      throw std::runtime_error("--set '" + o + "': " + e.what());
+    }
+  }
+  return from_yaml(root, source);
+}
+
+}  // namespace
+
+Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    throw std::runtime_error(path + ": cannot open config file");
+  } catch (const YAML::Exception& e) {
+    throw std::runtime_error(path + ": invalid YAML: " + e.what());
+  }
+  return build(root, path, overrides);
+}
+
+Config default_config(const std::vector<std::string>& overrides) {
+  return build(YAML::Node(YAML::NodeType::Map), "defaults", overrides);
+}
+
+std::string dump_config(const Config& cfg) {
+  Config c = cfg;  // visit_config takes a mutable reference; nothing is changed
+  std::ostringstream os;
+  std::vector<std::string> open;  // the map path currently written
+  visit_config(c, [&](const std::string& path, auto& field, const std::string& comment) {
+    auto parts = split_path(path);
+    size_t common = 0;
+    while (common < open.size() && common + 1 < parts.size() && open[common] == parts[common]) ++common;
+    open.resize(common);
+    for (size_t i = common; i + 1 < parts.size(); ++i) {
+      os << std::string(2 * i, ' ') << parts[i] << ":\n";
+      open.push_back(parts[i]);
+    }
+    os << std::string(2 * (parts.size() - 1), ' ') << parts.back() << ": " << yaml_value(field) << "  # " << comment
+       << "\n";
+  });
+  return os.str();
+}
+
+void validate_config(const Config& c) {
+  auto need = [](bool ok, const std::string& key, const std::string& what) {
+    if (!ok) throw std::runtime_error("config: '" + key + "' " + what);
+  };
+  const ModelConfig& m = c.model;
+  need(!m.classes.empty(), "model.classes", "must list at least one class");
+  need(m.backbone.widths.size() == 5, "model.backbone.widths", "must have 5 entries (conv blocks 1..5)");
+  for (int w : m.backbone.widths) need(w > 0, "model.backbone.widths", "must be positive");
+  need(m.backbone.frozen_blocks >= 0 && m.backbone.frozen_blocks <= 5, "model.backbone.frozen_blocks", "must be 0..5");
+  need(m.backbone.conv_backend == "own" || m.backbone.conv_backend == "cudnn", "model.backbone.conv_backend",
+       "must be own or cudnn");
+  need(m.anchors.stride == 16, "model.anchors.stride", "must be 16 (four 2x2 pools of VGG16)");
+  need(!m.anchors.sizes.empty() && !m.anchors.ratios.empty(), "model.anchors", "needs sizes and ratios");
+  need(m.rpn.neg_iou <= m.rpn.pos_iou, "model.rpn.neg_iou", "must not exceed pos_iou");
+  need(m.rpn.batch > 0 && m.rpn.fg_fraction > 0 && m.rpn.fg_fraction <= 1, "model.rpn", "batch/fg_fraction out of range");
+  need(m.rpn.test_post_nms > 0 && m.rpn.train_post_nms > 0, "model.rpn", "post-NMS counts must be positive");
+  need(m.roi.pool > 0 && m.roi.fc_dim > 0, "model.roi", "pool and fc_dim must be positive");
+  need(m.roi.dropout >= 0 && m.roi.dropout < 1, "model.roi.dropout", "must be in [0, 1)");
+  need(m.roi.bg_iou_lo <= m.roi.bg_iou_hi, "model.roi.bg_iou_lo", "must not exceed bg_iou_hi");
+  need(m.roi.bbox_stds.size() == 4, "model.roi.bbox_stds", "must have 4 entries");
+  need(c.input.scale > 0 && c.input.max_size >= c.input.scale, "input", "needs 0 < scale <= max_size");
+  need(c.input.convention == "caffe" || c.input.convention == "torchvision", "input.convention",
+       "must be caffe or torchvision");
+  need(c.schedule.type == "alt4" || c.schedule.type == "joint", "schedule.type", "must be alt4 or joint");
+  for (const StageConfig* s : {&c.schedule.rpn1, &c.schedule.frcn1, &c.schedule.rpn2, &c.schedule.frcn2,
+                               &c.schedule.joint})
+    need(s->iters >= 0 && s->ims_per_batch >= 1, "schedule", "stages need iters >= 0 and ims_per_batch >= 1");
+  need(c.solver.base_lr > 0, "solver.base_lr", "must be positive");
+  need(c.init == "msra" || c.init == "xavier", "init", "must be msra or xavier");
+}
+
+}  // namespace frcnn

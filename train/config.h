@@ -1,0 +1,80 @@
+// The one run configuration: model, input, data, solver, schedule. Every field has a
+// default (the paper's VGG16 / VOC 2007 setup) and a one-line comment, both kept in
+// ONE place: visit_config() below lists each field once, and loading from YAML,
+// `--set key=value` overrides, unknown-key errors and the commented dump printed at
+// the start of every run all derive from that list.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "layers/model_config.h"
+
+namespace frcnn {
+
+struct InputConfig {
+  int scale = 600;      // shorter image side after resizing
+  int max_size = 1000;  // longer side cap
+  // Pixel convention when the weights carry none: caffe (BGR, 0-255 minus means) or
+  // torchvision (RGB, 0-1, ImageNet mean/std). Converted weights record their own.
+  std::string convention = "caffe";
+};
+
+struct DataConfig {
+  std::string root;                   // VOC-layout folder (JPEGImages, Annotations, ImageSets/Main)
+  std::string train_split = "trainval";
+  std::string test_split = "test";
+  bool use_difficult = false;         // train on objects marked difficult (the paper: no)
+  bool flip = true;                   // random horizontal flip in training (p = 0.5)
+  int prefetch = 4;                   // images decoded ahead by the loader thread
+};
+
+struct SolverConfig {
+  float base_lr = 0.001f;      // SGD learning rate
+  float momentum = 0.9f;
+  float weight_decay = 0.0005f;
+  float gamma = 0.1f;          // lr multiplier at each step
+  float bias_lr_mult = 2.f;    // biases learn 2x faster and have no decay (Caffe models)
+  float grad_clip = 0.f;       // clip the global gradient norm to this (0: off; the paper: off)
+};
+
+// One training stage: iterations, the lr step, images per batch.
+struct StageConfig {
+  int iters = 0;
+  int step = 0;          // lr *= gamma at this iteration (0: never)
+  int ims_per_batch = 1;
+};
+
+struct ScheduleConfig {
+  std::string type = "alt4";             // alt4 (4-step alternating) | joint (approximate joint)
+  StageConfig rpn1{80000, 60000, 1};     // stage 1 RPN
+  StageConfig frcn1{40000, 30000, 2};    // stage 1 Fast R-CNN
+  StageConfig rpn2{80000, 60000, 1};     // stage 2 RPN (conv frozen)
+  StageConfig frcn2{40000, 30000, 2};    // stage 2 Fast R-CNN (conv frozen)
+  StageConfig joint{70000, 50000, 1};    // approximate joint training
+  int proposal_post_nms = 2000;          // proposals per image written for a Fast R-CNN stage (no pre-NMS cap)
+  int log_every = 20;                    // iterations between progress lines
+  int checkpoint_every = 5000;           // iterations between checkpoints
+};
+
+struct Config {
+  ModelConfig model;
+  InputConfig input;
+  DataConfig data;
+  SolverConfig solver;
+  ScheduleConfig schedule;
+  uint64_t seed = 3;              // every random draw derives from it (Philox)
+  std::string init = "msra";      // backbone init without ImageNet weights: msra | xavier
+};
+
+// Loads a YAML file over the defaults; unknown keys and ill-typed values are errors
+// naming the file and the key. `overrides` are "dotted.key=value" (the value is YAML).
+Config load_config(const std::string& path, const std::vector<std::string>& overrides = {});
+// Defaults + overrides, no file.
+Config default_config(const std::vector<std::string>& overrides = {});
+// The effective configuration as commented YAML (loadable by load_config).
+std::string dump_config(const Config& c);
+// Consistency checks (positive sizes, thresholds ordered, ...); throws naming the key.
+void validate_config(const Config& c);
+
+}  // namespace frcnn
