@@ -1,0 +1,98 @@
+// The two ceilings every kernel figure is read against, measured in the same run
+// (METHOD: "measure the two ceilings once on the device machine"):
+//   peak/copy   a large device-to-device copy: bytes read + written per second
+//   peak/sgemm  a large fp32 GEMM through cuBLAS (CPU: OpenBLAS): FLOP/s
+// CUDA entries time with CUDA events (manual time); CPU entries with the wall clock.
+#include <benchmark/benchmark.h>
+#include <cblas.h>
+
+#include <cstring>
+#include <vector>
+
+#include "engine/context.h"
+#include "engine/rng.h"
+#include "engine/tensor.h"
+#include "engine/timer.h"
+
+#if FRCNN_WITH_CUDA
+#include <cublas_v2.h>
+
+#include "engine/cuda_check.h"
+#endif
+
+namespace frcnn {
+namespace {
+
+Tensor random_on(const Shape& s, Device d, uint32_t salt) {
+  Tensor t = Tensor::empty(s, DType::F32, d);
+  fill_uniform(t, RngKey{1234, salt});  // never zeros
+  return t;
+}
+
+void BM_PeakCopyCpu(benchmark::State& st) {
+  const size_t n = size_t(64) << 20;  // 256 MiB of floats each way: well past the caches
+  std::vector<float> a(n, 1.5f), b(n);
+  for (auto _ : st) {
+    std::memcpy(b.data(), a.data(), n * sizeof(float));
+    benchmark::DoNotOptimize(b.data());
+  }
+  st.SetBytesProcessed(int64_t(st.iterations()) * int64_t(2 * n * sizeof(float)));
+}
+BENCHMARK(BM_PeakCopyCpu)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void BM_PeakSgemmCpu(benchmark::State& st) {
+  const int n = static_cast<int>(st.range(0));
+  Tensor a = random_on({n, n}, Device::cpu(), 1), b = random_on({n, n}, Device::cpu(), 2);
+  Tensor c = Tensor::empty({n, n});
+  for (auto _ : st)
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.f, a.data<float>(), n, b.data<float>(), n, 0.f,
+                c.data<float>(), n);
+  st.counters["GFLOP/s"] = benchmark::Counter(2.0 * n * n * n * st.iterations() * 1e-9, benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_PeakSgemmCpu)->Arg(1024)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+#if FRCNN_WITH_CUDA
+void BM_PeakCopyCuda(benchmark::State& st) {
+  if (!cuda_available()) {
+    st.SkipWithError("no GPU");
+    return;
+  }
+  Context ctx(Device::cuda());
+  const int64_t n = int64_t(256) << 20;  // 1 GiB each way
+  Tensor a = random_on({n}, ctx.device(), 3), b = Tensor::empty({n}, DType::F32, ctx.device());
+  cudaStream_t s = cuda_stream(ctx.stream());
+  for (auto _ : st) {
+    CudaEventTimer t(ctx.stream());
+    CUDA_CHECK(cudaMemcpyAsync(b.raw_data(), a.raw_data(), a.nbytes(), cudaMemcpyDeviceToDevice, s));
+    t.stop();
+    st.SetIterationTime(t.millis() / 1e3);
+  }
+  st.SetBytesProcessed(int64_t(st.iterations()) * int64_t(2 * a.nbytes()));
+}
+BENCHMARK(BM_PeakCopyCuda)->UseManualTime()->Unit(benchmark::kMillisecond);
+
+void BM_PeakSgemmCuda(benchmark::State& st) {
+  if (!cuda_available()) {
+    st.SkipWithError("no GPU");
+    return;
+  }
+  Context ctx(Device::cuda());
+  const int n = static_cast<int>(st.range(0));
+  Tensor a = random_on({n, n}, ctx.device(), 4), b = random_on({n, n}, ctx.device(), 5);
+  Tensor c = Tensor::empty({n, n}, DType::F32, ctx.device());
+  auto h = static_cast<cublasHandle_t>(ctx.cublas());
+  const float one = 1.f, zero = 0.f;
+  for (auto _ : st) {
+    CudaEventTimer t(ctx.stream());
+    cublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &one, a.data<float>(), n, b.data<float>(), n, &zero,
+                c.data<float>(), n);
+    t.stop();
+    st.SetIterationTime(t.millis() / 1e3);
+  }
+  st.counters["GFLOP/s"] = benchmark::Counter(2.0 * n * n * n * st.iterations() * 1e-9, benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_PeakSgemmCuda)->Arg(8192)->UseManualTime()->Unit(benchmark::kMillisecond);
+#endif
+
+}  // namespace
+}  // namespace frcnn
