@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/safetensors.h"  // write_file_atomic
+#include "train/plot.h"
 
 namespace frcnn {
 
@@ -378,6 +379,28 @@ std::string format_ap_table(const VocEvalResult& result) {
     os << "\n";
   }
   return os.str();
+}
+
+std::vector<std::string> write_pr_curves(const VocEvalResult& result, const std::string& out_dir) {
+  std::filesystem::create_directories(out_dir);
+  std::vector<std::string> paths;
+  std::vector<PrCurve> all;
+  for (const auto& r : result.classes) {
+    if (r.excluded) continue;
+    PrCurve c{r.name, r.recall, r.precision, r.ap};
+    char title[160];
+    std::snprintf(title, sizeof(title), "%s: AP %.4f (%s, %d GT, %d detections)", r.name.c_str(), r.ap,
+                  ap_metric_name(result.metric).c_str(), r.num_gt, r.num_detections);
+    paths.push_back((std::filesystem::path(out_dir) / ("pr_" + r.name + ".png")).string());
+    save_image(paths.back(), render_pr_chart({c}, title, 640, 480));
+    all.push_back(std::move(c));
+  }
+  char title[128];
+  std::snprintf(title, sizeof(title), "Precision-recall, mAP %.4f (%s)", result.map,
+                ap_metric_name(result.metric).c_str());
+  paths.push_back((std::filesystem::path(out_dir) / "pr_all.png").string());
+  save_image(paths.back(), render_pr_chart(all, title, all.size() > 6 ? 960 : 800, 560));
+  return paths;
 }
 
 }  // namespace frcnn

@@ -147,4 +147,9 @@ void write_eval_json(const std::string& path, const VocEvalResult& result);
 // the mean, the metric, and the excluded classes.
 std::string format_ap_table(const VocEvalResult& result);
 
+// Precision-recall charts (train/plot.h): OUT_DIR/pr_<class>.png for every class that is not
+// excluded, then OUT_DIR/pr_all.png with all of them (AP in the legend, mAP in the title).
+// Creates OUT_DIR. Returns the paths written.
+std::vector<std::string> write_pr_curves(const VocEvalResult& result, const std::string& out_dir);
+
 }  // namespace frcnn
