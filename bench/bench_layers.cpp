@@ -1,0 +1,206 @@
+// Layer benchmarks: our conv (forward, backward-data, backward-weight) vs cuDNN for
+// every distinct VGG16 conv shape at a 600x1000 input, Linear vs a direct cublasSgemm
+// for fc6/fc7, and CPU conv entries at a reduced size.
+// Counters: GFLOP/s (CPU: GFLOP as a rate, shown "/s") (2 * N * Cout * Ho * Wo * Cin * k * k per pass) and, for our CUDA
+// kernels, vs_cudnn = our GFLOP/s / cuDNN's GFLOP/s on the same shape and pass.
+// CUDA entries use manual time from CUDA events; without a GPU they report "no GPU".
+// Inputs are uniform random (Philox), never zeros.
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "engine/context.h"
+#include "engine/rng.h"
+#include "engine/timer.h"
+#include "kernels/conv2d.h"
+#include "layers/conv2d_layer.h"
+#include "layers/linear.h"
+#if FRCNN_WITH_CUDA
+#include <cublas_v2.h>
+#endif
+
+using namespace frcnn;
+
+namespace {
+
+struct ConvShape {
+  const char* name;
+  int64_t cin, cout, h, w;
+};
+// VGG16 at 600x1000: each pool halves with ceil rounding (600 300 150 75 38; 1000 500 250 125 63).
+const ConvShape kVgg[] = {
+    {"conv1_1", 3, 64, 600, 1000},  {"conv1_2", 64, 64, 600, 1000},  {"conv2_1", 64, 128, 300, 500},
+    {"conv2_2", 128, 128, 300, 500}, {"conv3_1", 128, 256, 150, 250}, {"conv3_2", 256, 256, 150, 250},
+    {"conv4_1", 256, 512, 75, 125},  {"conv4_2", 512, 512, 75, 125},  {"conv5_1", 512, 512, 38, 63},
+};
+enum Pass { Fwd = 0, BwdData = 1, BwdWeight = 2 };
+const char* kPassName[] = {"fwd", "bwd_data", "bwd_weight"};
+
+Tensor rand_tensor(Context& ctx, const Shape& s, uint64_t stream) {
+  Tensor t = Tensor::empty(s, DType::F32, ctx.device(), ctx.stream());
+  fill_uniform(t, RngKey{2024, stream}, ctx.stream());
+  return t;
+}
+
+struct ConvBuffers {
+  Tensor x, w, b, gy, gw, gb;
+  ConvBuffers(Context& ctx, int64_t n, const ConvShape& s) {
+    x = rand_tensor(ctx, {n, s.cin, s.h, s.w}, 1);
+    w = rand_tensor(ctx, {s.cout, s.cin, 3, 3}, 2);
+    b = rand_tensor(ctx, {s.cout}, 3);
+    gy = rand_tensor(ctx, {n, s.cout, s.h, s.w}, 4);
+    gw = Tensor::zeros(w.shape(), DType::F32, ctx.device(), ctx.stream());
+    gb = Tensor::zeros({s.cout}, DType::F32, ctx.device(), ctx.stream());
+  }
+};
+
+void run_pass(Context& ctx, ConvBuffers& t, Pass pass, bool cudnn) {
+  Tensor none;
+  if (!cudnn) {
+    if (pass == Fwd) conv2d_forward(ctx, t.x, t.w, t.b, 1, 1);
+    if (pass == BwdData) conv2d_backward_data(ctx, t.gy, t.w, t.x.shape(), 1, 1);
+    if (pass == BwdWeight) conv2d_backward_weight(ctx, t.x, t.gy, t.gw, none, 1, 1);
+    return;
+  }
+#if FRCNN_WITH_CUDA
+  if (pass == Fwd) conv2d_forward_cudnn(ctx, t.x, t.w, t.b, 1, 1);
+  if (pass == BwdData) conv2d_backward_data_cudnn(ctx, t.gy, t.w, t.x.shape(), 1, 1);
+  if (pass == BwdWeight) conv2d_backward_weight_cudnn(ctx, t.x, t.gy, t.gw, none, 1, 1);
+#endif
+}
+
+// Median of `reps` event-timed runs, in ms.
+float median_ms(Context& ctx, ConvBuffers& t, Pass pass, bool cudnn, int reps) {
+  std::vector<float> ms;
+  CudaEventTimer timer(ctx.stream());
+  for (int i = 0; i < reps; ++i) {
+    timer.start();
+    run_pass(ctx, t, pass, cudnn);
+    timer.stop();
+    ms.push_back(timer.millis());
+  }
+  std::sort(ms.begin(), ms.end());
+  return ms[ms.size() / 2];
+}
+
+void BM_ConvCuda(benchmark::State& state, ConvShape s, Pass pass, bool cudnn) {
+  if (!cuda_available()) {
+    state.SkipWithError("no GPU");
+    return;
+  }
+#if !FRCNN_WITH_CUDNN
+  if (cudnn) {
+    state.SkipWithError("built without cuDNN");
+    return;
+  }
+#endif
+  Context ctx(Device::cuda());
+  ConvBuffers t(ctx, 1, s);
+  const double flops = 2.0 * s.cout * s.h * s.w * s.cin * 9;
+  run_pass(ctx, t, pass, cudnn);  // warm-up (algorithm choice, allocator)
+  float ref_ms = 0;
+  if (!cudnn) {
+#if FRCNN_WITH_CUDNN
+    run_pass(ctx, t, pass, true);
+    ref_ms = median_ms(ctx, t, pass, true, 5);
+#endif
+  }
+  CudaEventTimer timer(ctx.stream());
+  double total_ms = 0;
+  for (auto _ : state) {
+    timer.start();
+    run_pass(ctx, t, pass, cudnn);
+    timer.stop();
+    float ms = timer.millis();
+    total_ms += ms;
+    state.SetIterationTime(ms / 1e3);
+  }
+  const double mean_ms = total_ms / double(state.iterations());
+  state.counters["GFLOP/s"] = flops / (mean_ms * 1e6);
+  if (ref_ms > 0) state.counters["vs_cudnn"] = ref_ms / mean_ms;  // > 1: ours is faster
+}
+
+// CPU conv at a reduced size (the VGG channel counts, 1/10 of the 600x1000 map).
+void BM_ConvCpu(benchmark::State& state, ConvShape s, Pass pass) {
+  Context ctx;
+  ConvShape small = s;
+  small.h = std::max<int64_t>(8, s.h / 10);
+  small.w = std::max<int64_t>(8, s.w / 10);
+  ConvBuffers t(ctx, 1, small);
+  const double flops = 2.0 * small.cout * small.h * small.w * small.cin * 9;
+  for (auto _ : state) run_pass(ctx, t, pass, false);
+  state.counters["GFLOP"] = benchmark::Counter(flops * double(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
+}
+
+// fc6 (25088 -> 4096) and fc7 (4096 -> 4096) forward with `rows` RoIs: our Linear
+// (cuBLAS gemm + bias ger) and a bare cublasSgemm of the same product.
+void BM_LinearCuda(benchmark::State& state, int64_t in, int64_t out, int64_t rows, bool bare) {
+  if (!cuda_available()) {
+    state.SkipWithError("no GPU");
+    return;
+  }
+#if FRCNN_WITH_CUDA
+  Context ctx(Device::cuda());
+  Linear fc("fc", in, out);
+  fc.to(ctx);
+  fill_uniform(fc.weight().value, RngKey{1, 1}, ctx.stream());
+  fc.set_training(false);
+  Tensor x = rand_tensor(ctx, {rows, in}, 5);
+  Tensor y = Tensor::empty({rows, out}, DType::F32, ctx.device(), ctx.stream());
+  auto h = static_cast<cublasHandle_t>(ctx.cublas());
+  auto run = [&] {
+    if (!bare) {
+      fc.forward(ctx, x);
+      return;
+    }
+    const float one = 1.f, zero = 0.f;
+    cublasSgemm(h, CUBLAS_OP_T, CUBLAS_OP_N, int(out), int(rows), int(in), &one, fc.weight().value.data<float>(),
+                int(in), x.data<float>(), int(in), &zero, y.data<float>(), int(out));
+  };
+  run();
+  CudaEventTimer timer(ctx.stream());
+  double total_ms = 0;
+  for (auto _ : state) {
+    timer.start();
+    run();
+    timer.stop();
+    float ms = timer.millis();
+    total_ms += ms;
+    state.SetIterationTime(ms / 1e3);
+  }
+  state.counters["GFLOP/s"] = 2.0 * rows * in * out / (total_ms / double(state.iterations()) * 1e6);
+#endif
+}
+
+int register_all() {
+  for (const ConvShape& s : kVgg)
+    for (int p = 0; p < 3; ++p) {
+      std::string base = std::string(s.name) + "/" + kPassName[p];
+      benchmark::RegisterBenchmark(("conv_cuda_own/" + base).c_str(), BM_ConvCuda, s, Pass(p), false)
+          ->UseManualTime()
+          ->Unit(benchmark::kMillisecond);
+      benchmark::RegisterBenchmark(("conv_cuda_cudnn/" + base).c_str(), BM_ConvCuda, s, Pass(p), true)
+          ->UseManualTime()
+          ->Unit(benchmark::kMillisecond);
+      benchmark::RegisterBenchmark(("conv_cpu/" + base + "_div10").c_str(), BM_ConvCpu, s, Pass(p))
+          ->Unit(benchmark::kMillisecond);
+    }
+  for (int64_t rows : {128, 300}) {
+    for (auto [name, in] : {std::pair<const char*, int64_t>{"fc6", 25088}, {"fc7", 4096}}) {
+      std::string base = std::string(name) + "/rows" + std::to_string(rows);
+      benchmark::RegisterBenchmark(("linear_cuda/" + base).c_str(), BM_LinearCuda, in, int64_t(4096), rows, false)
+          ->UseManualTime()
+          ->Unit(benchmark::kMillisecond);
+      benchmark::RegisterBenchmark(("cublas_sgemm/" + base).c_str(), BM_LinearCuda, in, int64_t(4096), rows, true)
+          ->UseManualTime()
+          ->Unit(benchmark::kMillisecond);
+    }
+  }
+  return 0;
+}
+
+const int registered = register_all();
+
+}  // namespace

@@ -1,0 +1,53 @@
+// 2-D max pooling, NCHW F32, no padding, kernel k and stride s (VGG16: k = s = 2), with
+// Caffe's CEIL rounding so odd sizes keep their last row/column:
+//   Ho = ceil((H - k) / s) + 1   (for H < k: 1; the window is clipped to the map)
+// which equals torch.nn.functional.max_pool2d(..., ceil_mode=True) without padding.
+// forward saves argmax (N, C, Ho, Wo) I32: the flat index h * W + w of the maximum
+// inside its (n, c) plane; ties keep the first in row-major window order (as torch).
+// backward gathers: each input cell sums grad_out over the windows whose argmax is it,
+// with no atomics, so it is deterministic on both devices.
+#pragma once
+#include <cstdint>
+
+#include "engine/context.h"
+#include "engine/host_device.h"
+#include "engine/tensor.h"
+
+namespace frcnn {
+
+// Output size with ceil rounding (in >= 1, k >= 1, s >= 1).
+FRCNN_HD int64_t maxpool2d_out_size(int64_t in, int64_t k, int64_t s) {
+  if (in <= k) return 1;
+  return (in - k + s - 1) / s + 1;
+}
+
+// The output windows [lo, hi] along one axis that contain input index i.
+FRCNN_HD void maxpool2d_windows_of(int64_t i, int64_t k, int64_t s, int64_t out, int64_t& lo, int64_t& hi) {
+  lo = i < k ? 0 : (i - k) / s + 1;
+  hi = i / s;
+  if (hi > out - 1) hi = out - 1;
+}
+
+struct MaxPool2dResult {
+  Tensor y;       // (N, C, Ho, Wo) F32
+  Tensor argmax;  // (N, C, Ho, Wo) I32
+};
+
+MaxPool2dResult maxpool2d_forward(Context& ctx, const Tensor& x, int k = 2, int s = 2);
+// grad_out, argmax: (N, C, Ho, Wo); returns grad_in of shape x_shape (N, C, H, W).
+Tensor maxpool2d_backward(Context& ctx, const Tensor& grad_out, const Tensor& argmax, const Shape& x_shape, int k = 2,
+                          int s = 2);
+
+// Raw launchers; planes = N * C.
+void maxpool2d_forward_cpu(const float* x, float* y, int32_t* argmax, int64_t planes, int64_t H, int64_t W, int64_t Ho,
+                           int64_t Wo, int k, int s);
+void maxpool2d_backward_cpu(const float* gy, const int32_t* argmax, float* gx, int64_t planes, int64_t H, int64_t W,
+                            int64_t Ho, int64_t Wo, int k, int s);
+#if FRCNN_WITH_CUDA
+void maxpool2d_forward_cuda(const float* x, float* y, int32_t* argmax, int64_t planes, int64_t H, int64_t W,
+                            int64_t Ho, int64_t Wo, int k, int s, Stream st);
+void maxpool2d_backward_cuda(const float* gy, const int32_t* argmax, float* gx, int64_t planes, int64_t H, int64_t W,
+                             int64_t Ho, int64_t Wo, int k, int s, Stream st);
+#endif
+
+}  // namespace frcnn

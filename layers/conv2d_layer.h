@@ -1,0 +1,55 @@
+// Conv2d layer (NCHW, F32) over kernels/conv2d.h, with a choice of CUDA backend:
+//   own   — our implicit-GEMM kernels (kernels/conv2d_cuda.cu), the default;
+//   cudnn — cuDNN (the cross-check and speed yardstick; needs FRCNN_WITH_CUDNN).
+// The CPU path (im2col + BLAS) is the same for both. Params "<name>.weight"
+// (out, in, k, k) and "<name>.bias" (out); bias lr_mult 2, decay_mult 0 (Caffe).
+// Parameter grads accumulate (+=); frozen params get no grad computed.
+#pragma once
+#include "layers/layer.h"
+
+namespace frcnn {
+
+enum class ConvBackend { Own, Cudnn };
+// "own" | "cudnn" (throws std::invalid_argument naming the bad value).
+ConvBackend parse_conv_backend(const std::string& s);
+const char* conv_backend_name(ConvBackend b);
+
+struct Conv2dOptions {
+  int64_t in = 0, out = 0;
+  int64_t kernel = 3;  // 1 or 3 in the engine (any >= 1 works)
+  int64_t pad = 1;
+  int64_t stride = 1;
+  bool bias = true;
+  ConvBackend backend = ConvBackend::Own;
+};
+
+class Conv2d : public Layer {
+ public:
+  Conv2d(std::string name, const Conv2dOptions& opt);
+  Tensor forward(Context& ctx, const Tensor& x) override;
+  Tensor backward(Context& ctx, const Tensor& grad_out) override;
+  std::vector<Param*> params() override;
+  void to(Context& ctx) override;
+  void set_backend(ConvBackend b) { opt_.backend = b; }
+  const Conv2dOptions& options() const { return opt_; }
+  Param& weight() { return weight_; }
+  Param& bias() { return bias_; }
+
+ private:
+  Conv2dOptions opt_;
+  Param weight_, bias_;
+  Tensor x_;  // saved input
+};
+
+#if FRCNN_WITH_CUDA
+// cuDNN implementations (conv2d_cudnn_cuda.cpp); same contracts as kernels/conv2d.h.
+// Without FRCNN_WITH_CUDNN they throw "built without cuDNN".
+Tensor conv2d_forward_cudnn(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b, int64_t pad,
+                            int64_t stride);
+Tensor conv2d_backward_data_cudnn(Context& ctx, const Tensor& gy, const Tensor& w, const Shape& x_shape, int64_t pad,
+                                  int64_t stride);
+void conv2d_backward_weight_cudnn(Context& ctx, const Tensor& x, const Tensor& gy, Tensor& gw, Tensor& gb, int64_t pad,
+                                  int64_t stride);
+#endif
+
+}  // namespace frcnn
