@@ -1,0 +1,106 @@
+// Faster R-CNN (VGG16): one shared backbone feeding the RPN and the Fast R-CNN head.
+//
+//   image (1, 3, H, W) --VGG16--> conv5_3 (1, C, H/16, W/16)
+//        --RPN head--> logits (1, 2A, h, w), deltas (1, 4A, h, w)
+//        --proposal layer (decode, clip, min size, top-N, NMS 0.7)--> proposals (P, 4)
+//        --RoI head (RoI pool 7x7, fc6, fc7)--> cls_score (P, K+1), bbox_pred (P, 4(K+1))
+//        --softmax, decode with the target stds, clip, per-class NMS 0.3--> detections
+//
+// Training is one image at a time: train_image() runs forward and backward for the
+// parts a stage trains and ACCUMULATES parameter gradients (scaled by loss_scale, so a
+// batch of n images uses 1/n). The shared conv5_3 gradient is the sum of what the RPN
+// and the RoI head send back, and reaches the backbone only when it has trainable
+// blocks. Which parameters are frozen is the caller's (the schedule's) business.
+//
+// Parameter names: conv1_1.* ... conv5_3.*, rpn_conv.*, rpn_cls_score.*, rpn_bbox_pred.*,
+// fc6.*, fc7.*, cls_score.*, bbox_pred.* (see each part's header).
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "engine/rng.h"
+#include "kernels/proposals.h"
+#include "layers/model_config.h"
+#include "layers/roi_head.h"
+#include "layers/rpn_head.h"
+#include "layers/vgg16.h"
+
+namespace frcnn {
+
+// Per-image time split as the paper's Table 5: shared conv layers; RPN head + proposal
+// layer; RoI pool + fc layers + final NMS. Each phase ends with a device sync.
+struct DetectTiming {
+  double conv_ms = 0, proposals_ms = 0, region_ms = 0, total_ms = 0;
+};
+
+struct DetectResult {
+  Tensor boxes;   // (D, 4) F32 in ORIGINAL image coordinates (divided by the input scale), CPU
+  Tensor scores;  // (D) F32, descending, CPU
+  Tensor labels;  // (D) I32 in 1..K, CPU
+  int num_proposals = 0;
+  DetectTiming timing;
+};
+
+// What a training step trains: the RPN, the Fast R-CNN head on given proposals, or
+// both at once on the RPN's own proposals (approximate joint training).
+enum class TrainParts { Rpn, Head, Joint };
+
+struct StepLosses {
+  double rpn_cls = 0, rpn_bbox = 0, cls = 0, bbox = 0;
+  int rois = 0, fg_rois = 0;  // head RoIs sampled / foreground among them
+  double total() const { return rpn_cls + rpn_bbox + cls + bbox; }
+};
+
+class FasterRCNN {
+ public:
+  explicit FasterRCNN(const ModelConfig& cfg);
+
+  const ModelConfig& config() const { return cfg_; }
+  Vgg16Backbone& backbone() { return backbone_; }
+  RpnHead& rpn() { return rpn_; }
+  RoiHead& head() { return head_; }
+  std::vector<Param*> params();
+
+  void to(Context& ctx);
+  void set_training(bool t);
+  void set_conv_backend(ConvBackend b);
+
+  // Random init of everything: backbone msra/xavier, RPN N(0, 0.01), fc6/fc7
+  // msra/xavier, cls_score N(0, 0.01), bbox_pred N(0, 0.001), zero biases.
+  void init(Context& ctx, uint64_t seed, const std::string& method);
+  // ImageNet VGG16 weights (scripts/convert_vgg16.py): conv1_1..conv5_3 must all be
+  // there with matching shapes; fc6/fc7 are loaded when present and shaped like ours,
+  // else they keep their random init (logged). Errors name the file and the tensor.
+  void load_imagenet(Context& ctx, const std::string& path);
+  // A whole detector (save()): every parameter must be present and shaped like this
+  // config, and the file's class list must equal the config's; errors say which.
+  void load(Context& ctx, const std::string& path);
+  // Writes all parameters with metadata: format, classes, plus `extra`.
+  void save(const std::string& path, std::map<std::string, std::string> extra = {});
+
+  // image: (1, 3, H, W) on ctx's device, preprocessed; scale = H / original height.
+  DetectResult detect(Context& ctx, const Tensor& image, float scale);
+  // RPN proposals (P, 4) in input-image coordinates for one image (eval mode).
+  Proposals propose(Context& ctx, const Tensor& image, float scale, int pre_nms, int post_nms);
+
+  // One image's forward + backward. gt_boxes (G, 4) F32 in input-image coordinates,
+  // gt_labels (G) I32 in 1..K, both on ctx's device. `proposals` (P, 4) in input-image
+  // coordinates are used for TrainParts::Head. Sampling draws from rng's current step
+  // with `slot` (the image's place in the batch) in the stream id.
+  StepLosses train_image(Context& ctx, const Tensor& image, const Tensor& gt_boxes, const Tensor& gt_labels,
+                         float scale, TrainParts parts, const Tensor& proposals, const CounterRng& rng, uint32_t slot,
+                         float loss_scale);
+
+ private:
+  const Tensor& anchors_for(Context& ctx, int h, int w);
+
+  ModelConfig cfg_;
+  Vgg16Backbone backbone_;
+  RpnHead rpn_;
+  RoiHead head_;
+  std::map<std::pair<int, int>, Tensor> anchor_cache_;  // (h, w) -> anchors on the model's device
+};
+
+}  // namespace frcnn

@@ -1,0 +1,106 @@
+#include "layers/vgg16.h"
+
+#include "layers/basic_layers.h"
+#include "layers/init.h"
+
+namespace frcnn {
+
+namespace {
+constexpr int kConvsPerBlock[5] = {2, 2, 3, 3, 3};
+}
+
+Vgg16Backbone::Vgg16Backbone(const BackboneConfig& cfg) : Layer("vgg16") {
+  const ConvBackend backend = parse_conv_backend(cfg.conv_backend);
+  int64_t in = 3;
+  for (int b = 0; b < 5; ++b) {
+    for (int i = 0; i < kConvsPerBlock[b]; ++i) {
+      const std::string name = "conv" + std::to_string(b + 1) + "_" + std::to_string(i + 1);
+      Conv2dOptions o;
+      o.in = in;
+      o.out = cfg.widths.at(b);
+      o.kernel = 3;
+      o.pad = 1;
+      o.backend = backend;
+      auto conv = std::make_unique<Conv2d>(name, o);
+      convs_.push_back(conv.get());
+      conv_block_.push_back(b + 1);
+      conv_index_.push_back(layers_.size());
+      layers_.push_back(std::move(conv));
+      layers_.push_back(std::make_unique<ReLU>("relu" + name.substr(4), /*inplace=*/true));
+      in = o.out;
+    }
+    if (b < 4) layers_.push_back(std::make_unique<MaxPool2d>("pool" + std::to_string(b + 1), 2, 2));
+  }
+  out_channels_ = static_cast<int>(in);
+  freeze_blocks(cfg.frozen_blocks);
+}
+
+Tensor Vgg16Backbone::forward(Context& ctx, const Tensor& x) {
+  Tensor h = x;
+  for (auto& l : layers_) h = l->forward(ctx, h);
+  return h;
+}
+
+Tensor Vgg16Backbone::backward(Context& ctx, const Tensor& grad_out) {
+  if (frozen_blocks_ >= 5) return Tensor();
+  // The first trainable conv: backward runs down to it and no further.
+  size_t stop = 0;
+  for (size_t i = 0; i < convs_.size(); ++i)
+    if (conv_block_[i] > frozen_blocks_) {
+      stop = conv_index_[i];
+      break;
+    }
+  Tensor g = grad_out;
+  for (size_t i = layers_.size(); i-- > stop;) g = layers_[i]->backward(ctx, g);
+  return Tensor();
+}
+
+std::vector<Param*> Vgg16Backbone::params() {
+  std::vector<Param*> ps;
+  for (auto* c : convs_)
+    for (Param* p : c->params()) ps.push_back(p);
+  return ps;
+}
+
+void Vgg16Backbone::to(Context& ctx) {
+  for (auto& l : layers_) l->to(ctx);
+}
+
+void Vgg16Backbone::set_training(bool t) {
+  Layer::set_training(t);
+  for (auto& l : layers_) l->set_training(t);
+}
+
+void Vgg16Backbone::freeze_blocks(int n) {
+  frozen_blocks_ = n;
+  bool first_trainable_seen = false;
+  for (size_t i = 0; i < convs_.size(); ++i) {
+    const bool frozen = conv_block_[i] <= n;
+    convs_[i]->set_frozen(frozen);
+    // Only the first trainable conv skips dL/dx: nothing below it needs a gradient.
+    convs_[i]->set_propagate_down(frozen ? false : first_trainable_seen);
+    if (!frozen) first_trainable_seen = true;
+  }
+}
+
+void Vgg16Backbone::set_conv_backend(ConvBackend b) {
+  for (auto* c : convs_) c->set_backend(b);
+}
+
+void Vgg16Backbone::init(Context& ctx, uint64_t seed, const std::string& method) {
+  CounterRng rng(seed);
+  uint32_t id = 0;
+  for (auto* c : convs_) {
+    for (Param* p : c->params()) {
+      if (p->value.ndim() == 4) {
+        RngKey key = rng.key(RngPurpose::Init, ++id);
+        if (method == "xavier") init_xavier(ctx, p->value, key);
+        else init_msra(ctx, p->value, key);
+      } else {
+        init_zeros(ctx, p->value);
+      }
+    }
+  }
+}
+
+}  // namespace frcnn
