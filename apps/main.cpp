@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   app.parse_complete_callback([&] { frcnn::set_log_level(frcnn::parse_log_level(log_level)); });
 
   frcnn::cli::add_info_command(app);
+  frcnn::cli::add_synth_command(app);
 
   try {
     app.parse(argc, argv);
