@@ -24,7 +24,7 @@ AnchorTargets anchor_targets(Context& ctx, const Tensor& anchors, const Tensor& 
   require(img_h > 0 && img_w > 0, op, "image size must be positive");
   require(cfg.batch >= 0 && cfg.fg_fraction >= 0 && cfg.fg_fraction <= 1, op, "batch/fg_fraction out of range");
   require(anchors.size(0) < (int64_t(1) << 31), op, "too many anchors");
-  Device dev = common_device(op, {&anchors, &gt_boxes});
+  [[maybe_unused]] Device dev = common_device(op, {&anchors, &gt_boxes});
   const int K = int(anchors.size(0)), G = int(gt_boxes.size(0));
   Stream s = ctx.stream();
   AnchorTargets t{Tensor::empty({K}, DType::I32, dev, s), Tensor::zeros({K, 4}, DType::F32, dev, s),

@@ -27,7 +27,7 @@ Tensor min_size_keep_cuda(const Tensor& boxes, float min_size, Stream s);
 Tensor box_iou(Context& ctx, const Tensor& a, const Tensor& b) {
   require_boxes("box_iou", a, "a");
   require_boxes("box_iou", b, "b");
-  Device dev = common_device("box_iou", {&a, &b});
+  [[maybe_unused]] Device dev = common_device("box_iou", {&a, &b});
   Tensor out = Tensor::empty({a.size(0), b.size(0)}, DType::F32, dev, ctx.stream());
   if (out.numel() == 0) return out;
 #if FRCNN_WITH_CUDA
@@ -45,7 +45,7 @@ Tensor encode_boxes(Context& ctx, const Tensor& refs, const Tensor& gts, const B
   require_boxes("encode_boxes", gts, "gts");
   require(refs.size(0) == gts.size(0), "encode_boxes", "refs " + desc(refs) + " and gts " + desc(gts) +
                                                             " must have the same number of boxes");
-  Device dev = common_device("encode_boxes", {&refs, &gts});
+  [[maybe_unused]] Device dev = common_device("encode_boxes", {&refs, &gts});
   Tensor out = Tensor::empty({refs.size(0), 4}, DType::F32, dev, ctx.stream());
   if (out.numel() == 0) return out;
 #if FRCNN_WITH_CUDA
@@ -64,7 +64,7 @@ Tensor decode_boxes(Context& ctx, const Tensor& refs, const Tensor& deltas, cons
               deltas.size(1) > 0 && deltas.size(0) == refs.size(0),
           "decode_boxes", "deltas must be F32 (N, 4*C) with N = " + std::to_string(refs.size(0)) + ", got " +
                               desc(deltas));
-  Device dev = common_device("decode_boxes", {&refs, &deltas});
+  [[maybe_unused]] Device dev = common_device("decode_boxes", {&refs, &deltas});
   Tensor out = Tensor::empty(deltas.shape(), DType::F32, dev, ctx.stream());
   if (out.numel() == 0) return out;
   int64_t classes = deltas.size(1) / 4;
@@ -83,7 +83,7 @@ Tensor clip_boxes(Context& ctx, const Tensor& boxes, float img_h, float img_w) {
   require(boxes.defined() && boxes.dtype() == DType::F32 && boxes.ndim() == 2 && boxes.size(1) % 4 == 0,
           "clip_boxes", "boxes must be F32 (N, 4*C), got " + desc(boxes));
   require(img_h >= 0 && img_w >= 0, "clip_boxes", "negative image size");
-  Device dev = common_device("clip_boxes", {&boxes});
+  [[maybe_unused]] Device dev = common_device("clip_boxes", {&boxes});
   Tensor out = Tensor::empty(boxes.shape(), DType::F32, dev, ctx.stream());
   if (out.numel() == 0) return out;
 #if FRCNN_WITH_CUDA
@@ -98,7 +98,7 @@ Tensor clip_boxes(Context& ctx, const Tensor& boxes, float img_h, float img_w) {
 
 Tensor min_size_keep(Context& ctx, const Tensor& boxes, float min_size) {
   require_boxes("min_size_keep", boxes, "boxes");
-  Device dev = common_device("min_size_keep", {&boxes});
+  [[maybe_unused]] Device dev = common_device("min_size_keep", {&boxes});
 #if FRCNN_WITH_CUDA
   if (dev.is_cuda()) return min_size_keep_cuda(boxes, min_size, ctx.stream());
 #endif

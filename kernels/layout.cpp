@@ -15,7 +15,7 @@ void layout_permute_cuda(const float* in, int64_t N, int64_t C, int64_t H, int64
 
 static Tensor permute(Context& ctx, const Tensor& x, bool to_nhwc, const char* op) {
   require(x.defined() && x.dtype() == DType::F32 && x.ndim() == 4, op, "expected an F32 4-d tensor, got " + desc(x));
-  Device dev = common_device(op, {&x});
+  [[maybe_unused]] Device dev = common_device(op, {&x});
   // logical (N, C, H, W) sizes
   const int64_t N = x.size(0), C = to_nhwc ? x.size(1) : x.size(3), H = to_nhwc ? x.size(2) : x.size(1),
                 W = to_nhwc ? x.size(3) : x.size(2);

@@ -45,7 +45,7 @@ static void check_nms_args(const char* op, const Tensor& boxes, const Tensor& sc
 
 Tensor nms(Context& ctx, const Tensor& boxes, const Tensor& scores, float iou_thresh) {
   check_nms_args("nms", boxes, scores, iou_thresh);
-  Device dev = common_device("nms", {&boxes, &scores});
+  [[maybe_unused]] Device dev = common_device("nms", {&boxes, &scores});
 #if FRCNN_WITH_CUDA
   if (dev.is_cuda()) return nms_cuda(boxes, scores, Tensor(), iou_thresh, 0, ctx.stream());
 #endif
@@ -59,7 +59,7 @@ Tensor batched_nms(Context& ctx, const Tensor& boxes, const Tensor& scores, cons
               classes.size(0) == boxes.size(0),
           "batched_nms", "classes must be I32 (N) with N = " + std::to_string(boxes.size(0)) + ", got " +
                              desc(classes));
-  Device dev = common_device("batched_nms", {&boxes, &scores, &classes});
+  [[maybe_unused]] Device dev = common_device("batched_nms", {&boxes, &scores, &classes});
 #if FRCNN_WITH_CUDA
   if (dev.is_cuda()) return nms_cuda(boxes, scores, classes, iou_thresh, 0, ctx.stream());
 #endif
@@ -75,7 +75,7 @@ Detections detect_per_class(Context& ctx, const Tensor& boxes, const Tensor& pro
               boxes.size(1) == 4 * K1,
           op, "boxes must be F32 (R, 4*(K+1)) = (" + std::to_string(R) + ", " + std::to_string(4 * K1) +
                   "), got " + desc(boxes));
-  Device dev = common_device(op, {&boxes, &probs});
+  [[maybe_unused]] Device dev = common_device(op, {&boxes, &probs});
 #if FRCNN_WITH_CUDA
   if (dev.is_cuda()) return detect_per_class_cuda(boxes, probs, cfg, ctx.stream());
 #endif

@@ -27,7 +27,7 @@ ProposalTargets proposal_targets(Context& ctx, const Tensor& proposals, const Te
   require(num_classes >= 2, op, "num_classes (K+1, background included) must be >= 2");
   require(cfg.batch >= 0 && cfg.fg_fraction >= 0 && cfg.fg_fraction <= 1, op, "batch/fg_fraction out of range");
   require(proposals.size(0) + gt_boxes.size(0) < (int64_t(1) << 31), op, "too many boxes");
-  Device dev = common_device(op, {&proposals, &gt_boxes, &gt_labels});
+  [[maybe_unused]] Device dev = common_device(op, {&proposals, &gt_boxes, &gt_labels});
   for (int32_t l : gt_labels.to_vector<int32_t>())
     require(l >= 1 && l < num_classes, op,
             "gt label " + std::to_string(l) + " outside 1.." + std::to_string(num_classes - 1));

@@ -29,7 +29,7 @@ Proposals proposal_layer(Context& ctx, const Tensor& scores, const Tensor& delta
   require(img_h > 0 && img_w > 0 && scale > 0, op, "image size and scale must be positive");
   require(cfg.nms_thresh == cfg.nms_thresh, op, "nms_thresh is NaN");
   require(A * H * W < (int64_t(1) << 30), op, "too many anchors");
-  Device dev = common_device(op, {&scores, &deltas, &anchors});
+  [[maybe_unused]] Device dev = common_device(op, {&scores, &deltas, &anchors});
   const float min_size = cfg.min_size * scale;
 #if FRCNN_WITH_CUDA
   if (dev.is_cuda())

@@ -32,7 +32,7 @@ RoiPoolResult roi_pool_forward(Context& ctx, const Tensor& features, const Tenso
   require(pooled_h > 0 && pooled_w > 0, op, "pooled size must be positive");
   require(spatial_scale > 0, op, "spatial_scale must be positive");
   require(features.numel() < (int64_t(1) << 31), op, "features too large for 32-bit indexing");
-  Device dev = common_device(op, {&features, &rois});
+  [[maybe_unused]] Device dev = common_device(op, {&features, &rois});
   const int N = int(features.size(0)), C = int(features.size(1)), H = int(features.size(2)), W = int(features.size(3));
   const int R = int(rois.size(0));
   RoiPoolResult res{Tensor::empty({R, C, pooled_h, pooled_w}, DType::F32, dev, ctx.stream()),
@@ -63,7 +63,7 @@ Tensor roi_pool_backward(Context& ctx, const Tensor& grad_out, const Tensor& arg
           "argmax must be I32 with grad_out's shape " + shape_str(grad_out.shape()) + ", got " + desc(argmax));
   require(spatial_scale > 0, op, "spatial_scale must be positive");
   require(int64_t(N) * C * H * W < (int64_t(1) << 31), op, "features too large for 32-bit indexing");
-  Device dev = common_device(op, {&grad_out, &argmax, &rois});
+  [[maybe_unused]] Device dev = common_device(op, {&grad_out, &argmax, &rois});
   const int R = int(rois.size(0)), PH = int(grad_out.size(2)), PW = int(grad_out.size(3));
   Tensor grad = Tensor::empty({N, C, H, W}, DType::F32, dev, ctx.stream());
   if (grad.numel() == 0) return grad;
