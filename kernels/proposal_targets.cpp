@@ -28,6 +28,9 @@ ProposalTargets proposal_targets(Context& ctx, const Tensor& proposals, const Te
   require(cfg.batch >= 0 && cfg.fg_fraction >= 0 && cfg.fg_fraction <= 1, op, "batch/fg_fraction out of range");
   require(proposals.size(0) + gt_boxes.size(0) < (int64_t(1) << 31), op, "too many boxes");
   [[maybe_unused]] Device dev = common_device(op, {&proposals, &gt_boxes, &gt_labels});
+  // to_vector copies on the legacy default stream: wait for ctx's stream (where the
+  // labels may still be being written) first.
+  if (dev.is_cuda()) ctx.synchronize();
   for (int32_t l : gt_labels.to_vector<int32_t>())
     require(l >= 1 && l < num_classes, op,
             "gt label " + std::to_string(l) + " outside 1.." + std::to_string(num_classes - 1));

@@ -34,8 +34,17 @@ inline Tensor distinct_scores(int64_t n, uint32_t seed) {
   return Tensor::from_vector<float>({n}, v);
 }
 
+// Host copies of op results. Ops queue work on their context's (non-blocking) stream,
+// while Tensor::to()/to_vector() copy on the legacy default stream, so wait for the GPU
+// first.
+inline Tensor host(const Tensor& t) {
+  if (t.is_cuda()) device_synchronize();
+  return t.to(Device::cpu());
+}
+
 template <class T>
 inline std::vector<T> vec(const Tensor& t) {
+  if (t.is_cuda()) device_synchronize();
   return t.to_vector<T>();
 }
 

@@ -140,7 +140,7 @@ TEST_CASE("anchor_targets: CPU and CUDA sample the same anchors", "[anchor_targe
     AnchorTargets g = anchor_targets(gpu, ga, gt.to(gpu.device(), gpu.stream()), kImgH, kImgW, cfg, key);
     INFO("G = " << G);
     REQUIRE(vec<int32_t>(g.labels) == vec<int32_t>(c.labels));
-    require_close(g.bbox_targets.to(Device::cpu()), c.bbox_targets, 1e-5, 1e-5, "targets");
+    require_close(host(g.bbox_targets), c.bbox_targets, 1e-5, 1e-5, "targets");
     REQUIRE(vec<float>(g.bbox_inside_weights) == vec<float>(c.bbox_inside_weights));
     REQUIRE(vec<float>(g.bbox_outside_weights) == vec<float>(c.bbox_outside_weights));
   }

@@ -98,13 +98,13 @@ TEST_CASE("box_ops: CPU and CUDA agree on random boxes", "[box_ops][gpu]") {
   Tensor refs = a.slice(0, 300), gts = b;
   BoxCoder c;
   c.stds[0] = c.stds[1] = 0.1f, c.stds[2] = c.stds[3] = 0.2f;
-  require_close(encode_boxes(gpu, ga.slice(0, 300), gb, c).to(Device::cpu()), encode_boxes(cpu, refs, gts, c),
+  require_close(host(encode_boxes(gpu, ga.slice(0, 300), gb, c)), encode_boxes(cpu, refs, gts, c),
                 1e-5, 1e-5, "encode");
   Tensor d = random_tensor({300, 12}, 23, -3.f, 3.f);
   Tensor gd = d.to(gpu.device(), gpu.stream());
-  require_close(decode_boxes(gpu, ga.slice(0, 300), gd, c).to(Device::cpu()), decode_boxes(cpu, refs, d, c), 1e-3,
+  require_close(host(decode_boxes(gpu, ga.slice(0, 300), gd, c)), decode_boxes(cpu, refs, d, c), 1e-3,
                 1e-5, "decode");
-  require_close(clip_boxes(gpu, ga, 500, 700).to(Device::cpu()), clip_boxes(cpu, a, 500, 700), 0, 0, "clip");
+  require_close(host(clip_boxes(gpu, ga, 500, 700)), clip_boxes(cpu, a, 500, 700), 0, 0, "clip");
   REQUIRE(vec<int32_t>(min_size_keep(gpu, ga, 100)) == vec<int32_t>(min_size_keep(cpu, a, 100)));
   // mixed devices are refused
   REQUIRE_THROWS_WITH(box_iou(cpu, a, gb), Catch::Contains("different devices"));

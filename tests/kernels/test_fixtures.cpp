@@ -22,7 +22,7 @@ Tensor grad_pattern(const Shape& s) {
 void check_box_iou(Context& ctx) {
   TensorFile f = load_safetensors(fixture("box_iou.safetensors"));
   Tensor a = f.get("a", {300, 4}).to(ctx.device(), ctx.stream()), b = f.get("b", {200, 4}).to(ctx.device(), ctx.stream());
-  require_close(box_iou(ctx, a, b).to(Device::cpu()), f.get("iou", {300, 200}), 1e-6, 1e-5, "box_iou vs torchvision");
+  require_close(host(box_iou(ctx, a, b)), f.get("iou", {300, 200}), 1e-6, 1e-5, "box_iou vs torchvision");
 }
 
 void check_nms(Context& ctx) {
@@ -48,14 +48,14 @@ void check_roi_pool(Context& ctx) {
     REQUIRE(arg == vec<int32_t>(f.get("argmax_" + std::to_string(R), {R, 16, 7, 7}, DType::I32)));
     // the output is the feature at the switch (0 for empty bins)
     auto out = vec<float>(r.output);
-    auto rv = vec<float>(rois.to(Device::cpu()));
+    auto rv = vec<float>(host(rois));
     for (int i = 0; i < R * 16 * 49; ++i) {
       const int ri = i / (16 * 49), c = (i / 49) % 16, n = int(rv[5 * ri]);
       REQUIRE(out[i] == (arg[i] < 0 ? 0.f : fv[(n * 16 + c) * 1900 + arg[i]]));
     }
     Tensor go = grad_pattern({R, 16, 7, 7}).to(ctx.device(), ctx.stream());
     Tensor gf = roi_pool_backward(ctx, go, r.argmax, rois, 2, 16, 38, 50, 1.f / 16);
-    require_close(gf.to(Device::cpu()), f.get("grad_features_" + std::to_string(R), {2, 16, 38, 50}), 1e-6, 1e-5,
+    require_close(host(gf), f.get("grad_features_" + std::to_string(R), {2, 16, 38, 50}), 1e-6, 1e-5,
                   "roi_pool backward vs torchvision");
   }
 }

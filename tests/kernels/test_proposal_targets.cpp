@@ -119,7 +119,7 @@ TEST_CASE("proposal_targets: CPU and CUDA sample the same RoIs", "[proposal_targ
     INFO("G = " << G);
     REQUIRE(vec<float>(g.rois) == vec<float>(c.rois));
     REQUIRE(vec<int32_t>(g.labels) == vec<int32_t>(c.labels));
-    require_close(g.bbox_targets.to(Device::cpu()), c.bbox_targets, 1e-5, 1e-5, "targets");
+    require_close(host(g.bbox_targets), c.bbox_targets, 1e-5, 1e-5, "targets");
     REQUIRE(vec<float>(g.bbox_inside_weights) == vec<float>(c.bbox_inside_weights));
   }
 }

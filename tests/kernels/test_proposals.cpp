@@ -122,6 +122,6 @@ TEST_CASE("proposals: CPU and CUDA give the same proposals", "[proposals][gpu]")
     INFO("pre " << pre << " post " << post);
     REQUIRE(pg.boxes.size(0) == pc.boxes.size(0));
     REQUIRE(vec<float>(pg.scores) == vec<float>(pc.scores));
-    require_close(pg.boxes.to(Device::cpu()), pc.boxes, 1e-3, 1e-5, "proposal boxes");
+    require_close(host(pg.boxes), pc.boxes, 1e-3, 1e-5, "proposal boxes");
   }
 }
