@@ -1,0 +1,51 @@
+// Non-maximum suppression: plain, batched (per class), and the final per-class
+// detection step of Faster R-CNN.
+//
+// Rule (the same on both devices): boxes are visited in descending score order, ties
+// broken by the lower index first (a stable sort by score, descending); a box is kept
+// unless an already kept box has IoU > iou_thresh with it (strictly greater, as
+// torchvision; IoU without +1, box_math.h). IoU is bit-identical on the CPU and CUDA,
+// so keep lists are identical too. Scores must be finite (NaN order is unspecified).
+//
+// CUDA: stable radix sort (CUB) by score, then the bitmask algorithm — one 64-bit word
+// per (box, block of 64 later boxes) saying which of them it suppresses — and the
+// greedy scan over the mask on the device as well (one thread block; no copy of the
+// mask to the host). Only the final count is read back to size the output (one sync).
+// The mask takes N * ceil(N / 64) * 8 bytes of device memory (6000 boxes: 0.9 MB).
+// Deterministic on both devices.
+#pragma once
+#include "engine/context.h"
+#include "engine/tensor.h"
+
+namespace frcnn {
+
+// boxes: (N, 4) F32, scores: (N) F32 -> kept indices I32 (P), in descending score order.
+Tensor nms(Context& ctx, const Tensor& boxes, const Tensor& scores, float iou_thresh);
+
+// As nms() but boxes only suppress boxes of the same class: classes (N) I32 (any values).
+// Equivalent to running nms() per class and merging the kept lists by (score desc, index).
+Tensor batched_nms(Context& ctx, const Tensor& boxes, const Tensor& scores, const Tensor& classes, float iou_thresh);
+
+struct DetectConfig {
+  float score_thresh = 0.05f;  // candidates need prob > score_thresh (py-faster-rcnn test_net)
+  float nms_thresh = 0.3f;     // per-class NMS IoU
+  int max_per_image = 100;     // keep the top-scoring ones after NMS; <= 0: no cap
+};
+
+struct Detections {
+  Tensor boxes;   // (D, 4) F32
+  Tensor scores;  // (D) F32, descending
+  Tensor labels;  // (D) I32 in 1..K
+};
+
+// Final detections of ONE image from the Fast R-CNN head:
+//   boxes: (R, 4*(K+1)) class-specific decoded boxes; probs: (R, K+1) softmax output,
+//   column 0 the background (never detected).
+// Candidates are (r, k) for k in 1..K with probs[r, k] > score_thresh, numbered
+// c = r*K + (k-1); batched NMS over them with class k; the first max_per_image of the
+// kept list (score desc, then c asc) are returned. (py-faster-rcnn instead keeps every
+// detection scoring >= the 100th score, so it can return more than 100 on ties.)
+// CUDA reads two counts back (candidates, kept): two syncs.
+Detections detect_per_class(Context& ctx, const Tensor& boxes, const Tensor& probs, const DetectConfig& cfg = {});
+
+}  // namespace frcnn

@@ -1,0 +1,249 @@
+// CUDA half of nms.h: stable radix sort by score, the 64-bit suppression mask, and the
+// greedy scan over the mask on the device (see nms.h).
+#include "kernels/box_math.h"
+#include "kernels/cuda_util.cuh"
+#include "kernels/nms.h"
+#include "kernels/nms_impl.h"
+
+namespace frcnn {
+
+using namespace cuda_detail;
+
+namespace {
+
+constexpr int kNmsBlock = 64;  // boxes per mask word
+
+// mask: (n_max, col_blocks) words; word (i, cb) bit b set when box i suppresses box
+// cb*64 + b (a later box: j > i). Block (x = column block, y = row block), 64 threads.
+__global__ void nms_mask_kernel(const float* __restrict__ boxes, const int32_t* __restrict__ classes, int n_max,
+                                const int32_t* __restrict__ n_dev, float thresh, int col_blocks,
+                                unsigned long long* __restrict__ mask) {
+  const int n = n_dev ? *n_dev : n_max;
+  const int row_blk = blockIdx.y, col_blk = blockIdx.x;
+  if (row_blk > col_blk) return;
+  const int row_size = min(n - row_blk * kNmsBlock, kNmsBlock);
+  const int col_size = min(n - col_blk * kNmsBlock, kNmsBlock);
+  if (row_size <= 0 || col_size <= 0) return;
+  __shared__ float sb[kNmsBlock * 4];
+  __shared__ int32_t sc[kNmsBlock];
+  const int t = threadIdx.x;
+  if (t < col_size) {
+    const int j = col_blk * kNmsBlock + t;
+    for (int k = 0; k < 4; ++k) sb[4 * t + k] = boxes[4 * j + k];
+    sc[t] = classes ? classes[j] : 0;
+  }
+  __syncthreads();
+  if (t < row_size) {
+    const int i = row_blk * kNmsBlock + t;
+    const float b[4] = {boxes[4 * i], boxes[4 * i + 1], boxes[4 * i + 2], boxes[4 * i + 3]};
+    const int32_t ci = classes ? classes[i] : 0;
+    unsigned long long bits = 0;
+    for (int j = (row_blk == col_blk) ? t + 1 : 0; j < col_size; ++j)
+      if (sc[j] == ci && box_iou(b, sb + 4 * j) > thresh) bits |= 1ULL << j;
+    mask[static_cast<int64_t>(i) * col_blocks + col_blk] = bits;
+  }
+}
+
+// The greedy pass, one block. removed: a bit per box (shared); per 64-box block, thread
+// 0 walks the 64 boxes serially using their diagonal words (staged in shared memory),
+// then all threads OR the rows of the boxes just kept into the later words.
+__global__ void nms_scan_kernel(const unsigned long long* __restrict__ mask, int n_max,
+                                const int32_t* __restrict__ n_dev, int col_blocks, int max_keep,
+                                int32_t* __restrict__ keep_out, int32_t* __restrict__ count_out) {
+  extern __shared__ unsigned long long removed[];  // (col_blocks)
+  __shared__ unsigned long long diag[kNmsBlock];
+  __shared__ int32_t kept_blk[kNmsBlock];
+  __shared__ int n_kept_blk, total, stop;
+  const int n = n_dev ? *n_dev : n_max;
+  const int nblk = (n + kNmsBlock - 1) / kNmsBlock;
+  for (int w = threadIdx.x; w < nblk; w += blockDim.x) removed[w] = 0;
+  if (threadIdx.x == 0) {
+    total = 0;
+    stop = 0;
+  }
+  __syncthreads();
+  for (int blk = 0; blk < nblk; ++blk) {
+    const int size = min(kNmsBlock, n - blk * kNmsBlock);
+    if (threadIdx.x < size) diag[threadIdx.x] = mask[static_cast<int64_t>(blk * kNmsBlock + threadIdx.x) * col_blocks + blk];
+    __syncthreads();
+    if (threadIdx.x == 0) {
+      unsigned long long word = removed[blk];
+      int cnt = 0;
+      for (int b = 0; b < size; ++b) {
+        if ((word >> b) & 1ULL) continue;
+        const int i = blk * kNmsBlock + b;
+        kept_blk[cnt++] = i;
+        keep_out[total++] = i;
+        word |= diag[b];
+        if (max_keep > 0 && total >= max_keep) {
+          stop = 1;
+          break;
+        }
+      }
+      n_kept_blk = cnt;
+    }
+    __syncthreads();
+    if (stop) break;
+    for (int w = blk + 1 + threadIdx.x; w < nblk; w += blockDim.x) {
+      unsigned long long acc = removed[w];
+      for (int k = 0; k < n_kept_blk; ++k) acc |= mask[static_cast<int64_t>(kept_blk[k]) * col_blocks + w];
+      removed[w] = acc;
+    }
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) *count_out = total;
+}
+
+// keys[i] = scores[i] + 0 (turns -0.0 into +0.0 so the radix sort sees them equal, as
+// the CPU comparison does); vals[i] = i.
+__global__ void sort_keys_kernel(const float* __restrict__ scores, int n, float* __restrict__ keys,
+                                 int32_t* __restrict__ vals) {
+  for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
+    keys[i] = scores[i] + 0.0f;
+    vals[i] = i;
+  }
+}
+
+// sorted_boxes[i] = boxes[order[i]], sorted_cls[i] = classes[order[i]]
+__global__ void gather_sorted_kernel(const float* __restrict__ boxes, const int32_t* __restrict__ classes,
+                                     const int32_t* __restrict__ order, int n, float* __restrict__ sorted_boxes,
+                                     int32_t* __restrict__ sorted_cls) {
+  for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
+    const int o = order[i];
+    for (int k = 0; k < 4; ++k) sorted_boxes[4 * i + k] = boxes[4 * o + k];
+    if (classes) sorted_cls[i] = classes[o];
+  }
+}
+
+// out[i] = order[keep[i]]
+__global__ void compose_kernel(const int32_t* __restrict__ order, const int32_t* __restrict__ keep, int n,
+                               int32_t* __restrict__ out) {
+  for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) out[i] = order[keep[i]];
+}
+
+}  // namespace
+
+namespace nms_detail {
+
+void nms_sorted_cuda(const float* boxes, const int32_t* classes, int n_max, const int32_t* n_dev, float thresh,
+                     int max_keep, int32_t* keep_out, int32_t* count_out, const Device& dev, Stream stream) {
+  cudaStream_t s = cuda_stream(stream);
+  if (n_max <= 0) {
+    CUDA_CHECK(cudaMemsetAsync(count_out, 0, sizeof(int32_t), s));
+    return;
+  }
+  const int col_blocks = (n_max + kNmsBlock - 1) / kNmsBlock;
+  const size_t shmem = static_cast<size_t>(col_blocks) * sizeof(unsigned long long);
+  if (shmem > 40 * 1024)
+    throw std::invalid_argument("nms (CUDA): " + std::to_string(n_max) +
+                                " boxes exceed the greedy scan's shared-memory bitmap (at most 327680)");
+  Scratch<unsigned long long> mask(static_cast<int64_t>(n_max) * col_blocks, dev, stream);
+  dim3 grid(col_blocks, col_blocks);
+  nms_mask_kernel<<<grid, kNmsBlock, 0, s>>>(boxes, classes, n_max, n_dev, thresh, col_blocks, mask.p);
+  FRCNN_LAUNCH_CHECK(s);
+  nms_scan_kernel<<<1, 256, shmem, s>>>(mask.p, n_max, n_dev, col_blocks, max_keep, keep_out, count_out);
+  FRCNN_LAUNCH_CHECK(s);
+}
+
+}  // namespace nms_detail
+
+// boxes: (n, 4), scores: (n), classes: (n) I32 or undefined -> kept indices (P) I32
+Tensor nms_cuda(const Tensor& boxes, const Tensor& scores, const Tensor& classes, float thresh, int max_keep,
+                Stream stream) {
+  const Device dev = boxes.device();
+  const int n = static_cast<int>(boxes.size(0));
+  if (n == 0) return Tensor::empty({0}, DType::I32, dev, stream);
+  cudaStream_t s = cuda_stream(stream);
+  Scratch<float> keys(n, dev, stream), keys_sorted(n, dev, stream), sboxes(4 * int64_t(n), dev, stream);
+  Scratch<int32_t> vals(n, dev, stream), order(n, dev, stream), scls(n, dev, stream), keep(n, dev, stream),
+      count(1, dev, stream);
+  sort_keys_kernel<<<blocks_for(n), kThreads, 0, s>>>(scores.data<float>(), n, keys.p, vals.p);
+  FRCNN_LAUNCH_CHECK(s);
+  sort_pairs_descending(keys.p, keys_sorted.p, vals.p, order.p, n, dev, stream);
+  const int32_t* cls = classes.defined() ? classes.data<int32_t>() : nullptr;
+  gather_sorted_kernel<<<blocks_for(n), kThreads, 0, s>>>(boxes.data<float>(), cls, order.p, n, sboxes.p, scls.p);
+  FRCNN_LAUNCH_CHECK(s);
+  nms_detail::nms_sorted_cuda(sboxes.p, cls ? scls.p : nullptr, n, nullptr, thresh, max_keep, keep.p, count.p, dev,
+                              stream);
+  const int32_t p = read_count(count.p, stream);
+  Tensor out = Tensor::empty({p}, DType::I32, dev, stream);
+  if (p > 0) {
+    compose_kernel<<<blocks_for(p), kThreads, 0, s>>>(order.p, keep.p, p, out.data<int32_t>());
+    FRCNN_LAUNCH_CHECK(s);
+  }
+  return out;
+}
+
+namespace {
+
+// flags[c] for candidate c = r*K + (k-1): probs[r, k] > thresh. probs: (R, K+1)
+__global__ void detect_flags_kernel(const float* __restrict__ probs, int R, int K, float thresh,
+                                    uint8_t* __restrict__ flags) {
+  for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < R * K; c += gridDim.x * blockDim.x) {
+    const int r = c / K, k = c % K + 1;
+    flags[c] = probs[r * (K + 1) + k] > thresh ? 1 : 0;
+  }
+}
+
+// Candidate list -> (n, 4) boxes, (n) scores, (n) labels. boxes: (R, 4*(K+1))
+__global__ void detect_gather_kernel(const float* __restrict__ boxes, const float* __restrict__ probs,
+                                     const int32_t* __restrict__ cand, int n, int K, float* __restrict__ cb,
+                                     float* __restrict__ cs, int32_t* __restrict__ cl) {
+  for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
+    const int c = cand[i], r = c / K, k = c % K + 1;
+    for (int j = 0; j < 4; ++j) cb[4 * i + j] = boxes[(static_cast<int64_t>(r) * (K + 1) + k) * 4 + j];
+    cs[i] = probs[r * (K + 1) + k];
+    cl[i] = k;
+  }
+}
+
+__global__ void detect_output_kernel(const int32_t* __restrict__ keep, int d, const float* __restrict__ cb,
+                                     const float* __restrict__ cs, const int32_t* __restrict__ cl,
+                                     float* __restrict__ ob, float* __restrict__ os, int32_t* __restrict__ ol) {
+  for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < d; i += gridDim.x * blockDim.x) {
+    const int k = keep[i];
+    for (int j = 0; j < 4; ++j) ob[4 * i + j] = cb[4 * k + j];
+    os[i] = cs[k];
+    ol[i] = cl[k];
+  }
+}
+
+}  // namespace
+
+Detections detect_per_class_cuda(const Tensor& boxes, const Tensor& probs, const DetectConfig& cfg, Stream stream) {
+  const Device dev = boxes.device();
+  cudaStream_t s = cuda_stream(stream);
+  const int R = static_cast<int>(probs.size(0)), K = static_cast<int>(probs.size(1)) - 1;
+  const int64_t nc = static_cast<int64_t>(R) * K;
+  if (nc >= (int64_t(1) << 31)) throw std::invalid_argument("detect_per_class: too many candidates");
+  Scratch<uint8_t> flags(nc, dev, stream);
+  Scratch<int32_t> cand(nc, dev, stream), count(1, dev, stream);
+  int n = 0;
+  if (nc > 0) {
+    detect_flags_kernel<<<blocks_for(nc), kThreads, 0, s>>>(probs.data<float>(), R, K, cfg.score_thresh, flags.p);
+    FRCNN_LAUNCH_CHECK(s);
+    select_flagged_indices(flags.p, static_cast<int>(nc), cand.p, count.p, dev, stream);
+    n = read_count(count.p, stream);
+  }
+  Tensor cb = Tensor::empty({n, 4}, DType::F32, dev, stream), cs = Tensor::empty({n}, DType::F32, dev, stream),
+         cl = Tensor::empty({n}, DType::I32, dev, stream);
+  if (n > 0) {
+    detect_gather_kernel<<<blocks_for(n), kThreads, 0, s>>>(boxes.data<float>(), probs.data<float>(), cand.p, n, K,
+                                                            cb.data<float>(), cs.data<float>(), cl.data<int32_t>());
+    FRCNN_LAUNCH_CHECK(s);
+  }
+  Tensor keep = nms_cuda(cb, cs, cl, cfg.nms_thresh, cfg.max_per_image, stream);
+  const int d = static_cast<int>(keep.size(0));
+  Detections out{Tensor::empty({d, 4}, DType::F32, dev, stream), Tensor::empty({d}, DType::F32, dev, stream),
+                 Tensor::empty({d}, DType::I32, dev, stream)};
+  if (d > 0) {
+    detect_output_kernel<<<blocks_for(d), kThreads, 0, s>>>(keep.data<int32_t>(), d, cb.data<float>(),
+                                                            cs.data<float>(), cl.data<int32_t>(),
+                                                            out.boxes.data<float>(), out.scores.data<float>(),
+                                                            out.labels.data<int32_t>());
+    FRCNN_LAUNCH_CHECK(s);
+  }
+  return out;
+}
+
+}  // namespace frcnn
