@@ -15,7 +15,7 @@ namespace frcnn {
 
 class Context {
  public:
-  // CUDA devices get a fresh non-blocking stream of their own.
+  // CUDA devices get a fresh stream of their own (blocking: see CudaStream).
   explicit Context(Device device = Device::cpu());
   ~Context();
   Context(const Context&) = delete;

@@ -17,7 +17,10 @@ void device_synchronize();
 
 class CudaStream {
  public:
-  CudaStream();  // creates a non-blocking stream on the current device; throws without CUDA
+  // Creates a stream on the current device; throws without CUDA. It is a *blocking*
+  // stream (ordered with the legacy default stream), so a copy made without an explicit
+  // stream never races with work queued here.
+  CudaStream();
   ~CudaStream();
   CudaStream(CudaStream&& o) noexcept : s_(o.s_) { o.s_.handle = nullptr; }
   CudaStream& operator=(CudaStream&& o) noexcept;

@@ -18,7 +18,10 @@ void device_synchronize_impl() {
 void* stream_create_impl() {
   require_device(Device::cuda(0));
   cudaStream_t s = nullptr;
-  CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+  // A blocking stream: work on it is ordered with the legacy default stream, which
+  // Tensor::to()/to_vector()/copy_from() use when no stream is passed. A non-blocking
+  // stream would let such a copy read an op's output before the op has run.
+  CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamDefault));
   return s;
 }
 

@@ -8,6 +8,8 @@
 // Both devices; pure element-wise maps, deterministic; the probability agrees to an ulp
 // across devices (expf).
 #pragma once
+#include <cmath>
+
 #include "engine/context.h"
 #include "engine/host_device.h"
 #include "engine/tensor.h"

@@ -1,0 +1,260 @@
+// The assembled detector: shapes for both shipped configs, the converted backbone
+// against torch, the wiring of every loss gradient (finite differences through the
+// whole model), frozen parts, save/load.
+#include <catch2/catch.hpp>
+
+#include "engine/safetensors.h"
+#include "layers/faster_rcnn.h"
+#include "layers/linear.h"
+#include "tests/gpu.h"
+#include "tests/layers/grad_check.h"
+#include "tests/test_util.h"
+
+using namespace frcnn;
+
+namespace {
+
+// A small detector: the fixture's VGG widths, 3 classes, small heads, no dropout
+// (so a finite-difference objective is deterministic).
+ModelConfig small_config() {
+  ModelConfig m;
+  m.classes = {"a", "b", "c"};
+  m.backbone.widths = {8, 16, 32, 32, 32};
+  m.backbone.frozen_blocks = 0;
+  m.anchors.sizes = {24, 48, 96};
+  m.rpn.channels = 16;
+  m.rpn.batch = 64;
+  m.rpn.test_pre_nms = 500;
+  m.rpn.test_post_nms = 50;
+  m.rpn.min_size = 4;
+  m.roi.fc_dim = 32;
+  m.roi.dropout = 0;
+  m.roi.batch = 32;
+  return m;
+}
+
+Tensor gt_boxes() { return Tensor::from_vector<float>({2, 4}, {10, 12, 60, 70, 50, 20, 120, 90}); }
+Tensor gt_labels() { return Tensor::from_vector<int32_t>({2}, {1, 3}); }
+
+// Proposals around the GT boxes and elsewhere, in a 96 x 128 image.
+Tensor some_proposals() {
+  std::vector<float> v;
+  const float g[2][4] = {{10, 12, 60, 70}, {50, 20, 120, 90}};
+  for (int i = 0; i < 12; ++i)
+    for (const auto& b : g) {
+      float d = 2.f * float(i % 5) - 4.f;
+      v.insert(v.end(), {b[0] + d, b[1] - d * 0.5f, b[2] + d * 0.7f, b[3] + d});
+    }
+  for (int i = 0; i < 16; ++i) {
+    float x = float(i * 7 % 90), y = float(i * 11 % 60);
+    v.insert(v.end(), {x, y, x + 20.f + float(i), y + 18.f + float(i % 4)});
+  }
+  return Tensor::from_vector<float>({int64_t(v.size() / 4), 4}, v);
+}
+
+Param* find_param(FasterRCNN& m, const std::string& name) {
+  for (Param* p : m.params())
+    if (p->name == name) return p;
+  FAIL("no parameter " << name);
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("faster rcnn: detect and propose give well-formed outputs on the tiny shapes", "[model]") {
+  Context ctx;
+  FasterRCNN m(small_config());
+  m.init(ctx, 1, "msra");
+  Tensor img = test::random_tensor({1, 3, 96, 128}, 3, -100, 100);
+  DetectResult r = m.detect(ctx, img, 0.5f);
+  REQUIRE(r.num_proposals > 0);
+  REQUIRE(r.num_proposals <= 50);
+  REQUIRE(r.boxes.ndim() == 2);
+  REQUIRE(r.boxes.size(1) == 4);
+  REQUIRE(r.boxes.size(0) == r.scores.size(0));
+  REQUIRE(r.boxes.size(0) <= 100);
+  for (int32_t l : r.labels.to_vector<int32_t>()) REQUIRE((l >= 1 && l <= 3));
+  // Boxes come back in original-image coordinates (input 96 x 128 at scale 0.5).
+  for (float v : r.boxes.to_vector<float>()) REQUIRE((v >= 0.f && v <= 256.f));
+  REQUIRE(r.timing.total_ms >= r.timing.conv_ms);
+  Proposals p = m.propose(ctx, img, 0.5f, 0, 2000);
+  REQUIRE(p.boxes.size(0) > 0);
+  auto s = p.scores.to_vector<float>();
+  REQUIRE(std::is_sorted(s.rbegin(), s.rend()));
+}
+
+TEST_CASE("faster rcnn: the paper config has VGG16's parameters and shapes", "[model]") {
+  Context ctx;
+  ModelConfig cfg;  // defaults: the paper's VGG16, 21 classes
+  FasterRCNN m(cfg);
+  int64_t n = 0;
+  for (Param* p : m.params()) n += p->value.numel();
+  // VGG16 conv1_1..conv5_3: 14,714,688; RPN: 512*512*9+512 + 512*18+18 + 512*36+36;
+  // fc6 25088*4096+4096; fc7 4096*4096+4096; cls 4096*21+21; bbox 4096*84+84.
+  const int64_t expected = 14714688 + (2359808 + 9234 + 18468) + (102760448 + 4096) + (16777216 + 4096) +
+                           (86016 + 21) + (344064 + 84);
+  REQUIRE(n == expected);
+  REQUIRE(find_param(m, "fc6.weight")->value.shape() == Shape{4096, 25088});
+  REQUIRE(find_param(m, "rpn_cls_score.weight")->value.shape() == Shape{18, 512, 1, 1});
+  REQUIRE(find_param(m, "bbox_pred.weight")->value.shape() == Shape{84, 4096});
+  // conv1/conv2 are frozen by default (the paper).
+  REQUIRE(find_param(m, "conv2_2.weight")->frozen);
+  REQUIRE_FALSE(find_param(m, "conv3_1.weight")->frozen);
+}
+
+TEST_CASE("faster rcnn: converted VGG16 weights reproduce torch's conv5_3 and fc7", "[model]") {
+  Context ctx;
+  ModelConfig cfg = small_config();
+  cfg.roi.fc_dim = 64;  // the fixture's classifier width
+  FasterRCNN m(cfg);
+  m.init(ctx, 1, "msra");
+  const std::string weights = FRCNN_FIXTURES_DIR "/convert/vgg16_small.safetensors";
+  m.load_imagenet(ctx, weights);
+  TensorFile io = load_safetensors(FRCNN_FIXTURES_DIR "/convert/vgg16_small_io.safetensors");
+  m.backbone().set_training(false);
+  Tensor feat = m.backbone().forward(ctx, io.get("input").reshape({1, 3, 64, 80}));
+  test::require_close(feat, io.get("conv5_3"), 1e-4, 1e-4, "conv5_3");
+  // fc6/fc7 (+ReLU) on torch's 7x7 classifier input.
+  Linear fc6("fc6", 32 * 7 * 7, 64), fc7("fc7", 64, 64);
+  load_params(ctx, weights, fc6.params());
+  load_params(ctx, weights, fc7.params());
+  fc6.set_training(false);
+  fc7.set_training(false);
+  auto relu = [](Tensor t) {
+    for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = std::max(t.data<float>()[i], 0.f);
+    return t;
+  };
+  Tensor h = relu(fc7.forward(ctx, relu(fc6.forward(ctx, io.get("fc_input").reshape({1, -1})))));
+  test::require_close(h, io.get("fc7").reshape({1, 64}), 1e-4, 1e-4, "fc7");
+}
+
+TEST_CASE("faster rcnn: RPN loss gradients match finite differences through the model", "[model]") {
+  Context ctx;
+  FasterRCNN m(small_config());
+  m.init(ctx, 2, "msra");
+  Tensor img = test::random_tensor({1, 3, 96, 128}, 4, -1, 1);
+  CounterRng rng(5, 17);
+  const float S = 1000.f;  // scale the loss so its gradients are O(1) for the checker
+  auto objective = [&] {
+    zero_grad(ctx, m.params());
+    StepLosses l = m.train_image(ctx, img, gt_boxes(), gt_labels(), 1.f, TrainParts::Rpn, Tensor(), rng, 0, S);
+    return S * (l.rpn_cls + l.rpn_bbox);
+  };
+  objective();
+  test::GradCheckOptions o;
+  o.max_checks = 25;
+  o.eps = 1e-2;  // the loss comes back in float: a smaller step drowns in its rounding
+  o.tol = 3e-2;
+  // Through the whole random network many points sit next to a ReLU or RoI-pool switch;
+  // those are detected and skipped, and every point that is checked must agree.
+  o.max_skip_fraction = 0.35;
+  for (const char* name : {"rpn_cls_score.weight", "rpn_bbox_pred.weight", "rpn_conv.weight", "conv5_3.weight"}) {
+    objective();
+    Param* p = find_param(m, name);
+    std::vector<float> analytic = p->grad.to_vector<float>();
+    double norm = 0;
+    for (float g : analytic) norm += std::fabs(g);
+    INFO(name);
+    REQUIRE(norm > 0);  // the gradient reaches this parameter
+    test::check_gradient(name, p->value, analytic, objective, o);
+  }
+}
+
+TEST_CASE("faster rcnn: head loss gradients reach fc and conv layers through RoI pooling", "[model]") {
+  Context ctx;
+  FasterRCNN m(small_config());
+  m.init(ctx, 3, "msra");
+  Tensor img = test::random_tensor({1, 3, 96, 128}, 6, -1, 1);
+  Tensor props = some_proposals();
+  CounterRng rng(9, 3);
+  const float S = 1000.f;
+  auto objective = [&] {
+    zero_grad(ctx, m.params());
+    StepLosses l = m.train_image(ctx, img, gt_boxes(), gt_labels(), 1.f, TrainParts::Head, props, rng, 0, S);
+    REQUIRE(l.fg_rois > 0);
+    return S * (l.cls + l.bbox);
+  };
+  test::GradCheckOptions o;
+  o.max_checks = 25;
+  o.eps = 1e-2;  // the loss comes back in float: a smaller step drowns in its rounding
+  o.tol = 3e-2;
+  // Through the whole random network many points sit next to a ReLU or RoI-pool switch;
+  // those are detected and skipped, and every point that is checked must agree.
+  o.max_skip_fraction = 0.35;
+  for (const char* name : {"bbox_pred.weight", "cls_score.weight", "fc7.weight", "fc6.weight", "conv5_3.weight"}) {
+    objective();
+    Param* p = find_param(m, name);
+    std::vector<float> analytic = p->grad.to_vector<float>();
+    double norm = 0;
+    for (float g : analytic) norm += std::fabs(g);
+    INFO(name);
+    REQUIRE(norm > 0);
+    test::check_gradient(name, p->value, analytic, objective, o);
+  }
+}
+
+TEST_CASE("faster rcnn: frozen blocks receive no gradient", "[model]") {
+  Context ctx;
+  ModelConfig cfg = small_config();
+  cfg.backbone.frozen_blocks = 2;
+  FasterRCNN m(cfg);
+  m.init(ctx, 4, "msra");
+  Tensor img = test::random_tensor({1, 3, 96, 128}, 7, -50, 50);
+  CounterRng rng(1);
+  zero_grad(ctx, m.params());
+  m.train_image(ctx, img, gt_boxes(), gt_labels(), 1.f, TrainParts::Joint, Tensor(), rng, 0, 1.f);
+  auto grad_sum = [&](const std::string& n) {
+    double s = 0;
+    for (float g : find_param(m, n)->grad.to_vector<float>()) s += std::fabs(g);
+    return s;
+  };
+  REQUIRE(grad_sum("conv1_1.weight") == 0);
+  REQUIRE(grad_sum("conv2_2.weight") == 0);
+  REQUIRE(grad_sum("conv3_1.weight") > 0);
+  REQUIRE(grad_sum("fc6.weight") > 0);
+  REQUIRE(grad_sum("rpn_conv.weight") > 0);
+  // Every block frozen: the backbone gets nothing, the heads still learn.
+  m.backbone().freeze_blocks(5);
+  zero_grad(ctx, m.params());
+  m.train_image(ctx, img, gt_boxes(), gt_labels(), 1.f, TrainParts::Joint, Tensor(), rng, 0, 1.f);
+  REQUIRE(grad_sum("conv5_3.weight") == 0);
+  REQUIRE(grad_sum("rpn_conv.weight") > 0);
+  REQUIRE(grad_sum("bbox_pred.weight") > 0);
+}
+
+TEST_CASE("faster rcnn: save and load round trip and refuse other classes", "[model]") {
+  Context ctx;
+  auto dir = test::temp_dir("model_io");
+  FasterRCNN a(small_config());
+  a.init(ctx, 5, "msra");
+  auto path = (dir / "m.safetensors").string();
+  a.save(path, {{"note", "test"}});
+  FasterRCNN b(small_config());
+  b.init(ctx, 6, "msra");
+  b.load(ctx, path);
+  REQUIRE(find_param(b, "fc6.weight")->value.to_vector<float>() == find_param(a, "fc6.weight")->value.to_vector<float>());
+  ModelConfig other = small_config();
+  other.classes = {"x", "y", "z"};
+  FasterRCNN c(other);
+  REQUIRE_THROWS_WITH(c.load(ctx, path), Catch::Contains(path) && Catch::Contains("trained for classes [a,b,c]"));
+  ModelConfig wider = small_config();
+  wider.roi.fc_dim = 48;
+  FasterRCNN d(wider);
+  REQUIRE_THROWS_WITH(d.load(ctx, path), Catch::Contains(path) && Catch::Contains("fc6.weight"));
+}
+
+TEST_CASE("faster rcnn: CUDA detections match the CPU", "[model][gpu]") {
+  FRCNN_REQUIRE_GPU();
+  Context cpu;
+  Context gpu(Device::cuda());
+  FasterRCNN m(small_config());
+  m.init(cpu, 7, "msra");
+  Tensor img = test::random_tensor({1, 3, 96, 128}, 8, -100, 100);
+  DetectResult rc = m.detect(cpu, img, 1.f);
+  m.to(gpu);
+  DetectResult rg = m.detect(gpu, img.to(Device::cuda()), 1.f);
+  REQUIRE(rc.num_proposals == rg.num_proposals);
+  REQUIRE(rc.labels.to_vector<int32_t>() == rg.labels.to_vector<int32_t>());
+  test::require_close(rg.boxes, rc.boxes, 1e-2, 1e-3, "boxes");
+  test::require_close(rg.scores, rc.scores, 1e-4, 1e-3, "scores");
+}
