@@ -62,7 +62,6 @@ void visit_config(Config& c, V&& v) {
   v("solver.weight_decay", c.solver.weight_decay, "L2 weight decay (not on biases)");
   v("solver.gamma", c.solver.gamma, "lr multiplier at each stage's step");
   v("solver.bias_lr_mult", c.solver.bias_lr_mult, "bias learning-rate multiplier");
-  v("solver.grad_clip", c.solver.grad_clip, "clip the global gradient norm (0: off)");
   auto stage = [&](const std::string& name, StageConfig& s, const std::string& what) {
     v("schedule." + name + ".iters", s.iters, what + ": iterations");
     v("schedule." + name + ".step", s.step, what + ": lr step iteration (0: none)");

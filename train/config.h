@@ -35,7 +35,6 @@ struct SolverConfig {
   float weight_decay = 0.0005f;
   float gamma = 0.1f;          // lr multiplier at each step
   float bias_lr_mult = 2.f;    // biases learn 2x faster and have no decay (Caffe models)
-  float grad_clip = 0.f;       // clip the global gradient norm to this (0: off; the paper: off)
 };
 
 // One training stage: iterations, the lr step, images per batch.

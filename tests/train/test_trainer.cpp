@@ -1,0 +1,112 @@
+#include <catch2/catch.hpp>
+#include <filesystem>
+
+#include "engine/safetensors.h"
+#include "layers/faster_rcnn.h"
+#include "tests/train/train_test_util.h"
+#include "train/checkpoint.h"
+#include "train/trainer.h"
+
+using namespace frcnn;
+namespace fs = std::filesystem;
+
+namespace {
+std::vector<float> param_of(const std::string& file, const std::string& name) {
+  return load_safetensors(file).get(name).to_vector<float>();
+}
+}  // namespace
+
+TEST_CASE("trainer: an interrupted and resumed alt4 run gives the same losses step for step", "[trainer]") {
+  Context ctx;
+  Config cfg = test::tiny_train_config(test::tiny_dataset());
+  auto full = test::temp_dir("train_full"), split = test::temp_dir("train_split");
+  TrainResult a = train(cfg, ctx, {full.string(), "", false, -1});
+  REQUIRE(a.finished);
+
+  // Stop mid frcn1 (iteration 7 of the run), then mid rpn2, then finish.
+  TrainResult b1 = train(cfg, ctx, {split.string(), "", false, 7});
+  REQUIRE_FALSE(b1.finished);
+  REQUIRE(load_checkpoint((split / "checkpoint.safetensors").string()).stage == "frcn1");
+  TrainResult b2 = train(cfg, ctx, {split.string(), "", true, 8});
+  REQUIRE_FALSE(b2.finished);
+  REQUIRE(load_checkpoint((split / "checkpoint.safetensors").string()).stage == "rpn2");
+  TrainResult b3 = train(cfg, ctx, {split.string(), "", true, -1});
+  REQUIRE(b3.finished);
+
+  auto ma = test::read_metrics((full / "metrics.jsonl").string());
+  auto mb = test::read_metrics((split / "metrics.jsonl").string());
+  REQUIRE(ma.size() == 6 + 6 + 4 + 4);
+  REQUIRE(mb == ma);
+  for (const char* p : {"conv5_3.weight", "rpn_cls_score.weight", "fc6.weight", "bbox_pred.weight"})
+    REQUIRE(param_of(a.model_path, p) == param_of(b3.model_path, p));
+  for (const char* f : {"rpn1", "frcn1", "rpn2", "frcn2", "model", "proposals_rpn1", "proposals_rpn2"})
+    REQUIRE(fs::exists(full / (std::string(f) + ".safetensors")));
+  REQUIRE(fs::exists(full / "loss_rpn1.png"));
+}
+
+TEST_CASE("trainer: frozen parts do not change across a stage", "[trainer]") {
+  Context ctx;
+  Config cfg = test::tiny_train_config(test::tiny_dataset());
+  auto out = test::temp_dir("train_frozen");
+  train(cfg, ctx, {out.string(), "", false, -1});
+  auto f = [&](const char* stage) { return (out / (std::string(stage) + ".safetensors")).string(); };
+  // Stage 1: conv1 is frozen (frozen_blocks 1) and keeps its seeded init.
+  FasterRCNN init(cfg.model);
+  init.init(ctx, cfg.seed, cfg.init);
+  std::vector<float> conv1;
+  for (Param* p : init.params())
+    if (p->name == "conv1_1.weight") conv1 = p->value.to_vector<float>();
+  REQUIRE(param_of(f("rpn1"), "conv1_1.weight") == conv1);
+  REQUIRE(param_of(f("rpn1"), "conv2_1.weight") != param_of(f("frcn1"), "conv2_1.weight"));
+  // rpn2 trains the RPN only: backbone and head are frcn1's.
+  for (const char* p : {"conv2_1.weight", "conv5_3.weight", "fc6.weight", "bbox_pred.bias"})
+    REQUIRE(param_of(f("rpn2"), p) == param_of(f("frcn1"), p));
+  REQUIRE(param_of(f("rpn2"), "rpn_conv.weight") != param_of(f("frcn1"), "rpn_conv.weight"));
+  // frcn2 trains the head only: backbone and RPN are rpn2's.
+  for (const char* p : {"conv5_3.weight", "rpn_conv.weight", "rpn_bbox_pred.weight"})
+    REQUIRE(param_of(f("frcn2"), p) == param_of(f("rpn2"), p));
+  REQUIRE(param_of(f("frcn2"), "fc6.weight") != param_of(f("rpn2"), "fc6.weight"));
+  // The final model is frcn2's network.
+  REQUIRE(param_of(f("model"), "fc7.weight") == param_of(f("frcn2"), "fc7.weight"));
+}
+
+TEST_CASE("trainer: joint training trains every part at once", "[trainer]") {
+  Context ctx;
+  Config cfg = test::tiny_train_config(test::tiny_dataset(), "joint");
+  auto out = test::temp_dir("train_joint");
+  TrainResult r = train(cfg, ctx, {out.string(), "", false, -1});
+  REQUIRE(r.finished);
+  auto m = test::read_metrics((out / "metrics.jsonl").string());
+  REQUIRE(m.size() == 8);
+  REQUIRE(m.front().stage == "joint");
+  FasterRCNN init(cfg.model);
+  init.init(ctx, cfg.seed, cfg.init);
+  for (Param* p : init.params())
+    if (p->name == "conv5_3.weight" || p->name == "rpn_conv.weight" || p->name == "fc6.weight")
+      REQUIRE(param_of(r.model_path, p->name) != p->value.to_vector<float>());
+}
+
+TEST_CASE("trainer: a diverging loss stops the run naming stage iteration and image", "[trainer]") {
+  Context ctx;
+  Config cfg = test::tiny_train_config(test::tiny_dataset());
+  cfg.solver.base_lr = 1e9f;
+  auto out = test::temp_dir("train_nan");
+  REQUIRE_THROWS_WITH(train(cfg, ctx, {out.string(), "", false, -1}),
+                      Catch::Contains("stage rpn1, iteration") && Catch::Contains("image") &&
+                          Catch::Contains("not finite"));
+  // Whatever checkpoint exists is whole and loadable.
+  auto ck = out / "checkpoint.safetensors";
+  if (fs::exists(ck)) REQUIRE_NOTHROW(load_checkpoint(ck.string()));
+}
+
+TEST_CASE("trainer: resume mistakes are clear errors", "[trainer]") {
+  Context ctx;
+  Config cfg = test::tiny_train_config(test::tiny_dataset());
+  auto out = test::temp_dir("train_resume_err");
+  REQUIRE_THROWS_WITH(train(cfg, ctx, {out.string(), "", true, -1}), Catch::Contains("no checkpoint to resume"));
+  train(cfg, ctx, {out.string(), "", false, 2});
+  REQUIRE_THROWS_WITH(train(cfg, ctx, {out.string(), "", false, -1}), Catch::Contains("pass --resume"));
+  Config other = cfg;
+  other.solver.base_lr = 0.1f;
+  REQUIRE_THROWS_WITH(train(other, ctx, {out.string(), "", true, -1}), Catch::Contains("different config"));
+}

@@ -1,0 +1,60 @@
+// Training: the paper's 4-step alternating schedule ("alt4") and approximate joint
+// training ("joint"), with exact resume.
+//
+// alt4 (DESIGN.md §5; py-faster-rcnn's train_faster_rcnn_alt_opt.py):
+//   rpn1   RPN + backbone (blocks above model.backbone.frozen_blocks), from the ImageNet
+//          init (or the seeded random init);
+//   proposals for every training image with the rpn1 network (no pre-NMS cap,
+//          schedule.proposal_post_nms after NMS) -> proposals_rpn1.safetensors;
+//   frcn1  Fast R-CNN head + backbone, the backbone re-initialised from the same
+//          ImageNet / random init (NOT rpn1's), on rpn1's proposals;
+//   rpn2   RPN layers only (re-initialised, as py-faster-rcnn's stage-2 RPN starts from
+//          the stage-1 detector, which has no RPN layers) on frcn1's frozen backbone;
+//   proposals with the rpn2 network -> proposals_rpn2.safetensors;
+//   frcn2  fc6, fc7, cls_score, bbox_pred only (continuing from frcn1), backbone frozen,
+//          on rpn2's proposals.
+//   The final model is one network: frcn1's (= rpn2's = frcn2's) backbone, rpn2's RPN,
+//   frcn2's head.
+// joint: one network, RPN and Fast R-CNN losses summed, proposals from the current RPN
+//   treated as constants.
+//
+// Every iteration: zero_grad, ims_per_batch images (each image's losses scaled by
+// 1/ims_per_batch, gradients accumulate), one SGD step over the stage's trainable
+// parameters only (so weight decay never touches parameters the stage does not train).
+// Randomness: CounterRng(seed, step) with step = stage offset + iteration; the loader's
+// order is a pure function of (seed, position). A checkpoint (train/checkpoint.h) holds
+// every parameter, the momentum buffers, the stage, the iteration and the loader
+// position, so `resume` replays the same iterations with the same losses.
+//
+// Output folder:
+//   config.yaml, metrics.jsonl, loss_<stage>.png   the run
+//   checkpoint.safetensors                          latest checkpoint (atomic)
+//   <stage>.safetensors                             weights at the end of each stage
+//   proposals_rpn1/2.safetensors                    alt4's stored proposals
+//   model.safetensors                               the final detector (with input.* metadata)
+#pragma once
+#include <functional>
+#include <string>
+
+#include "data/input_convention.h"
+#include "engine/context.h"
+#include "train/config.h"
+
+namespace frcnn {
+
+struct TrainOptions {
+  std::string out_dir;
+  std::string imagenet_weights;  // converted VGG16 (scripts/convert_vgg16.py); empty: random init
+  bool resume = false;           // continue from out_dir/checkpoint.safetensors
+  int64_t stop_after = -1;       // stop (after a checkpoint) once this many iterations ran in this process; -1: never
+};
+
+struct TrainResult {
+  std::string model_path;        // the final detector
+  InputConvention convention;    // what the model expects
+  bool finished = false;         // false when stopped by stop_after
+};
+
+TrainResult train(const Config& cfg, Context& ctx, const TrainOptions& opts);
+
+}  // namespace frcnn
