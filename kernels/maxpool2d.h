@@ -28,6 +28,23 @@ FRCNN_HD void maxpool2d_windows_of(int64_t i, int64_t k, int64_t s, int64_t out,
   if (hi > out - 1) hi = out - 1;
 }
 
+// dL/dx at input cell (h, w) of plane p: the sum of the output gradients whose switch
+// points at it, added in ascending (oh, ow) order (a gather: deterministic on both
+// devices). gy, argmax: (planes, Ho, Wo).
+FRCNN_HD float maxpool2d_input_grad(const float* gy, const int32_t* argmax, int64_t p, int64_t h, int64_t w,
+                                    int64_t W, int64_t Ho, int64_t Wo, int k, int s) {
+  int64_t oh0, oh1, ow0, ow1;
+  maxpool2d_windows_of(h, k, s, Ho, oh0, oh1);
+  maxpool2d_windows_of(w, k, s, Wo, ow0, ow1);
+  float g = 0.f;
+  for (int64_t oh = oh0; oh <= oh1; ++oh)
+    for (int64_t ow = ow0; ow <= ow1; ++ow) {
+      const int64_t o = (p * Ho + oh) * Wo + ow;
+      if (argmax[o] == h * W + w) g += gy[o];
+    }
+  return g;
+}
+
 struct MaxPool2dResult {
   Tensor y;       // (N, C, Ho, Wo) F32
   Tensor argmax;  // (N, C, Ho, Wo) I32

@@ -32,18 +32,8 @@ void maxpool2d_backward_cpu(const float* gy, const int32_t* argmax, float* gx, i
                             int64_t Ho, int64_t Wo, int k, int s) {
   for (int64_t p = 0; p < planes; ++p)
     for (int64_t h = 0; h < H; ++h)
-      for (int64_t w = 0; w < W; ++w) {
-        int64_t oh0, oh1, ow0, ow1;
-        maxpool2d_windows_of(h, k, s, Ho, oh0, oh1);
-        maxpool2d_windows_of(w, k, s, Wo, ow0, ow1);
-        float g = 0.f;
-        for (int64_t oh = oh0; oh <= oh1; ++oh)
-          for (int64_t ow = ow0; ow <= ow1; ++ow) {
-            int64_t o = (p * Ho + oh) * Wo + ow;
-            if (argmax[o] == h * W + w) g += gy[o];
-          }
-        gx[(p * H + h) * W + w] = g;
-      }
+      for (int64_t w = 0; w < W; ++w)
+        gx[(p * H + h) * W + w] = maxpool2d_input_grad(gy, argmax, p, h, w, W, Ho, Wo, k, s);
 }
 
 }  // namespace frcnn

@@ -34,17 +34,8 @@ __global__ void maxpool2d_backward_kernel(const float* __restrict__ gy, const in
                                           int64_t planes, int64_t H, int64_t W, int64_t Ho, int64_t Wo, int k, int s) {
   const int64_t total = planes * H * W;
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total; i += int64_t(gridDim.x) * blockDim.x) {
-    int64_t w = i % W, h = (i / W) % H, p = i / (W * H);
-    int64_t oh0, oh1, ow0, ow1;
-    maxpool2d_windows_of(h, k, s, Ho, oh0, oh1);
-    maxpool2d_windows_of(w, k, s, Wo, ow0, ow1);
-    float g = 0.f;
-    for (int64_t oh = oh0; oh <= oh1; ++oh)
-      for (int64_t ow = ow0; ow <= ow1; ++ow) {
-        int64_t o = (p * Ho + oh) * Wo + ow;
-        if (argmax[o] == h * W + w) g += gy[o];
-      }
-    gx[i] = g;
+    const int64_t w = i % W, h = (i / W) % H, p = i / (W * H);
+    gx[i] = maxpool2d_input_grad(gy, argmax, p, h, w, W, Ho, Wo, k, s);
   }
 }
 
