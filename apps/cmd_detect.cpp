@@ -3,6 +3,7 @@
 // with --out writes <stem>.json and <stem>.png (boxes drawn) per image.
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -108,23 +109,31 @@ void run_detect(DetectOptions& o) {
 
       if (!o.out.empty()) {
         const std::string stem = unique_stem(path, stems);
-        nlohmann::json j;
+        // Keys in a reading order; values rounded so the file stays readable (boxes to
+        // 0.01 px, scores to 1e-6, times to 1 us).
+        auto r2 = [](double v, double q) { return std::round(v / q) * q; };
+        nlohmann::ordered_json j;
         j["image"] = path;
         j["width"] = img.width;
         j["height"] = img.height;
         j["input_width"] = x.size(3);
         j["input_height"] = x.size(2);
-        j["scale"] = scale;
+        j["scale"] = r2(scale, 1e-6);
         j["device"] = ctx.device().str();
-        j["score_threshold"] = cfg.model.test.score_threshold;
+        j["score_threshold"] = r2(cfg.model.test.score_threshold, 1e-6);
         j["num_proposals"] = r.num_proposals;
-        j["detections"] = nlohmann::json::array();
+        j["timing_ms"] = {{"conv", r2(r.timing.conv_ms, 1e-3)},
+                          {"proposals", r2(r.timing.proposals_ms, 1e-3)},
+                          {"region", r2(r.timing.region_ms, 1e-3)},
+                          {"total", r2(r.timing.total_ms, 1e-3)},
+                          {"decode_resize", r2(prep_ms, 1e-3)}};
+        j["detections"] = nlohmann::ordered_json::array();
         for (const auto& d : dets)
-          j["detections"].push_back(
-              {{"class", d.cls}, {"label", d.label}, {"score", d.score}, {"box", {d.box[0], d.box[1], d.box[2], d.box[3]}}});
-        j["timing_ms"] = {{"conv", r.timing.conv_ms},         {"proposals", r.timing.proposals_ms},
-                          {"region", r.timing.region_ms},     {"total", r.timing.total_ms},
-                          {"decode_resize", prep_ms}};
+          j["detections"].push_back({{"class", d.cls},
+                                     {"label", d.label},
+                                     {"score", r2(d.score, 1e-6)},
+                                     {"box", {r2(d.box[0], 0.01), r2(d.box[1], 0.01), r2(d.box[2], 0.01),
+                                              r2(d.box[3], 0.01)}}});
         write_file_atomic((fs::path(o.out) / (stem + ".json")).string(), j.dump(2) + "\n");
 
         std::vector<std::array<float, 4>> boxes;
