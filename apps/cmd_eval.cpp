@@ -56,6 +56,7 @@ void run_eval(EvalOptions& o) {
 
   if (!o.from_results.empty()) {
     // No model, no device: only the config (classes, data root, split) is needed.
+    if (!o.weights.empty()) log_warn("eval: --from-results re-scores files; --weights " + o.weights + " is not used");
     Config cfg = o.run.config.empty() ? default_config(o.run.sets) : load_config(o.run.config, o.run.sets);
     if (cfg.data.root.empty()) throw std::invalid_argument("eval: data.root is empty (set it or pass --data)");
     std::filesystem::create_directories(o.out);
@@ -73,10 +74,8 @@ void run_eval(EvalOptions& o) {
   if (o.weights.empty()) throw std::invalid_argument("eval: --weights is required (or --from-results DIR)");
   Run run = start_run(o.run, o.out);
   Detector d = load_detector(run, o.weights);
-  EvalSummary s = evaluate_split(*run.ctx, *d.model, run.cfg, d.convention, run.cfg.data.test_split, o.out, metric,
-                                 o.max_images);
+  evaluate_split(*run.ctx, *d.model, run.cfg, d.convention, run.cfg.data.test_split, o.out, metric, o.max_images);
   log_info(str_cat("eval: files in ", o.out, " (results/, detections.json, eval.json, pr_*.png)"));
-  (void)s;
 }
 
 }  // namespace
