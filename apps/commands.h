@@ -10,5 +10,7 @@ void add_info_command(CLI::App& app);
 void add_config_command(CLI::App& app);
 void add_synth_command(CLI::App& app);
 void add_train_command(CLI::App& app);
+void add_detect_command(CLI::App& app);
+void add_eval_command(CLI::App& app);
 
 }  // namespace frcnn::cli

@@ -16,6 +16,8 @@ int main(int argc, char** argv) {
   frcnn::cli::add_config_command(app);
   frcnn::cli::add_synth_command(app);
   frcnn::cli::add_train_command(app);
+  frcnn::cli::add_detect_command(app);
+  frcnn::cli::add_eval_command(app);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,114 @@
+#include "apps/run_setup.h"
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/log.h"
+#include "engine/safetensors.h"
+#include "layers/conv2d_layer.h"
+
+namespace frcnn::cli {
+
+void add_run_options(CLI::App* cmd, RunOptions& opt) {
+  cmd->add_option("--config,-c", opt.config, "YAML config file (default: the paper's VGG16 VOC07 setup)");
+  // One value per --set, so `--set k=v IMAGE...` leaves the positional arguments alone.
+  cmd->add_option("--set", opt.sets, "override a config key, e.g. --set model.test.nms=0.4 (repeatable)")
+      ->allow_extra_args(false);
+  cmd->add_option("--device", opt.device, "cpu, cuda, cuda:N or auto (a GPU when there is one)")
+      ->capture_default_str();
+}
+
+Run start_run(const RunOptions& opt, const std::string& out_dir) {
+  Run run;
+  run.cfg = opt.config.empty() ? default_config(opt.sets) : load_config(opt.config, opt.sets);
+  validate_config(run.cfg);
+  // The model applies the backend when it is built; checking the name here makes a typo
+  // fail before any weights are read.
+  const ConvBackend backend = parse_conv_backend(run.cfg.model.backbone.conv_backend);
+
+  const std::string dump = dump_config(run.cfg);
+  if (!out_dir.empty()) {
+    std::filesystem::create_directories(out_dir);
+    const std::string path = (std::filesystem::path(out_dir) / "config.yaml").string();
+    write_file_atomic(path, dump);
+    log_info("effective config: " + path + (opt.config.empty() ? " (defaults" : " (" + opt.config) +
+             str_cat(", ", opt.sets.size(), " --set override(s))"));
+  } else {
+    log_info("effective config (" + (opt.config.empty() ? std::string("defaults") : opt.config) +
+             str_cat(", ", opt.sets.size(), " --set override(s)):\n") + dump);
+  }
+
+  const Device device = resolve_device(opt.device);
+  require_device(device);
+  run.ctx = std::make_unique<Context>(device);
+  log_info(str_cat("device: ", device.str(),
+                   device.is_cuda() ? str_cat(", conv backend ", conv_backend_name(backend)) : std::string()));
+  return run;
+}
+
+InputConvention resolve_input_convention(const std::map<std::string, std::string>& weights_metadata,
+                                         const std::string& what, const Config& cfg) {
+  if (auto c = input_convention_from_metadata(weights_metadata, what)) {
+    log_info("input convention from " + what + ": " + c->str());
+    return *c;
+  }
+  InputConvention c;
+  if (cfg.input.convention == "caffe") {
+    c = InputConvention::caffe();
+  } else if (cfg.input.convention == "torchvision") {
+    c = InputConvention::torchvision();
+  } else {
+    throw std::invalid_argument("config: 'input.convention' is '" + cfg.input.convention +
+                                "' (expected caffe or torchvision)");
+  }
+  log_info("input convention from config input.convention=" + cfg.input.convention + " (" + what +
+           " records none): " + c.str());
+  return c;
+}
+
+std::map<std::string, std::string> read_safetensors_metadata(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(path + ": cannot open weights file");
+  unsigned char len[8];
+  if (!in.read(reinterpret_cast<char*>(len), 8)) throw std::runtime_error(path + ": truncated, not a safetensors file");
+  uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = (n << 8) | len[i];
+  in.seekg(0, std::ios::end);
+  const uint64_t size = static_cast<uint64_t>(in.tellg());
+  if (n > size - 8) throw std::runtime_error(path + ": header length exceeds the file, not a safetensors file");
+  in.seekg(8);
+  std::string header(n, '\0');
+  if (!in.read(header.data(), static_cast<std::streamsize>(n))) throw std::runtime_error(path + ": cannot read header");
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(header);
+  } catch (const std::exception&) {
+    throw std::runtime_error(path + ": header is not valid JSON, not a safetensors file");
+  }
+  std::map<std::string, std::string> meta;
+  if (j.is_object() && j.contains("__metadata__") && j["__metadata__"].is_object())
+    for (auto& [k, v] : j["__metadata__"].items())
+      if (v.is_string()) meta[k] = v.get<std::string>();
+  return meta;
+}
+
+InputConvention input_convention_for_weights(const std::string& weights_path, const Config& cfg) {
+  return resolve_input_convention(read_safetensors_metadata(weights_path), weights_path, cfg);
+}
+
+Detector load_detector(Run& run, const std::string& weights) {
+  Detector d;
+  d.convention = input_convention_for_weights(weights, run.cfg);
+  d.model = std::make_unique<FasterRCNN>(run.cfg.model);
+  d.model->to(*run.ctx);
+  d.model->load(*run.ctx, weights);
+  d.model->set_training(false);
+  log_info(str_cat("model: ", weights, " (", run.cfg.model.classes.size(), " classes)"));
+  return d;
+}
+
+}  // namespace frcnn::cli

@@ -1,0 +1,76 @@
+// The common start of every run-type command (detect, eval, train, bench):
+//
+//   RunOptions opt;                       // --config, --set (repeatable), --device
+//   add_run_options(cmd, opt);
+//   cmd->callback([&] {
+//     Run run = start_run(opt, out_dir);  // config loaded + validated, printed, Context made
+//     Detector d = load_detector(run, weights_path);   // when the command needs a model
+//     ...
+//   });
+//
+// start_run: loads the config (defaults when --config is empty) with the --set overrides,
+// validates it, checks model.backbone.conv_backend (the model applies it when built),
+// resolves --device (engine/device.h: cpu | cuda | cuda:N | auto) and creates the Context.
+// The effective config (dump_config) goes to OUT_DIR/config.yaml when out_dir is given
+// (the log names the file), else onto the log, so every run records what it ran with.
+//
+// Input convention rule (one place): the weights file's safetensors metadata input.*
+// (data/input_convention.h) wins; without it, config input.convention decides
+// ("caffe" | "torchvision"). The chosen convention and its source are logged.
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "data/input_convention.h"
+#include "engine/context.h"
+#include "layers/faster_rcnn.h"
+#include "train/config.h"
+
+namespace frcnn::cli {
+
+struct RunOptions {
+  std::string config;              // YAML file; empty: the built-in defaults (the paper's setup)
+  std::vector<std::string> sets;   // "dotted.key=value" overrides, applied in order after the file
+  std::string device = "auto";     // cpu | cuda | cuda:N | auto
+};
+
+// Adds --config/-c, --set (repeatable) and --device to `cmd`, bound to `opt`.
+void add_run_options(CLI::App* cmd, RunOptions& opt);
+
+struct Run {
+  Config cfg;                     // effective config (file + overrides), validated
+  std::unique_ptr<Context> ctx;   // on the resolved device
+};
+
+// See the header comment. `out_dir` may be empty (config printed to the log); otherwise
+// it is created and config.yaml written into it. Throws with a message naming the key,
+// file or device on any problem.
+Run start_run(const RunOptions& opt, const std::string& out_dir);
+
+// The input convention rule. `weights_metadata` is the weights file's safetensors
+// metadata and `what` names the file in messages. Throws std::invalid_argument for
+// partial/invalid input.* metadata or an unknown config input.convention.
+InputConvention resolve_input_convention(const std::map<std::string, std::string>& weights_metadata,
+                                         const std::string& what, const Config& cfg);
+// The same, reading only the metadata from the weights file's header (no tensor data).
+InputConvention input_convention_for_weights(const std::string& weights_path, const Config& cfg);
+
+// The safetensors "__metadata__" map of a file, reading just its header. Throws
+// std::runtime_error naming the file when it is missing or not safetensors.
+std::map<std::string, std::string> read_safetensors_metadata(const std::string& path);
+
+// A trained detector (FasterRCNN::save, e.g. the trainer's model file) on run.ctx's device,
+// in evaluation mode, with the convention its pixels must be prepared with.
+struct Detector {
+  std::unique_ptr<FasterRCNN> model;
+  InputConvention convention;
+};
+// Builds FasterRCNN(run.cfg.model), moves it to the run's device and loads `weights`
+// (FasterRCNN::load: clear errors for ImageNet-only weights, class or shape mismatches).
+Detector load_detector(Run& run, const std::string& weights);
+
+}  // namespace frcnn::cli

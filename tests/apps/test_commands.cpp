@@ -1,0 +1,251 @@
+// The real `frcnn` binary: detect and eval on the tiny synthetic fixture (exit codes,
+// output files that decode, errors naming the file, --from-results reproducing the mAP),
+// and detect on CUDA against the CPU.
+#include <catch2/catch.hpp>
+
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "data/image.h"
+#include "data/transforms.h"
+#include "engine/safetensors.h"
+#include "tests/gpu.h"
+#include "tests/train/eval_fixture.h"
+
+using namespace frcnn;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct CmdResult {
+  int code = -1;
+  std::string out, err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string quote(const std::string& s) { return "'" + s + "'"; }
+
+// Runs `frcnn <args>` with stdout and stderr captured in files under `dir`.
+CmdResult run_frcnn(const fs::path& dir, const std::string& args) {
+  static int n = 0;
+  const fs::path out = dir / ("cmd" + std::to_string(n) + ".out"), err = dir / ("cmd" + std::to_string(n) + ".err");
+  ++n;
+  const std::string cmd = quote(FRCNN_BINARY_DIR "/bin/frcnn") + " " + args + " > " + quote(out.string()) + " 2> " +
+                          quote(err.string());
+  const int status = std::system(cmd.c_str());
+  CmdResult r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = slurp(out);
+  r.err = slurp(err);
+  INFO("command: " << cmd << "\nstdout:\n" << r.out << "\nstderr:\n" << r.err);
+  return r;
+}
+
+nlohmann::json read_json(const fs::path& p) {
+  std::ifstream in(p);
+  REQUIRE(in.good());
+  return nlohmann::json::parse(in);
+}
+
+std::string test_image(const test::EvalFixture& f, int k) {
+  VocDataset ds(f.voc.string(), "test", f.cfg.model.classes);
+  return ds.record(size_t(k)).image_path;
+}
+
+}  // namespace
+
+TEST_CASE("frcnn detect writes json and png per image and times the run", "[apps]") {
+  auto f = test::make_eval_fixture("cmd_detect");
+  const fs::path out = f.dir / "det";
+  const std::string a = test_image(f, 0), b = test_image(f, 1);
+  CmdResult r = run_frcnn(f.dir, "detect --device cpu --config " + quote(f.config.string()) + " --weights " +
+                                 quote(f.weights.string()) + " --score-threshold 0.1 --out " + quote(out.string()) +
+                                 " " + quote(a) + " " + quote(b));
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  REQUIRE(r.out.find("conv ") != std::string::npos);
+  REQUIRE(r.out.find("region-wise") != std::string::npos);
+  REQUIRE(r.out.find("mean over 1 image(s) (first image, the warm-up, excluded)") != std::string::npos);
+  REQUIRE(r.out.find(" fps") != std::string::npos);
+  REQUIRE(fs::exists(out / "config.yaml"));
+  int total = 0;
+  for (const auto& p : {a, b}) {
+    const std::string stem = fs::path(p).stem().string();
+    auto j = read_json(out / (stem + ".json"));
+    Image orig = load_image(p);
+    REQUIRE(j["width"].get<int>() == orig.width);
+    REQUIRE(j["height"].get<int>() == orig.height);
+    REQUIRE(j["timing_ms"]["total"].get<double>() > 0.0);
+    REQUIRE(j["timing_ms"]["total"].get<double>() >= j["timing_ms"]["conv"].get<double>());
+    REQUIRE(j["score_threshold"].get<double>() == Approx(0.1));
+    for (const auto& d : j["detections"]) {
+      REQUIRE(d["score"].get<double>() >= 0.1 - 1e-6);
+      const int label = d["label"].get<int>();
+      REQUIRE((label >= 1 && label <= 6));
+      REQUIRE(d["class"].get<std::string>() == f.cfg.model.classes[size_t(label - 1)]);
+      auto box = d["box"];
+      REQUIRE(box.size() == 4);
+      REQUIRE(box[0].get<double>() >= 0.0);
+      REQUIRE(box[2].get<double>() <= orig.width);
+      REQUIRE(box[0].get<double>() <= box[2].get<double>());
+      ++total;
+    }
+    Image png = load_image((out / (stem + ".png")).string());
+    REQUIRE(png.width == orig.width);
+    REQUIRE(png.height == orig.height);
+    if (!j["detections"].empty()) REQUIRE(png.data != orig.data);  // boxes were drawn
+  }
+  REQUIRE(total > 0);  // a random head scores about 1/7 per class
+}
+
+TEST_CASE("frcnn detect names an unreadable image carries on and exits non-zero", "[apps]") {
+  auto f = test::make_eval_fixture("cmd_detect_bad");
+  const fs::path bad = f.dir / "broken.jpg";
+  std::ofstream(bad, std::ios::binary) << "\xff\xd8\xff garbage";
+  const fs::path missing = f.dir / "no_such_image.png";
+  const fs::path out = f.dir / "det";
+  const std::string good = test_image(f, 2);
+  CmdResult r = run_frcnn(f.dir, "detect --device cpu -c " + quote(f.config.string()) + " -w " + quote(f.weights.string()) +
+                                 " -o " + quote(out.string()) + " " + quote(bad.string()) + " " + quote(good) + " " +
+                                 quote(missing.string()));
+  REQUIRE(r.code != 0);
+  REQUIRE(r.err.find(bad.string()) != std::string::npos);
+  REQUIRE(r.err.find(missing.string()) != std::string::npos);
+  REQUIRE(r.err.find("2 of 3 image(s) failed") != std::string::npos);
+  // The good image in between was still processed.
+  REQUIRE(fs::exists(out / (fs::path(good).stem().string() + ".json")));
+  REQUIRE(r.out.find("includes the warm-up") != std::string::npos);
+}
+
+TEST_CASE("frcnn detect refuses ImageNet-only weights and mismatched classes", "[apps]") {
+  auto f = test::make_eval_fixture("cmd_detect_weights");
+  const fs::path imagenet = f.dir / "vgg16_imagenet.safetensors";
+  save_safetensors(imagenet.string(), {{"conv1_1.weight", Tensor::zeros({8, 3, 3, 3})}});
+  const std::string img = test_image(f, 0);
+  CmdResult r = run_frcnn(f.dir, "detect --device cpu -c " + quote(f.config.string()) + " -w " + quote(imagenet.string()) +
+                                 " " + quote(img));
+  REQUIRE(r.code != 0);
+  REQUIRE(r.err.find("not a frcnn detector") != std::string::npos);
+
+  CmdResult r2 = run_frcnn(f.dir, "detect --device cpu -c " + quote(f.config.string()) +
+                                  " --set 'model.classes=[a, b, c, d, e, f]' -w " + quote(f.weights.string()) + " " +
+                                  quote(img));
+  REQUIRE(r2.code != 0);
+  REQUIRE(r2.err.find("classes") != std::string::npos);
+}
+
+TEST_CASE("frcnn eval runs a split and --from-results reproduces its mAP", "[apps]") {
+  auto f = test::make_eval_fixture("cmd_eval");
+  const fs::path out = f.dir / "eval", again = f.dir / "rescored";
+  CmdResult r = run_frcnn(f.dir, "eval --device cpu -c " + quote(f.config.string()) + " -w " + quote(f.weights.string()) +
+                                 " --data " + quote(f.voc.string()) + " --split test --out " + quote(out.string()));
+  REQUIRE(r.code == 0);
+  REQUIRE(r.out.find("mAP") != std::string::npos);  // the AP table
+  auto ev = read_json(out / "eval.json");
+  const double map = ev["map"].get<double>();
+  REQUIRE(map >= 0.0);
+  REQUIRE(map <= 1.0);
+  REQUIRE(ev["num_images"].get<int>() == 4);
+  REQUIRE(fs::exists(out / "detections.json"));
+  REQUIRE(fs::exists(out / "config.yaml"));
+  REQUIRE(load_image((out / "pr_all.png").string()).width > 0);
+  for (const auto& c : f.cfg.model.classes) REQUIRE(fs::exists(out / "results" / ("comp4_det_test_" + c + ".txt")));
+
+  CmdResult r2 = run_frcnn(f.dir, "eval -c " + quote(f.config.string()) + " --from-results " + quote(out.string()) +
+                                  " --out " + quote(again.string()));
+  REQUIRE(r2.code == 0);
+  REQUIRE(read_json(again / "eval.json")["map"].get<double>() == map);
+
+  // --max-images and the VOC2010 metric; a re-score picks the image count up from eval.json.
+  const fs::path part = f.dir / "part", part2 = f.dir / "part2";
+  CmdResult r3 = run_frcnn(f.dir, "eval --device cpu -c " + quote(f.config.string()) + " -w " + quote(f.weights.string()) +
+                                  " --max-images 2 --metric voc2010 --out " + quote(part.string()));
+  REQUIRE(r3.code == 0);
+  auto pe = read_json(part / "eval.json");
+  REQUIRE(pe["num_images"].get<int>() == 2);
+  REQUIRE(pe["metric"].get<std::string>() == "voc10_area");
+  CmdResult r4 = run_frcnn(f.dir, "eval -c " + quote(f.config.string()) + " --metric voc2010 --from-results " +
+                                  quote(part.string()) + " --out " + quote(part2.string()));
+  REQUIRE(r4.code == 0);
+  auto pe2 = read_json(part2 / "eval.json");
+  REQUIRE(pe2["num_images"].get<int>() == 2);
+  REQUIRE(pe2["map"].get<double>() == pe["map"].get<double>());
+}
+
+TEST_CASE("frcnn eval without weights or with a bad split fails clearly", "[apps]") {
+  auto f = test::make_eval_fixture("cmd_eval_bad");
+  CmdResult r = run_frcnn(f.dir, "eval -c " + quote(f.config.string()) + " --out " + quote((f.dir / "e").string()));
+  REQUIRE(r.code != 0);
+  REQUIRE(r.err.find("--weights") != std::string::npos);
+  CmdResult r2 = run_frcnn(f.dir, "eval --device cpu -c " + quote(f.config.string()) + " -w " + quote(f.weights.string()) +
+                                  " --split nosuch --out " + quote((f.dir / "e").string()));
+  REQUIRE(r2.code != 0);
+  REQUIRE(r2.err.find("nosuch") != std::string::npos);
+}
+
+TEST_CASE("detect on CUDA matches the CPU", "[apps][gpu]") {
+  FRCNN_REQUIRE_GPU();
+  auto f = test::make_eval_fixture("cmd_detect_gpu");
+  Context cpu;
+  Context gpu(Device::cuda(0));
+  FasterRCNN a(f.cfg.model), b(f.cfg.model);
+  a.load(cpu, f.weights.string());
+  // Sharper class scores than the random init's near-uniform ones, so ranks and the NMS
+  // are not decided by float rounding: scale cls_score's weights up.
+  for (Param* p : a.params())
+    if (p->name == "cls_score.weight") {
+      std::vector<float> w = p->value.to_vector<float>();
+      for (float& v : w) v *= 300.f;
+      p->value.copy_from(Tensor::from_vector<float>(p->value.shape(), w));
+    }
+  const fs::path sharp = f.dir / "sharp.safetensors";
+  a.save(sharp.string(), f.conv.to_metadata());
+  a.load(cpu, sharp.string());
+  b.to(gpu);
+  b.load(gpu, sharp.string());
+
+  int compared = 0;
+  for (int k = 0; k < 4; ++k) {
+    Image img = load_image(test_image(f, k));
+    float scale = 1.f;
+    Tensor x = prepare_image(img, f.cfg.input.scale, f.cfg.input.max_size, f.conv, &scale);
+    DetectResult rc = a.detect(cpu, x, scale);
+    DetectResult rg = b.detect(gpu, x.to(gpu.device(), gpu.stream()), scale);
+    REQUIRE(rg.boxes.device().is_cpu());
+    REQUIRE(rc.num_proposals == rg.num_proposals);
+    const auto sc = rc.scores.to_vector<float>(), sg = rg.scores.to_vector<float>();
+    const auto lc = rc.labels.to_vector<int32_t>(), lg = rg.labels.to_vector<int32_t>();
+    const auto bc = rc.boxes.to_vector<float>(), bg = rg.boxes.to_vector<float>();
+    REQUIRE(sc.size() == sg.size());
+    // One-to-one: every CPU detection has an unused CUDA detection of the same class with
+    // a score within 1e-3 and a box within 0.05 px (+1e-4 relative).
+    std::vector<bool> used(sg.size(), false);
+    for (size_t i = 0; i < sc.size(); ++i) {
+      bool found = false;
+      for (size_t j = 0; j < sg.size() && !found; ++j) {
+        if (used[j] || lg[j] != lc[i] || std::fabs(sg[j] - sc[i]) > 1e-3f) continue;
+        bool close = true;
+        for (int c = 0; c < 4; ++c)
+          close = close && std::fabs(bg[4 * j + c] - bc[4 * i + c]) <= 0.05f + 1e-4f * std::fabs(bc[4 * i + c]);
+        if (close) used[j] = found = true;
+      }
+      INFO("image " << k << " CPU detection " << i << " label " << lc[i] << " score " << sc[i]);
+      REQUIRE(found);
+      ++compared;
+    }
+  }
+  REQUIRE(compared > 0);
+}
