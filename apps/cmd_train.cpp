@@ -1,55 +1,63 @@
 // `frcnn train`: the paper's 4-step alternating training or approximate joint training
-// on a VOC-layout dataset (train/trainer.h), then evaluation on the test split.
+// on a VOC-layout dataset (train/trainer.h), then the VOC07 evaluation of the final
+// model on the test split when the dataset has one.
 #include <filesystem>
 
 #include "apps/commands.h"
-#include "engine/context.h"
+#include "apps/run_setup.h"
 #include "engine/log.h"
-#include "train/config.h"
+#include "train/evaluate.h"
 #include "train/trainer.h"
 
 namespace frcnn::cli {
 
 namespace {
 struct TrainArgs {
-  std::string config, data, split, out, schedule, weights, device = "auto";
-  std::vector<std::string> sets;
-  bool resume = false;
+  RunOptions run;
+  std::string data, split, out, schedule, weights;
+  bool resume = false, no_eval = false;
   int64_t stop_after = -1;
 };
 
-void run_train(const TrainArgs& a) {
-  std::vector<std::string> sets = a.sets;
-  if (!a.data.empty()) sets.push_back("data.root=" + a.data);
-  if (!a.split.empty()) sets.push_back("data.train_split=" + a.split);
-  if (!a.schedule.empty()) sets.push_back("schedule.type=" + a.schedule);
-  Config cfg = a.config.empty() ? default_config(sets) : load_config(a.config, sets);
-  log_info("effective configuration:\n" + dump_config(cfg));
-  Context ctx(resolve_device(a.device));
-  log_info("device: " + ctx.device().str());
+void run_train(TrainArgs& a) {
+  if (!a.data.empty()) a.run.sets.push_back("data.root=" + a.data);
+  if (!a.split.empty()) a.run.sets.push_back("data.train_split=" + a.split);
+  if (!a.schedule.empty()) a.run.sets.push_back("schedule.type=" + a.schedule);
+  Run run = start_run(a.run, "");  // the trainer writes OUT/config.yaml itself (and checks it on --resume)
   TrainOptions o;
   o.out_dir = a.out;
   o.imagenet_weights = a.weights;
   o.resume = a.resume;
   o.stop_after = a.stop_after;
-  TrainResult r = train(cfg, ctx, o);
-  if (!r.finished) return;
+  TrainResult r = train(run.cfg, *run.ctx, o);
+  if (!r.finished || a.no_eval) return;
+  const auto test_list = std::filesystem::path(run.cfg.data.root) / "ImageSets" / "Main" / (run.cfg.data.test_split + ".txt");
+  if (!std::filesystem::exists(test_list)) {
+    log_info("no " + test_list.string() + ": skipping the evaluation");
+    return;
+  }
+  FasterRCNN model(run.cfg.model);
+  model.to(*run.ctx);
+  model.load(*run.ctx, r.model_path);
+  EvalSummary s = evaluate_split(*run.ctx, model, run.cfg, r.convention, run.cfg.data.test_split, a.out + "/eval",
+                                 ApMetric::Voc07);
+  log_info(str_cat("train: done. model ", r.model_path, ", test mAP ", s.map, " (VOC07 11-point); evaluation in ",
+                   a.out, "/eval, loss curves ", a.out, "/loss_*.png"));
 }
 }  // namespace
 
 void add_train_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("train", "Train Faster R-CNN (4-step alternating or approximate joint)");
+  auto* cmd = app.add_subcommand("train", "Train Faster R-CNN (4-step alternating or approximate joint), then evaluate");
   auto a = std::make_shared<TrainArgs>();
-  cmd->add_option("--config,-c", a->config, "YAML config (configs/vgg16_voc07.yaml, configs/tiny.yaml)");
-  cmd->add_option("--set", a->sets, "override a config key, e.g. --set solver.base_lr=0.002 (repeatable)");
+  add_run_options(cmd, a->run);
   cmd->add_option("--data", a->data, "VOC-layout dataset folder (overrides data.root)");
   cmd->add_option("--split", a->split, "training split (overrides data.train_split)");
-  cmd->add_option("--out,-o", a->out, "output folder (checkpoints, weights, metrics, curves)")->required();
+  cmd->add_option("--out,-o", a->out, "output folder (checkpoints, weights, metrics, curves, evaluation)")->required();
   cmd->add_option("--schedule", a->schedule, "alt4 | joint (overrides schedule.type)");
   cmd->add_option("--weights", a->weights, "ImageNet VGG16 weights from scripts/convert_vgg16.py (default: random init)");
-  cmd->add_option("--device", a->device, "cpu, cuda, cuda:N or auto")->capture_default_str();
   cmd->add_flag("--resume", a->resume, "continue the run in --out from its checkpoint");
-  cmd->add_option("--stop-after", a->stop_after, "stop after N iterations (a checkpoint is written; for tests)");
+  cmd->add_flag("--no-eval", a->no_eval, "skip the evaluation on the test split at the end");
+  cmd->add_option("--stop-after", a->stop_after, "stop after N iterations, writing a checkpoint (for tests)");
   cmd->callback([a] { run_train(*a); });
 }
 
