@@ -16,6 +16,7 @@
 #include "data/image.h"
 #include "data/transforms.h"
 #include "engine/safetensors.h"
+#include "tests/apps/frcnn_cli.h"
 #include "tests/gpu.h"
 #include "tests/train/eval_fixture.h"
 
@@ -23,42 +24,7 @@ using namespace frcnn;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct CmdResult {
-  int code = -1;
-  std::string out, err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string quote(const std::string& s) { return "'" + s + "'"; }
-
-// Runs `frcnn <args>` with stdout and stderr captured in files under `dir`.
-CmdResult run_frcnn(const fs::path& dir, const std::string& args) {
-  static int n = 0;
-  const fs::path out = dir / ("cmd" + std::to_string(n) + ".out"), err = dir / ("cmd" + std::to_string(n) + ".err");
-  ++n;
-  const std::string cmd = quote(FRCNN_BINARY_DIR "/bin/frcnn") + " " + args + " > " + quote(out.string()) + " 2> " +
-                          quote(err.string());
-  const int status = std::system(cmd.c_str());
-  CmdResult r;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = slurp(out);
-  r.err = slurp(err);
-  INFO("command: " << cmd << "\nstdout:\n" << r.out << "\nstderr:\n" << r.err);
-  return r;
-}
-
-nlohmann::json read_json(const fs::path& p) {
-  std::ifstream in(p);
-  REQUIRE(in.good());
-  return nlohmann::json::parse(in);
-}
+using namespace frcnn::test;
 
 std::string test_image(const test::EvalFixture& f, int k) {
   VocDataset ds(f.voc.string(), "test", f.cfg.model.classes);
