@@ -9,5 +9,6 @@ namespace frcnn::cli {
 void add_info_command(CLI::App& app);
 void add_config_command(CLI::App& app);
 void add_synth_command(CLI::App& app);
+void add_bench_command(CLI::App& app);
 
 }  // namespace frcnn::cli

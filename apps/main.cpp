@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   frcnn::cli::add_info_command(app);
   frcnn::cli::add_config_command(app);
   frcnn::cli::add_synth_command(app);
+  frcnn::cli::add_bench_command(app);
 
   try {
     app.parse(argc, argv);
