@@ -211,7 +211,9 @@ def main():
             i = e.get("inference")
             if not i:
                 continue
-            inf.append([f"frcnn {e['config']} ({e['conv_backend']})", f"{i['input'][0]}x{i['input'][1]}",
+            sets = " ".join(e.get("overrides") or [])
+            inf.append([f"frcnn {e['config']} ({e['conv_backend']}{', ' + sets if sets else ''}; "
+                        f"{i['mean_proposals']:.0f} RoIs)", f"{i['input'][0]}x{i['input'][1]}",
                         i["conv_ms"]["median"], i["proposals_ms"]["median"], i["region_ms"]["median"],
                         i["total_ms"]["median"], i["fps"], f"{i['memory']['peak_mib']:.0f} ({i['memory']['kind']})",
                         e["device"]])
