@@ -12,5 +12,6 @@ void add_synth_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_detect_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
+void add_bench_command(CLI::App& app);
 
 }  // namespace frcnn::cli

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   frcnn::cli::add_train_command(app);
   frcnn::cli::add_detect_command(app);
   frcnn::cli::add_eval_command(app);
+  frcnn::cli::add_bench_command(app);
 
   try {
     app.parse(argc, argv);

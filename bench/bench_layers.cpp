@@ -1,11 +1,15 @@
 // Layer benchmarks: our conv (forward, backward-data, backward-weight) vs cuDNN for
-// every distinct VGG16 conv shape at a 600x1000 input, Linear vs a direct cublasSgemm
-// for fc6/fc7, and CPU conv entries at a reduced size.
+// every distinct VGG16 conv shape at a 600x1000 input, Linear forward and backward vs
+// direct cublasSgemm calls for fc6/fc7 (CUDA) and vs direct cblas_sgemm calls (CPU),
+// and CPU conv entries at a reduced size. The Linear ratio (ours / bare GEMM) is formed
+// by scripts/bench_table.py from the pairs linear_cuda/<x> : cublas_sgemm/<x> and linear_cpu/<x> : cblas_sgemm_cpu/<x>.
 // Counters: GFLOP/s (CPU: GFLOP as a rate, shown "/s") (2 * N * Cout * Ho * Wo * Cin * k * k per pass) and, for our CUDA
 // kernels, vs_cudnn = our GFLOP/s / cuDNN's GFLOP/s on the same shape and pass.
 // CUDA entries use manual time from CUDA events; without a GPU they report "no GPU".
 // Inputs are uniform random (Philox), never zeros.
 #include <benchmark/benchmark.h>
+
+#include <cblas.h>
 
 #include <algorithm>
 #include <string>
@@ -134,9 +138,11 @@ void BM_ConvCpu(benchmark::State& state, ConvShape s, Pass pass) {
   state.counters["GFLOP"] = benchmark::Counter(flops * double(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
 }
 
-// fc6 (25088 -> 4096) and fc7 (4096 -> 4096) forward with `rows` RoIs: our Linear
-// (cuBLAS gemm + bias ger) and a bare cublasSgemm of the same product.
-void BM_LinearCuda(benchmark::State& state, int64_t in, int64_t out, int64_t rows, bool bare) {
+// fc6 (25088 -> 4096) and fc7 (4096 -> 4096) with `rows` RoIs: our Linear (cuBLAS gemm
+// + bias) and bare cublasSgemm calls doing the same products. Forward: y = x W^T (one
+// GEMM, 2*rows*in*out FLOP). Backward: dx = dy W and dW += dy^T x (two GEMMs, 4*rows*in*out
+// FLOP; ours also reduces the bias gradient).
+void BM_LinearCuda(benchmark::State& state, int64_t in, int64_t out, int64_t rows, bool bare, bool backward) {
   if (!cuda_available()) {
     state.SkipWithError("no GPU");
     return;
@@ -146,18 +152,35 @@ void BM_LinearCuda(benchmark::State& state, int64_t in, int64_t out, int64_t row
   Linear fc("fc", in, out);
   fc.to(ctx);
   fill_uniform(fc.weight().value, RngKey{1, 1}, ctx.stream());
-  fc.set_training(false);
+  fc.set_training(backward);
   Tensor x = rand_tensor(ctx, {rows, in}, 5);
+  Tensor gy = rand_tensor(ctx, {rows, out}, 6);
   Tensor y = Tensor::empty({rows, out}, DType::F32, ctx.device(), ctx.stream());
+  Tensor gx = Tensor::empty({rows, in}, DType::F32, ctx.device(), ctx.stream());
+  Tensor gw = Tensor::zeros({out, in}, DType::F32, ctx.device(), ctx.stream());
   auto h = static_cast<cublasHandle_t>(ctx.cublas());
+  if (backward && !bare) fc.forward(ctx, x);  // saves x for backward
   auto run = [&] {
+    const float one = 1.f, zero = 0.f;
     if (!bare) {
-      fc.forward(ctx, x);
+      if (backward)
+        fc.backward(ctx, gy);
+      else
+        fc.forward(ctx, x);
       return;
     }
-    const float one = 1.f, zero = 0.f;
-    cublasSgemm(h, CUBLAS_OP_T, CUBLAS_OP_N, int(out), int(rows), int(in), &one, fc.weight().value.data<float>(),
-                int(in), x.data<float>(), int(in), &zero, y.data<float>(), int(out));
+    const float* W = fc.weight().value.data<float>();
+    if (!backward) {  // column-major view: y^T (out, rows) = W (out, in) x^T (in, rows)
+      cublasSgemm(h, CUBLAS_OP_T, CUBLAS_OP_N, int(out), int(rows), int(in), &one, W, int(in), x.data<float>(), int(in),
+                  &zero, y.data<float>(), int(out));
+      return;
+    }
+    // dx^T (in, rows) = W^T (in, out) dy^T (out, rows)
+    cublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_N, int(in), int(rows), int(out), &one, W, int(in), gy.data<float>(), int(out),
+                &zero, gx.data<float>(), int(in));
+    // dW^T (in, out) += x^T (in, rows) dy (rows, out)
+    cublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_T, int(in), int(out), int(rows), &one, x.data<float>(), int(in),
+                gy.data<float>(), int(out), &one, gw.data<float>(), int(in));
   };
   run();
   CudaEventTimer timer(ctx.stream());
@@ -170,8 +193,41 @@ void BM_LinearCuda(benchmark::State& state, int64_t in, int64_t out, int64_t row
     total_ms += ms;
     state.SetIterationTime(ms / 1e3);
   }
-  state.counters["GFLOP/s"] = 2.0 * rows * in * out / (total_ms / double(state.iterations()) * 1e6);
+  const double flops = (backward ? 4.0 : 2.0) * rows * in * out;
+  state.counters["GFLOP/s"] = flops / (total_ms / double(state.iterations()) * 1e6);
 #endif
+}
+
+// The same on the CPU: our Linear (cblas_sgemm + bias loops) vs bare cblas_sgemm calls.
+void BM_LinearCpu(benchmark::State& state, int64_t in, int64_t out, int64_t rows, bool bare, bool backward) {
+  Context ctx;
+  Linear fc("fc", in, out);
+  fill_uniform(fc.weight().value, RngKey{1, 1});
+  fc.set_training(backward);
+  Tensor x = rand_tensor(ctx, {rows, in}, 5);
+  Tensor gy = rand_tensor(ctx, {rows, out}, 6);
+  Tensor y = Tensor::empty({rows, out}), gx = Tensor::empty({rows, in}), gw = Tensor::zeros({out, in});
+  if (backward && !bare) fc.forward(ctx, x);
+  const float* W = fc.weight().value.data<float>();
+  const int R = int(rows), I = int(in), O = int(out);
+  for (auto _ : state) {
+    if (!bare) {
+      if (backward)
+        benchmark::DoNotOptimize(fc.backward(ctx, gy).raw_data());
+      else
+        benchmark::DoNotOptimize(fc.forward(ctx, x).raw_data());
+    } else if (!backward) {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, R, O, I, 1.f, x.data<float>(), I, W, I, 0.f,
+                  y.data<float>(), O);
+    } else {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, R, I, O, 1.f, gy.data<float>(), O, W, I, 0.f,
+                  gx.data<float>(), I);
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, O, I, R, 1.f, gy.data<float>(), O, x.data<float>(), I, 1.f,
+                  gw.data<float>(), I);
+    }
+  }
+  const double flops = (backward ? 4.0 : 2.0) * rows * in * out;
+  state.counters["GFLOP/s"] = benchmark::Counter(flops * double(state.iterations()) * 1e-9, benchmark::Counter::kIsRate);
 }
 
 int register_all() {
@@ -185,17 +241,28 @@ int register_all() {
           ->UseManualTime()
           ->Unit(benchmark::kMillisecond);
       benchmark::RegisterBenchmark(("conv_cpu/" + base + "_div10").c_str(), BM_ConvCpu, s, Pass(p))
-          ->Unit(benchmark::kMillisecond);
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime();  // OpenBLAS threads: the main thread's CPU time undercounts
     }
   for (int64_t rows : {128, 300}) {
     for (auto [name, in] : {std::pair<const char*, int64_t>{"fc6", 25088}, {"fc7", 4096}}) {
-      std::string base = std::string(name) + "/rows" + std::to_string(rows);
-      benchmark::RegisterBenchmark(("linear_cuda/" + base).c_str(), BM_LinearCuda, in, int64_t(4096), rows, false)
-          ->UseManualTime()
-          ->Unit(benchmark::kMillisecond);
-      benchmark::RegisterBenchmark(("cublas_sgemm/" + base).c_str(), BM_LinearCuda, in, int64_t(4096), rows, true)
-          ->UseManualTime()
-          ->Unit(benchmark::kMillisecond);
+      for (bool bwd : {false, true}) {
+        std::string base = std::string(name) + (bwd ? "_bwd" : "") + "/rows" + std::to_string(rows);
+        benchmark::RegisterBenchmark(("linear_cuda/" + base).c_str(), BM_LinearCuda, in, int64_t(4096), rows, false,
+                                     bwd)
+            ->UseManualTime()
+            ->Unit(benchmark::kMillisecond);
+        benchmark::RegisterBenchmark(("cublas_sgemm/" + base).c_str(), BM_LinearCuda, in, int64_t(4096), rows, true,
+                                     bwd)
+            ->UseManualTime()
+            ->Unit(benchmark::kMillisecond);
+        benchmark::RegisterBenchmark(("linear_cpu/" + base).c_str(), BM_LinearCpu, in, int64_t(4096), rows, false, bwd)
+            ->Unit(benchmark::kMillisecond)
+            ->UseRealTime();
+        benchmark::RegisterBenchmark(("cblas_sgemm_cpu/" + base).c_str(), BM_LinearCpu, in, int64_t(4096), rows, true, bwd)
+            ->Unit(benchmark::kMillisecond)
+            ->UseRealTime();
+      }
     }
   }
   return 0;

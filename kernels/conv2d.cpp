@@ -5,7 +5,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "kernels/relu_dispatch_util.h"
+#include "kernels/dispatch.h"
 
 namespace frcnn {
 
@@ -42,7 +42,7 @@ Tensor conv2d_forward(Context& ctx, const Tensor& x, const Tensor& w, const Tens
     b.check_dtype(DType::F32, "conv2d_forward: bias");
     b.check_shape({g.Cout}, "conv2d_forward: bias");
   }
-  relu_util::check_device(ctx, {&x, &w, &b}, "conv2d_forward");
+  kernels_detail::check_device(ctx, {&x, &w, &b}, "conv2d_forward");
   Tensor y = Tensor::empty({g.N, g.Cout, g.Ho, g.Wo}, DType::F32, x.device(), ctx.stream());
   if (g.N == 0) return y;
   const float* bp = b.defined() ? b.data<float>() : nullptr;
@@ -62,7 +62,7 @@ Tensor conv2d_backward_data(Context& ctx, const Tensor& gy, const Tensor& w, con
   w.check_dtype(DType::F32, "conv2d_backward_data: weight");
   Conv2dGeom g = conv2d_geom(x_shape, w.shape(), pad, stride);
   gy.check_shape({g.N, g.Cout, g.Ho, g.Wo}, "conv2d_backward_data: grad_out");
-  relu_util::check_device(ctx, {&gy, &w}, "conv2d_backward_data");
+  kernels_detail::check_device(ctx, {&gy, &w}, "conv2d_backward_data");
   Tensor gx = Tensor::empty(x_shape, DType::F32, gy.device(), ctx.stream());
   if (g.N == 0) return gx;
   if (gy.is_cuda()) {
@@ -86,7 +86,7 @@ void conv2d_backward_weight(Context& ctx, const Tensor& x, const Tensor& gy, Ten
     gb.check_dtype(DType::F32, "conv2d_backward_weight: grad_bias");
     gb.check_shape({g.Cout}, "conv2d_backward_weight: grad_bias");
   }
-  relu_util::check_device(ctx, {&x, &gy, &gw, &gb}, "conv2d_backward_weight");
+  kernels_detail::check_device(ctx, {&x, &gy, &gw, &gb}, "conv2d_backward_weight");
   if (g.N == 0) return;
   float* gbp = gb.defined() ? gb.data<float>() : nullptr;
   if (x.is_cuda()) {

@@ -4,14 +4,14 @@
 #include <stdexcept>
 #include <string>
 
-#include "kernels/relu_dispatch_util.h"
+#include "kernels/dispatch.h"
 
 namespace frcnn {
 
 Tensor dropout_apply(Context& ctx, const Tensor& x, float p, RngKey key) {
   x.check_dtype(DType::F32, "dropout: x");
   if (!(p >= 0.f && p < 1.f)) throw std::invalid_argument("dropout: p must be in [0, 1), got " + std::to_string(p));
-  relu_util::check_device(ctx, {&x}, "dropout");
+  kernels_detail::check_device(ctx, {&x}, "dropout");
   Tensor y = Tensor::empty(x.shape(), DType::F32, x.device(), ctx.stream());
   if (x.numel() == 0) return y;
   if (x.is_cuda()) {

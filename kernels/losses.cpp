@@ -4,7 +4,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "kernels/relu_dispatch_util.h"
+#include "kernels/dispatch.h"
 
 namespace frcnn {
 
@@ -15,7 +15,7 @@ LossResult softmax_cross_entropy(Context& ctx, const Tensor& logits, const Tenso
   const int64_t N = logits.size(0), C = logits.size(1);
   if (C < 1) throw std::invalid_argument("softmax_cross_entropy: C must be >= 1");
   labels.check_shape({N}, "softmax_cross_entropy: labels");
-  relu_util::check_device(ctx, {&logits, &labels}, "softmax_cross_entropy");
+  kernels_detail::check_device(ctx, {&logits, &labels}, "softmax_cross_entropy");
   LossResult r;
   r.grad = Tensor::empty(logits.shape(), DType::F32, logits.device(), ctx.stream());
   if (N == 0) return r;
@@ -46,7 +46,7 @@ LossResult smooth_l1(Context& ctx, const Tensor& pred, const Tensor& target, con
   if (!(sigma > 0.f)) throw std::invalid_argument("smooth_l1: sigma must be > 0, got " + std::to_string(sigma));
   if (!(normalizer > 0.f))
     throw std::invalid_argument("smooth_l1: normalizer must be > 0, got " + std::to_string(normalizer));
-  relu_util::check_device(ctx, {&pred, &target, &inside_w, &outside_w}, "smooth_l1");
+  kernels_detail::check_device(ctx, {&pred, &target, &inside_w, &outside_w}, "smooth_l1");
   LossResult r;
   r.grad = Tensor::empty(pred.shape(), DType::F32, pred.device(), ctx.stream());
   if (pred.numel() == 0) return r;
@@ -67,7 +67,7 @@ LossResult smooth_l1(Context& ctx, const Tensor& pred, const Tensor& target, con
 Tensor softmax(Context& ctx, const Tensor& logits) {
   logits.check_dtype(DType::F32, "softmax: logits");
   if (logits.ndim() != 2) throw std::invalid_argument("softmax: logits must be (N, C), got " + shape_str(logits.shape()));
-  relu_util::check_device(ctx, {&logits}, "softmax");
+  kernels_detail::check_device(ctx, {&logits}, "softmax");
   Tensor p = Tensor::empty(logits.shape(), DType::F32, logits.device(), ctx.stream());
   const int64_t N = logits.size(0), C = logits.size(1);
   if (N == 0 || C == 0) return p;

@@ -4,7 +4,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "kernels/relu_dispatch_util.h"
+#include "kernels/dispatch.h"
 
 namespace frcnn {
 
@@ -15,7 +15,7 @@ MaxPool2dResult maxpool2d_forward(Context& ctx, const Tensor& x, int k, int s) {
   const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
   if (H < 1 || W < 1) throw std::invalid_argument("maxpool2d_forward: empty spatial size " + shape_str(x.shape()));
   if (H * W > INT32_MAX) throw std::invalid_argument("maxpool2d_forward: plane too large for I32 argmax");
-  relu_util::check_device(ctx, {&x}, "maxpool2d_forward");
+  kernels_detail::check_device(ctx, {&x}, "maxpool2d_forward");
   const int64_t Ho = maxpool2d_out_size(H, k, s), Wo = maxpool2d_out_size(W, k, s);
   MaxPool2dResult r;
   r.y = Tensor::empty({N, C, Ho, Wo}, DType::F32, x.device(), ctx.stream());
@@ -41,7 +41,7 @@ Tensor maxpool2d_backward(Context& ctx, const Tensor& grad_out, const Tensor& ar
   const int64_t Ho = maxpool2d_out_size(H, k, s), Wo = maxpool2d_out_size(W, k, s);
   grad_out.check_shape({N, C, Ho, Wo}, "maxpool2d_backward: grad_out");
   argmax.check_shape({N, C, Ho, Wo}, "maxpool2d_backward: argmax");
-  relu_util::check_device(ctx, {&grad_out, &argmax}, "maxpool2d_backward");
+  kernels_detail::check_device(ctx, {&grad_out, &argmax}, "maxpool2d_backward");
   Tensor gx = Tensor::empty(x_shape, DType::F32, grad_out.device(), ctx.stream());
   if (gx.numel() == 0) return gx;
   if (grad_out.is_cuda()) {

@@ -3,13 +3,13 @@
 
 #include <stdexcept>
 
-#include "kernels/relu_dispatch_util.h"
+#include "kernels/dispatch.h"
 
 namespace frcnn {
 
 Tensor relu_forward(Context& ctx, const Tensor& x, bool inplace) {
   x.check_dtype(DType::F32, "relu_forward: x");
-  relu_util::check_device(ctx, {&x}, "relu_forward");
+  kernels_detail::check_device(ctx, {&x}, "relu_forward");
   Tensor y = inplace ? x : Tensor::empty(x.shape(), DType::F32, x.device(), ctx.stream());
   if (x.numel() == 0) return y;
   if (x.is_cuda()) {
@@ -26,7 +26,7 @@ Tensor relu_backward(Context& ctx, const Tensor& y, const Tensor& gy, bool inpla
   y.check_dtype(DType::F32, "relu_backward: y");
   gy.check_dtype(DType::F32, "relu_backward: grad_out");
   gy.check_shape(y.shape(), "relu_backward: grad_out");
-  relu_util::check_device(ctx, {&y, &gy}, "relu_backward");
+  kernels_detail::check_device(ctx, {&y, &gy}, "relu_backward");
   Tensor gx = inplace_grad ? gy : Tensor::empty(y.shape(), DType::F32, y.device(), ctx.stream());
   if (y.numel() == 0) return gx;
   if (y.is_cuda()) {

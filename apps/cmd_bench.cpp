@@ -1,0 +1,67 @@
+// `frcnn bench --config C [--device cpu|cuda|auto] [--iters N] [--warmup W] [--json FILE]
+//              [--mode inference|train|all] [--size HxW] [--set key=value ...]`
+// End-to-end timing of the detector with random weights: inference ms/image split as
+// the paper's Table 5 (conv / proposals / region-wise), fps, and seconds per training
+// iteration for an RPN, a Fast R-CNN and a joint stage, with peak memory. What exactly
+// is timed: train/bench_e2e.h. Prints a table; --json writes every number.
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+#include "apps/commands.h"
+#include "engine/log.h"
+#include "engine/safetensors.h"
+#include "train/bench_e2e.h"
+#include "train/config.h"
+
+namespace frcnn::cli {
+
+namespace {
+
+struct BenchArgs {
+  std::string config, device = "auto", json, mode = "all", size;
+  std::vector<std::string> sets;
+  E2eOptions opt;
+};
+
+void run_bench(const BenchArgs& a) {
+  Config cfg = load_config(a.config, a.sets);
+  validate_config(cfg);
+  E2eOptions opt = a.opt;
+  opt.mode = a.mode;
+  if (!a.size.empty()) parse_size(a.size, opt.height, opt.width);
+  const Device dev = resolve_device(a.device);
+  const std::string name = std::filesystem::path(a.config).stem().string();
+  E2eReport r = run_e2e_bench(cfg, name, dev, opt);
+  std::fputs(e2e_table(r).c_str(), stdout);
+  std::fflush(stdout);
+  if (!a.json.empty()) {
+    nlohmann::json j = e2e_to_json(r);
+    j["config_path"] = a.config;
+    j["overrides"] = a.sets;
+    const auto parent = std::filesystem::path(a.json).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent);
+    write_file_atomic(a.json, j.dump(2) + "\n");
+    log_info("frcnn bench: wrote " + a.json);
+  }
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("bench", "End-to-end benchmark: inference ms/image (Table 5 split), training s/iter");
+  auto a = std::make_shared<BenchArgs>();
+  cmd->add_option("--config,-c", a->config, "YAML config (configs/vgg16_voc07.yaml: 600x1000, 300 proposals)")
+      ->required();
+  cmd->add_option("--device", a->device, "cpu, cuda, cuda:N or auto")->capture_default_str();
+  cmd->add_option("--iters", a->opt.iters, "timed images / iterations per phase")->capture_default_str();
+  cmd->add_option("--warmup", a->opt.warmup, "untimed runs before each phase")->capture_default_str();
+  cmd->add_option("--mode", a->mode, "inference, train or all")->capture_default_str();
+  cmd->add_option("--size", a->size, "input HxW (default: the config's input.scale x input.max_size)");
+  cmd->add_option("--seed", a->opt.seed, "seed of the random weights and inputs")->capture_default_str();
+  cmd->add_option("--json", a->json, "write the results as JSON to this file");
+  cmd->add_option("--set", a->sets, "override a config key, e.g. --set model.backbone.conv_backend=cudnn");
+  cmd->callback([a] { run_bench(*a); });
+}
+
+}  // namespace frcnn::cli

@@ -1,0 +1,253 @@
+#!/usr/bin/env python3
+"""Turns one benchmark session's results into the markdown table of docs/BENCHMARKS.md
+and one merged JSON file (bench/results/<device>-<date>.json).
+
+Inputs (all from the same run of scripts/bench-all.sh, so on the same device):
+  --kernels      kernels.json      frcnn_bench, Google Benchmark JSON (peaks, conv, linear,
+                                   detection kernels); with --benchmark_repetitions the
+                                   "median" aggregates are used, else the median of the runs
+  --torchvision  torchvision.json  bench/compare_torchvision.py (optional)
+  --e2e          e2e_*.json        frcnn bench (any number)
+Outputs: --md FILE (markdown), --merged FILE (JSON with every input plus the derived rows).
+
+Columns: our time, the library baseline's time on the same shapes (cuDNN for conv, a bare
+cuBLAS / OpenBLAS GEMM for Linear, torchvision for NMS and RoI pool, on the very same
+tensors when FRCNN_BENCH_INPUTS was set: shared_inputs = 1), their ratio (baseline time /
+our time: > 1 means ours is faster), and achieved GFLOP/s or GB/s as a fraction of the peaks
+measured in the same run (peak/sgemm, peak/copy). Standard library only.
+"""
+import argparse
+import json
+import os
+import re
+import statistics
+import sys
+
+BANDWIDTH_BOUND = {"BM_anchors", "BM_roi_pool_forward", "BM_roi_pool_backward"}
+UNIT_MS = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def load(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def gbench_rows(doc):
+    """name -> dict(ms, counters..., error) taking medians over repetitions."""
+    runs, medians, errors = {}, {}, {}
+    for b in doc.get("benchmarks", []):
+        # "BM_nms/cpu/6000/real_time" -> "BM_nms/cpu/6000": the timing mode is not part of the name
+        name = re.sub(r"/(real_time|manual_time)$", "", b.get("run_name", b["name"]))
+        if b.get("error_occurred"):
+            errors[name] = b.get("error_message", "error")
+            continue
+        row = {k: v for k, v in b.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        row["ms"] = b["real_time"] * UNIT_MS[b.get("time_unit", "ns")]
+        if b.get("run_type") == "aggregate":
+            if b.get("aggregate_name") == "median":
+                medians[name] = row
+        else:
+            runs.setdefault(name, []).append(row)
+    out = {}
+    for name, rs in runs.items():
+        keys = set().union(*rs)
+        out[name] = {k: statistics.median([r[k] for r in rs if k in r]) for k in keys}
+        out[name]["repeats"] = len(rs)
+    for name, row in medians.items():  # aggregates win over single runs
+        row["repeats"] = row.get("repetitions", 0)
+        out[name] = row
+    for name, msg in errors.items():
+        out.setdefault(name, {"error": msg})
+    return out
+
+
+def fmt(x, digits=3):
+    if x is None:
+        return "–"
+    if isinstance(x, str):
+        return x
+    if x == 0:
+        return "0"
+    if abs(x) >= 100:
+        return f"{x:.0f}"
+    if abs(x) >= 10:
+        return f"{x:.1f}"
+    return f"{x:.{digits}g}" if abs(x) < 0.01 else f"{x:.{digits}f}".rstrip("0").rstrip(".")
+
+
+def ratio(base_ms, ours_ms):
+    if base_ms and ours_ms:
+        return f"{base_ms / ours_ms:.2f}×"
+    return "–"
+
+
+def table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(fmt(c) for c in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def ms_of(rows, name):
+    r = rows.get(name)
+    return None if not r or "error" in r else r["ms"]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--kernels")
+    ap.add_argument("--torchvision")
+    ap.add_argument("--e2e", nargs="*", default=[])
+    ap.add_argument("--md")
+    ap.add_argument("--merged")
+    a = ap.parse_args()
+
+    K = load(a.kernels) if a.kernels and os.path.exists(a.kernels) else None
+    TV = load(a.torchvision) if a.torchvision and os.path.exists(a.torchvision) else None
+    E = [load(p) for p in a.e2e if os.path.exists(p)]
+    rows = gbench_rows(K) if K else {}
+    gpu = any(n.endswith("Cuda") or "/cuda" in n or n.startswith(("conv_cuda", "linear_cuda", "cublas"))
+              for n, r in rows.items() if "error" not in r)
+    out, merged = [], {"kernels": rows, "torchvision": TV, "e2e": E, "derived": {}}
+
+    # ---- header --------------------------------------------------------------
+    dev = next((e["device"] for e in E if "cuda" in e.get("device", "")), None) or (E[0]["device"] if E else None)
+    ctx = (K or {}).get("context", {})
+    date = (E[0]["date"] if E else ctx.get("date", "?"))
+    build = E[0]["build"] if E else "?"
+    out.append(f"Device: {dev or ctx.get('host_name', '?')}  \nBuild: {build}  \nDate: {date}  \n"
+               f"Kernel timing: {'CUDA events (manual time)' if gpu else 'wall clock'}, median of repetitions; "
+               f"CPU: {ctx.get('num_cpus', '?')} CPUs at {ctx.get('mhz_per_cpu', '?')} MHz (Google Benchmark context).")
+    merged["derived"].update(device=dev, build=build, date=date)
+
+    # ---- peaks ---------------------------------------------------------------
+    peaks = {}
+    for key, name, field, scale in (("copy_cpu", "BM_PeakCopyCpu", "bytes_per_second", 1e-9),
+                                    ("sgemm_cpu", "BM_PeakSgemmCpu/1024", "GFLOP/s", 1.0),
+                                    ("copy_cuda", "BM_PeakCopyCuda", "bytes_per_second", 1e-9),
+                                    ("sgemm_cuda", "BM_PeakSgemmCuda/8192", "GFLOP/s", 1.0)):
+        r = rows.get(name)
+        if r and field in r:
+            peaks[key] = r[field] * scale
+    merged["derived"]["peaks"] = peaks
+    if peaks:
+        out.append("\n### Measured peaks (same run)\n")
+        out.append(table(["ceiling", "CPU", "CUDA"],
+                         [["copy GB/s (read + write)", peaks.get("copy_cpu"), peaks.get("copy_cuda")],
+                          ["fp32 GEMM GFLOP/s", peaks.get("sgemm_cpu"), peaks.get("sgemm_cuda")]]))
+
+    def pct(value, peak):
+        return f"{100 * value / peak:.0f}%" if value and peak else "–"
+
+    # ---- conv ------------------------------------------------------------------
+    conv = []
+    for name, r in sorted(rows.items()):
+        m = re.match(r"conv_cuda_own/(\w+)/(\w+)$", name)
+        if m and "error" not in r:
+            base = ms_of(rows, f"conv_cuda_cudnn/{m[1]}/{m[2]}")
+            g = r.get("GFLOP/s")
+            conv.append([m[1], m[2], r["ms"], g, pct(g, peaks.get("sgemm_cuda")), base, ratio(base, r["ms"])])
+    if conv:
+        out.append("\n### Convolution, VGG16 layer shapes at 600x1000, batch 1 (CUDA)\n")
+        out.append(table(["layer", "pass", "ours ms", "ours GFLOP/s", "of sgemm peak", "cuDNN ms",
+                          "cuDNN / ours"], conv))
+    conv_cpu = [[m[1], m[2], r["ms"], r.get("GFLOP"), pct(r.get("GFLOP"), peaks.get("sgemm_cpu"))]
+                for name, r in sorted(rows.items())
+                if (m := re.match(r"conv_cpu/(\w+)/(\w+)_div10$", name)) and "error" not in r]
+    if conv_cpu:
+        out.append("\n### Convolution on the CPU (im2col + BLAS), VGG16 channels at 1/10 of the 600x1000 map\n")
+        out.append(table(["layer", "pass", "ms", "GFLOP/s", "of sgemm peak"], conv_cpu))
+    merged["derived"]["conv"] = conv
+    merged["derived"]["conv_cpu"] = conv_cpu
+
+    # ---- linear ----------------------------------------------------------------
+    lin = []
+    for devname, ours, bare, peak in (("CUDA", "linear_cuda", "cublas_sgemm", "sgemm_cuda"),
+                                      ("CPU", "linear_cpu", "cblas_sgemm_cpu", "sgemm_cpu")):
+        for name, r in sorted(rows.items()):
+            if name.startswith(ours + "/") and "error" not in r:
+                x = name[len(ours) + 1:]
+                base = ms_of(rows, f"{bare}/{x}")
+                g = r.get("GFLOP/s")
+                lin.append([devname, x, r["ms"], g, pct(g, peaks.get(peak)), base, ratio(base, r["ms"])])
+    if lin:
+        out.append("\n### Linear (fc6 25088→4096, fc7 4096→4096; rows = RoIs) vs a bare GEMM of the same product\n")
+        out.append(table(["device", "layer / rows", "ours ms", "GFLOP/s", "of sgemm peak", "bare GEMM ms",
+                          "GEMM / ours"], lin))
+    merged["derived"]["linear"] = lin
+
+    # ---- detection kernels -------------------------------------------------------
+    tvk = (TV or {}).get("kernels", {})
+    tv_dev = (TV or {}).get("device")
+    tv_is_cuda = tv_dev not in (None, "cpu")
+    tv_map = {("BM_nms", "6000"): "nms_6000", ("BM_nms", "12000"): "nms_12000",
+              ("BM_roi_pool_forward", "128"): "roi_pool_fwd_128", ("BM_roi_pool_forward", "300"): "roi_pool_fwd_300",
+              ("BM_roi_pool_backward", "128"): "roi_pool_bwd_128", ("BM_roi_pool_backward", "300"): "roi_pool_bwd_300"}
+    det = []
+    for name, r in sorted(rows.items()):
+        m = re.match(r"(BM_[a-z_]+)/(cpu|cuda)(?:/(.*))?$", name)
+        if not m or "error" in r:
+            continue
+        fn, d, arg = m[1], m[2], m[3] or ""
+        gbs = r.get("bytes_per_second", 0) * 1e-9 or None
+        tvname = tv_map.get((fn, arg))
+        tv_ms = tvk.get(tvname, {}).get("median_ms") if tvname and (d == "cuda") == tv_is_cuda else None
+        shared = {1: "yes", 0: "no"}.get(int(r["shared_inputs"])) if "shared_inputs" in r else "–"
+        # Only the memory-bound kernels are read against the copy peak; NMS, proposals and
+        # the target ops are bound by their sorting / pairwise IoU work, not by bytes.
+        frac = pct(gbs, peaks.get("copy_" + d)) if fn in BANDWIDTH_BOUND else "–"
+        det.append([fn[3:], d, arg.replace("/", "→"), r["ms"], gbs, frac, tv_ms,
+                    ratio(tv_ms, r["ms"]), shared if tvname else "–"])
+    if det:
+        out.append("\n### Detection kernels at Faster R-CNN sizes (38x50 map, 17100 anchors)\n")
+        out.append(table(["kernel", "device", "size", "ours ms", "GB/s", "of copy peak",
+                          f"torchvision ms ({tv_dev or 'not run'})", "torchvision / ours", "same tensors"], det))
+    merged["derived"]["detection"] = det
+
+    # ---- end to end --------------------------------------------------------------
+    if E or (TV and TV.get("model")):
+        out.append("\n### End to end, batch 1 (random weights and inputs)\n")
+        inf = []
+        for e in E:
+            i = e.get("inference")
+            if not i:
+                continue
+            sets = " ".join(e.get("overrides") or [])
+            inf.append([f"frcnn {e['config']} ({e['conv_backend']}{', ' + sets if sets else ''}; "
+                        f"{i['mean_proposals']:.0f} RoIs)", f"{i['input'][0]}x{i['input'][1]}",
+                        i["conv_ms"]["median"], i["proposals_ms"]["median"], i["region_ms"]["median"],
+                        i["total_ms"]["median"], i["fps"], f"{i['memory']['peak_mib']:.0f} ({i['memory']['kind']})",
+                        e["device"]])
+        for label, mm in ((TV or {}).get("model") or {}).items():
+            mem = mm.get("peak_mem_mib")
+            inf.append([f"torchvision FasterRCNN VGG16 {label}", "600x1000", None, None, None, mm["median_ms"],
+                        mm["fps"], f"{mem:.0f}" if mem else "–", tv_dev])
+        inf.append(["published: paper, Caffe (Table 5)", "~600x1000", 141, 10, 47, 198, 5, "–", "K40"])
+        inf.append(["published: PyTorch re-implementation", "~600x1000", None, None, None, None, "14–15", "–",
+                    "TITAN Xp"])
+        out.append(table(["run", "input", "conv ms", "proposals ms", "region-wise ms", "total ms", "fps",
+                          "peak MiB", "device"], inf))
+        tr = []
+        for e in E:
+            for stage, t in (e.get("train") or {}).items():
+                tr.append([f"frcnn {e['config']}", stage, t["ims_per_batch"], t["frozen_blocks"],
+                           t["s_per_iter"]["median"], t["images_per_s"],
+                           f"{t['memory']['peak_mib']:.0f} ({t['memory']['kind']})", e["device"]])
+        tr.append(["published: PyTorch re-implementation", "joint", 1, "–", None, 6, "–", "TITAN Xp"])
+        out.append("\nTraining: one iteration = zero_grad + forward/backward of each image + SGD step.\n")
+        out.append(table(["run", "stage", "images", "frozen blocks", "s/iter", "images/s", "peak MiB", "device"], tr))
+        merged["derived"]["inference"] = inf
+        merged["derived"]["train"] = tr
+
+    md = "\n".join(out) + "\n"
+    if a.md:
+        with open(a.md, "w") as f:
+            f.write(md)
+    else:
+        sys.stdout.write(md)
+    if a.merged:
+        with open(a.merged, "w") as f:
+            json.dump(merged, f, indent=1, default=str)
+
+
+if __name__ == "__main__":
+    main()

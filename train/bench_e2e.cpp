@@ -1,0 +1,404 @@
+// End-to-end benchmark (see bench_e2e.h for what is timed and how).
+#include "train/bench_e2e.h"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <numeric>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "engine/allocator.h"
+#include "engine/context.h"
+#include "engine/log.h"
+#include "engine/rng.h"
+#include "engine/timer.h"
+#include "layers/faster_rcnn.h"
+#include "train/sgd.h"
+
+namespace frcnn {
+
+TimeStats time_stats(std::vector<double> v) {
+  TimeStats s;
+  if (v.empty()) return s;
+  std::sort(v.begin(), v.end());
+  s.count = static_cast<int>(v.size());
+  const size_t n = v.size();
+  s.median = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+  s.mean = std::accumulate(v.begin(), v.end(), 0.0) / double(n);
+  s.min = v.front();
+  s.max = v.back();
+  return s;
+}
+
+void parse_size(const std::string& text, int& height, int& width) {
+  int h = 0, w = 0;
+  char x = 0, extra = 0;
+  if (std::sscanf(text.c_str(), "%d%c%d%c", &h, &x, &w, &extra) != 3 || (x != 'x' && x != 'X') || h < 32 || w < 32)
+    throw std::invalid_argument("--size '" + text + "': expected HxW with both sides >= 32, e.g. 600x1000");
+  height = h;
+  width = w;
+}
+
+namespace {
+
+std::string utc_now() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string cpu_name() {
+  std::ifstream f("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.rfind("model name", 0) == 0) {
+      auto p = line.find(':');
+      if (p != std::string::npos) return line.substr(line.find_first_not_of(' ', p + 1));
+    }
+  }
+  return "unknown CPU";
+}
+
+std::string device_name(const Device& d) {
+  if (d.is_cpu())
+    return str_cat("cpu: ", cpu_name(), " (", std::thread::hardware_concurrency(), " hardware threads)");
+  for (const GpuInfo& g : list_gpus())
+    if (g.index == d.index) return str_cat(d.str(), " ", g.name, " (sm_", g.cc_major, g.cc_minor, ")");
+  return d.str();
+}
+
+std::string build_string() {
+  std::string s = str_cat("frcnn ", FRCNN_VERSION);
+#if FRCNN_WITH_CUDA
+  s += str_cat(", CUDA sm_", FRCNN_CUDA_ARCHS);
+#if FRCNN_WITH_CUDNN
+  s += ", cuDNN";
+#else
+  s += ", no cuDNN";
+#endif
+#else
+  s += ", CPU only";
+#endif
+  return s + ", BLAS (CPU GEMM)";
+}
+
+// Peak memory of the phase that began with reset_memory_peak().
+void reset_memory_peak(const Device& d) {
+  if (!d.is_cuda()) return;  // ru_maxrss cannot be reset
+  if (auto* c = dynamic_cast<CachingAllocator*>(&default_allocator(d))) c->reset_peak();
+}
+
+PeakMemory memory_peak(const Device& d) {
+  PeakMemory m;
+  if (d.is_cuda()) {
+    m.mib = double(cuda_allocator_stats(d.index).peak_bytes_in_use) / (1 << 20);
+    m.kind = "cuda_allocator_peak_in_use";
+  } else {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    m.mib = double(ru.ru_maxrss) / 1024.0;  // Linux: KiB
+    m.kind = "process_peak_rss";
+  }
+  return m;
+}
+
+// A preprocessed-looking image (1, 3, H, W): uniform in the Caffe mean-subtracted range.
+Tensor random_image(int h, int w, uint32_t seed, Context& ctx) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> d(-120.f, 130.f);
+  std::vector<float> v(size_t(3) * h * w);
+  for (float& x : v) x = d(gen);
+  return Tensor::from_vector<float>({1, 3, h, w}, v).to(ctx.device(), ctx.stream());
+}
+
+struct Gt {
+  Tensor boxes, labels;         // on ctx's device
+  std::vector<float> host_boxes;  // (G, 4)
+};
+
+// 3 boxes of 15-50% of the image sides, labels in 1..K.
+Gt random_gt(int h, int w, int num_classes, uint32_t seed, Context& ctx) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> frac(0.15f, 0.5f), pos(0.f, 1.f);
+  const int G = 3;
+  Gt g;
+  std::vector<int32_t> labels(G);
+  for (int i = 0; i < G; ++i) {
+    const float bw = frac(gen) * w, bh = frac(gen) * h;
+    const float x1 = pos(gen) * (w - bw), y1 = pos(gen) * (h - bh);
+    g.host_boxes.insert(g.host_boxes.end(), {x1, y1, x1 + bw, y1 + bh});
+    labels[i] = 1 + int(gen() % uint32_t(num_classes - 1));
+  }
+  g.boxes = Tensor::from_vector<float>({G, 4}, g.host_boxes).to(ctx.device(), ctx.stream());
+  g.labels = Tensor::from_vector<int32_t>({G}, labels).to(ctx.device(), ctx.stream());
+  return g;
+}
+
+// P proposals (P, 4) like a trained RPN's: half jittered around the GT boxes (so the
+// RoI sampler finds foreground), half anywhere, all clipped to the image.
+Tensor random_proposals(const Gt& gt, int P, int h, int w, uint32_t seed, Context& ctx) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> jit(-0.25f, 0.25f), pos(0.f, 1.f), side(16.f, 0.6f * float(std::min(h, w)));
+  const int G = int(gt.host_boxes.size() / 4);
+  std::vector<float> v(size_t(P) * 4);
+  for (int i = 0; i < P; ++i) {
+    float x1, y1, x2, y2;
+    if (i % 2 == 0) {
+      const float* b = &gt.host_boxes[size_t(4) * ((i / 2) % G)];
+      const float bw = b[2] - b[0], bh = b[3] - b[1];
+      x1 = b[0] + jit(gen) * bw, y1 = b[1] + jit(gen) * bh, x2 = b[2] + jit(gen) * bw, y2 = b[3] + jit(gen) * bh;
+    } else {
+      const float bw = side(gen), bh = side(gen);
+      x1 = pos(gen) * (w - bw), y1 = pos(gen) * (h - bh), x2 = x1 + bw, y2 = y1 + bh;
+    }
+    x1 = std::clamp(x1, 0.f, float(w)), x2 = std::clamp(x2, 0.f, float(w));
+    y1 = std::clamp(y1, 0.f, float(h)), y2 = std::clamp(y2, 0.f, float(h));
+    if (x2 < x1 + 1) x2 = std::min(float(w), x1 + 16);
+    if (y2 < y1 + 1) y2 = std::min(float(h), y1 + 16);
+    v[4 * i] = x1, v[4 * i + 1] = y1, v[4 * i + 2] = x2, v[4 * i + 3] = y2;
+  }
+  return Tensor::from_vector<float>({P, 4}, v).to(ctx.device(), ctx.stream());
+}
+
+InferenceBench bench_inference(FasterRCNN& model, Context& ctx, int h, int w, const E2eOptions& opt) {
+  InferenceBench r;
+  r.height = h;
+  r.width = w;
+  model.set_training(false);
+  // Two distinct images, alternated, so no run sees the previous one's data in cache.
+  Tensor imgs[2] = {random_image(h, w, uint32_t(opt.seed) + 11, ctx), random_image(h, w, uint32_t(opt.seed) + 12, ctx)};
+  ctx.synchronize();
+  reset_memory_peak(ctx.device());
+  for (int i = 0; i < opt.warmup; ++i) model.detect(ctx, imgs[i % 2], 1.f);
+  std::vector<double> conv, prop, region, total;
+  double props = 0, dets = 0;
+  for (int i = 0; i < opt.iters; ++i) {
+    DetectResult d = model.detect(ctx, imgs[i % 2], 1.f);
+    conv.push_back(d.timing.conv_ms);
+    prop.push_back(d.timing.proposals_ms);
+    region.push_back(d.timing.region_ms);
+    total.push_back(d.timing.total_ms);
+    props += d.num_proposals;
+    dets += double(d.scores.numel());
+  }
+  r.conv_ms = time_stats(conv);
+  r.proposals_ms = time_stats(prop);
+  r.region_ms = time_stats(region);
+  r.total_ms = time_stats(total);
+  r.fps = r.total_ms.median > 0 ? 1000.0 / r.total_ms.median : 0;
+  r.mean_proposals = props / std::max(1, opt.iters);
+  r.mean_detections = dets / std::max(1, opt.iters);
+  r.memory = memory_peak(ctx.device());
+  return r;
+}
+
+TrainBench bench_train_stage(FasterRCNN& model, const Config& cfg, Context& ctx, TrainParts parts, int h, int w,
+                             const E2eOptions& opt) {
+  TrainBench r;
+  const ScheduleConfig& sc = cfg.schedule;
+  switch (parts) {
+    case TrainParts::Rpn:
+      r.stage = "rpn";
+      r.ims_per_batch = sc.rpn1.ims_per_batch;
+      break;
+    case TrainParts::Head:
+      r.stage = "head";
+      r.ims_per_batch = sc.frcn1.ims_per_batch;
+      r.proposals = sc.proposal_post_nms;
+      break;
+    case TrainParts::Joint:
+      r.stage = "joint";
+      r.ims_per_batch = sc.joint.ims_per_batch;
+      break;
+  }
+  r.ims_per_batch = std::max(1, r.ims_per_batch);
+  r.frozen_blocks = cfg.model.backbone.frozen_blocks;
+  // What the stage trains: the schedule's freezing (DESIGN.md §5, stage 1 of each kind).
+  model.backbone().freeze_blocks(r.frozen_blocks);
+  model.rpn().set_frozen(parts == TrainParts::Head);
+  model.head().set_frozen(parts == TrainParts::Rpn);
+  model.set_training(true);
+  std::vector<Param*> trainable;
+  for (Param* p : model.params())
+    if (!p->frozen) trainable.push_back(p);
+
+  SgdConfig sg;
+  sg.base_lr = cfg.solver.base_lr;
+  sg.momentum = cfg.solver.momentum;
+  sg.weight_decay = cfg.solver.weight_decay;
+  Sgd sgd(sg);
+
+  const int n = r.ims_per_batch;
+  const int K = cfg.model.num_classes();
+  std::vector<Tensor> imgs, props;
+  std::vector<Gt> gts;
+  for (int i = 0; i < n; ++i) {
+    const uint32_t s = uint32_t(opt.seed) * 131u + 100u * uint32_t(parts) + uint32_t(i);
+    imgs.push_back(random_image(h, w, s + 1, ctx));
+    gts.push_back(random_gt(h, w, K, s + 2, ctx));
+    props.push_back(parts == TrainParts::Head ? random_proposals(gts.back(), r.proposals, h, w, s + 3, ctx)
+                                              : Tensor());
+  }
+  ctx.synchronize();
+  reset_memory_peak(ctx.device());
+  CounterRng rng(opt.seed);
+  std::vector<double> secs;
+  for (int it = 0; it < opt.warmup + opt.iters; ++it) {
+    rng.set_step(uint64_t(it));
+    WallTimer t;
+    zero_grad(ctx, trainable);
+    double loss = 0;
+    for (int i = 0; i < n; ++i)
+      loss += model.train_image(ctx, imgs[i], gts[i].boxes, gts[i].labels, 1.f, parts, props[i], rng, uint32_t(i),
+                                1.f / float(n))
+                  .total();
+    sgd.step(ctx, trainable, it);
+    ctx.synchronize();
+    if (it >= opt.warmup) secs.push_back(t.seconds());
+    r.last_loss = loss / n;
+  }
+  r.s_per_iter = time_stats(secs);
+  r.images_per_s = r.s_per_iter.median > 0 ? n / r.s_per_iter.median : 0;
+  r.memory = memory_peak(ctx.device());
+  if (!std::isfinite(r.last_loss))
+    throw std::runtime_error("frcnn bench: training stage '" + r.stage + "' produced a non-finite loss");
+  return r;
+}
+
+nlohmann::json stats_json(const TimeStats& s) {
+  return {{"median", s.median}, {"mean", s.mean}, {"min", s.min}, {"max", s.max}, {"count", s.count}};
+}
+
+nlohmann::json memory_json(const PeakMemory& m) { return {{"peak_mib", m.mib}, {"kind", m.kind}}; }
+
+}  // namespace
+
+E2eReport run_e2e_bench(const Config& cfg, const std::string& config_name, const Device& device,
+                        const E2eOptions& opt) {
+  if (opt.mode != "inference" && opt.mode != "train" && opt.mode != "all")
+    throw std::invalid_argument("frcnn bench: --mode must be inference, train or all, got '" + opt.mode + "'");
+  if (opt.iters < 1) throw std::invalid_argument("frcnn bench: --iters must be >= 1");
+  if (opt.warmup < 0) throw std::invalid_argument("frcnn bench: --warmup must be >= 0");
+  require_device(device);
+  const int h = opt.height > 0 ? opt.height : cfg.input.scale;
+  const int w = opt.width > 0 ? opt.width : cfg.input.max_size;
+  if (h < 32 || w < 32) throw std::invalid_argument(str_cat("frcnn bench: input ", h, "x", w, " is too small"));
+
+  E2eReport r;
+  r.config_name = config_name;
+  r.device = device_name(device);
+  r.build = build_string();
+  r.conv_backend = device.is_cuda() ? cfg.model.backbone.conv_backend : "cpu (im2col + BLAS)";
+  r.date = utc_now();
+  r.timing = device.is_cuda() ? "wall clock around device-synchronised phases (ms / s), median over iters"
+                              : "wall clock (ms / s), median over iters";
+  r.iters = opt.iters;
+  r.warmup = opt.warmup;
+
+  Context ctx(device);
+  FasterRCNN model(cfg.model);
+  model.to(ctx);
+  model.set_conv_backend(parse_conv_backend(cfg.model.backbone.conv_backend));
+  model.init(ctx, opt.seed, cfg.init);
+  ctx.synchronize();
+  log_info(str_cat("frcnn bench: ", config_name, " on ", r.device, ", input ", h, "x", w, ", ", opt.warmup,
+                   " warm-up + ", opt.iters, " timed"));
+
+  if (opt.mode != "train") {
+    r.has_inference = true;
+    r.inference = bench_inference(model, ctx, h, w, opt);
+    log_info(str_cat("inference: ", r.inference.total_ms.median, " ms/image (median)"));
+  }
+  if (opt.mode != "inference") {
+    for (TrainParts p : {TrainParts::Rpn, TrainParts::Head, TrainParts::Joint}) {
+      r.train.push_back(bench_train_stage(model, cfg, ctx, p, h, w, opt));
+      log_info(str_cat("train ", r.train.back().stage, ": ", r.train.back().s_per_iter.median, " s/iter (median)"));
+    }
+  }
+  return r;
+}
+
+nlohmann::json e2e_to_json(const E2eReport& r) {
+  nlohmann::json j;
+  j["config"] = r.config_name;
+  j["device"] = r.device;
+  j["build"] = r.build;
+  j["conv_backend"] = r.conv_backend;
+  j["date"] = r.date;
+  j["timing"] = r.timing;
+  j["iters"] = r.iters;
+  j["warmup"] = r.warmup;
+  j["weights"] = "random (FasterRCNN::init); inputs random";
+  if (r.has_inference) {
+    const InferenceBench& i = r.inference;
+    j["inference"] = {{"input", {i.height, i.width}},
+                      {"batch", 1},
+                      {"conv_ms", stats_json(i.conv_ms)},
+                      {"proposals_ms", stats_json(i.proposals_ms)},
+                      {"region_ms", stats_json(i.region_ms)},
+                      {"total_ms", stats_json(i.total_ms)},
+                      {"fps", i.fps},
+                      {"mean_proposals", i.mean_proposals},
+                      {"mean_detections", i.mean_detections},
+                      {"memory", memory_json(i.memory)}};
+  }
+  nlohmann::json tr = nlohmann::json::object();
+  for (const TrainBench& t : r.train)
+    tr[t.stage] = {{"ims_per_batch", t.ims_per_batch},   {"frozen_blocks", t.frozen_blocks},
+                   {"proposals", t.proposals},           {"s_per_iter", stats_json(t.s_per_iter)},
+                   {"images_per_s", t.images_per_s},     {"last_loss", t.last_loss},
+                   {"memory", memory_json(t.memory)}};
+  if (!r.train.empty()) j["train"] = tr;
+  return j;
+}
+
+std::string e2e_table(const E2eReport& r) {
+  std::ostringstream os;
+  char line[256];
+  os << "frcnn bench: " << r.config_name << "\n  device  " << r.device << "\n  build   " << r.build
+     << "\n  conv    " << r.conv_backend << "\n  date    " << r.date << "\n  timing  " << r.timing << " ("
+     << r.warmup << " warm-up, " << r.iters << " timed)\n";
+  auto mem = [](const PeakMemory& m) {
+    return str_cat(int(std::lround(m.mib)), " MiB (", m.kind == "process_peak_rss" ? "process peak RSS" : "allocator peak",
+                   ")");
+  };
+  if (r.has_inference) {
+    const InferenceBench& i = r.inference;
+    os << "\nInference, batch 1, " << i.height << "x" << i.width << ", " << i.mean_proposals
+       << " proposals/image (Table 5 split)\n";
+    std::snprintf(line, sizeof line, "  %-12s %12s %12s\n", "ms/image", "median", "mean");
+    os << line;
+    const std::pair<const char*, const TimeStats*> rows[] = {
+        {"conv", &i.conv_ms}, {"proposals", &i.proposals_ms}, {"region-wise", &i.region_ms}, {"total", &i.total_ms}};
+    for (auto& [name, s] : rows) {
+      std::snprintf(line, sizeof line, "  %-12s %12.2f %12.2f\n", name, s->median, s->mean);
+      os << line;
+    }
+    std::snprintf(line, sizeof line, "  fps %.2f, peak memory %s\n", i.fps, mem(i.memory).c_str());
+    os << line;
+  }
+  if (!r.train.empty()) {
+    os << "\nTraining, one iteration = zero_grad + forward/backward per image + SGD step\n";
+    std::snprintf(line, sizeof line, "  %-6s %6s %7s %11s %11s %8s  %s\n", "stage", "images", "frozen", "s/iter med",
+                  "s/iter mean", "img/s", "peak memory");
+    os << line;
+    for (const TrainBench& t : r.train) {
+      std::snprintf(line, sizeof line, "  %-6s %6d %7d %11.3f %11.3f %8.2f  %s\n", t.stage.c_str(), t.ims_per_batch,
+                    t.frozen_blocks, t.s_per_iter.median, t.s_per_iter.mean, t.images_per_s, mem(t.memory).c_str());
+      os << line;
+    }
+  }
+  return os.str();
+}
+
+}  // namespace frcnn

@@ -1,0 +1,102 @@
+// End-to-end benchmark of the whole detector (`frcnn bench`, issue 7): inference time per
+// image split like the paper's Table 5, and seconds per training iteration for the
+// three kinds of stage (RPN, Fast R-CNN, approximate joint), with peak memory.
+//
+// What is timed, and on what:
+//   - Random weights (FasterRCNN::init) and random inputs (uniform pixels in the
+//     preprocessed range, never zeros): the work per image depends on the shapes, not on
+//     the values, except for the final per-class NMS, which has less to do with random
+//     weights (near-uniform class scores mostly fall under the 0.05 threshold) than with
+//     trained ones. The report says so.
+//   - inference: batch 1 at the config's input size (input.scale x input.max_size, e.g.
+//     600x1000 for configs/vgg16_voc07.yaml) unless a size is given; `warmup` untimed
+//     images, then `iters` timed ones; per image FasterRCNN::detect's DetectTiming (each
+//     phase ends with a device sync, so wall time = device time + launch overhead).
+//   - training: one iteration = zero_grad of the trainable parameters + train_image for
+//     each image of the batch (loss scale 1/n) + one SGD step, then a sync; wall time.
+//       rpn    TrainParts::Rpn, RoI head frozen, backbone blocks frozen as the config
+//              says (the paper: 2), schedule.rpn1.ims_per_batch images (1)
+//       head   TrainParts::Head on schedule.proposal_post_nms random proposals around
+//              random GT boxes, RPN frozen, schedule.frcn1.ims_per_batch images (2)
+//       joint  TrainParts::Joint, nothing but the frozen blocks frozen,
+//              schedule.joint.ims_per_batch images (1)
+//   - memory: on CUDA the caching allocator's peak bytes in use (tensors only; cuBLAS /
+//     cuDNN workspaces outside the allocator are not counted), reset before each phase;
+//     on the CPU the process's peak resident set size (getrusage ru_maxrss), which only
+//     grows over the process, so later phases include earlier ones. `memory_kind` says
+//     which one a number is.
+#pragma once
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/device.h"
+#include "train/config.h"
+
+namespace frcnn {
+
+struct E2eOptions {
+  std::string mode = "all";  // inference | train | all
+  int iters = 20;            // timed images (inference) / iterations (each training stage)
+  int warmup = 3;            // untimed runs before each measured phase
+  int height = 0, width = 0; // input size; 0: the config's input.scale x input.max_size
+  uint64_t seed = 7;         // weights, images, GT boxes and proposals derive from it
+};
+
+// Summary of repeated measurements (milliseconds or seconds, as the field says).
+struct TimeStats {
+  double median = 0, mean = 0, min = 0, max = 0;
+  int count = 0;
+};
+TimeStats time_stats(std::vector<double> v);
+
+struct PeakMemory {
+  double mib = 0;
+  std::string kind;  // "cuda_allocator_peak_in_use" | "process_peak_rss"
+};
+
+struct InferenceBench {
+  int height = 0, width = 0;
+  TimeStats conv_ms, proposals_ms, region_ms, total_ms;  // per image
+  double fps = 0;                                         // 1000 / median total
+  double mean_proposals = 0, mean_detections = 0;
+  PeakMemory memory;
+};
+
+struct TrainBench {
+  std::string stage;  // rpn | head | joint
+  int ims_per_batch = 1;
+  int frozen_blocks = 0;
+  int proposals = 0;       // head stage: given proposals per image
+  TimeStats s_per_iter;    // seconds per iteration
+  double images_per_s = 0; // ims_per_batch / median
+  double last_loss = 0;    // total loss of the last iteration (a sanity figure: finite)
+  PeakMemory memory;
+};
+
+struct E2eReport {
+  std::string config_name;  // file stem, e.g. vgg16_voc07
+  std::string device;       // "cuda:0 NVIDIA H100 80GB HBM3" / "cpu: <model name> (N threads)"
+  std::string build;        // version, CUDA arch, cuDNN
+  std::string conv_backend; // own | cudnn on CUDA; "cpu (im2col + BLAS)" on the CPU
+  std::string date;         // UTC, ISO 8601
+  std::string timing;       // how times were taken
+  int iters = 0, warmup = 0;
+  bool has_inference = false;
+  InferenceBench inference;
+  std::vector<TrainBench> train;
+};
+
+// Runs the benchmark. Throws std::invalid_argument for a bad mode / size / count.
+E2eReport run_e2e_bench(const Config& cfg, const std::string& config_name, const Device& device,
+                        const E2eOptions& opt);
+
+nlohmann::json e2e_to_json(const E2eReport& r);
+// The human-readable table `frcnn bench` prints.
+std::string e2e_table(const E2eReport& r);
+
+// "600x1000" -> (600, 1000); throws std::invalid_argument naming the text otherwise.
+void parse_size(const std::string& text, int& height, int& width);
+
+}  // namespace frcnn
