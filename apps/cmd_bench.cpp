@@ -12,6 +12,7 @@
 #include "engine/log.h"
 #include "engine/safetensors.h"
 #include "train/bench_e2e.h"
+#include "apps/run_setup.h"
 #include "train/config.h"
 
 namespace frcnn::cli {
@@ -19,26 +20,25 @@ namespace frcnn::cli {
 namespace {
 
 struct BenchArgs {
-  std::string config, device = "auto", json, mode = "all", size;
-  std::vector<std::string> sets;
+  RunOptions run;
+  std::string json, mode = "all", size;
   E2eOptions opt;
 };
 
 void run_bench(const BenchArgs& a) {
-  Config cfg = load_config(a.config, a.sets);
-  validate_config(cfg);
+  if (a.run.config.empty()) throw std::invalid_argument("bench: --config is required");
+  Run run = start_run(a.run, "");
   E2eOptions opt = a.opt;
   opt.mode = a.mode;
   if (!a.size.empty()) parse_size(a.size, opt.height, opt.width);
-  const Device dev = resolve_device(a.device);
-  const std::string name = std::filesystem::path(a.config).stem().string();
-  E2eReport r = run_e2e_bench(cfg, name, dev, opt);
+  const std::string name = std::filesystem::path(a.run.config).stem().string();
+  E2eReport r = run_e2e_bench(run.cfg, name, run.ctx->device(), opt);
   std::fputs(e2e_table(r).c_str(), stdout);
   std::fflush(stdout);
   if (!a.json.empty()) {
     nlohmann::json j = e2e_to_json(r);
-    j["config_path"] = a.config;
-    j["overrides"] = a.sets;
+    j["config_path"] = a.run.config;
+    j["overrides"] = a.run.sets;
     const auto parent = std::filesystem::path(a.json).parent_path();
     if (!parent.empty()) std::filesystem::create_directories(parent);
     write_file_atomic(a.json, j.dump(2) + "\n");
@@ -51,16 +51,13 @@ void run_bench(const BenchArgs& a) {
 void add_bench_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("bench", "End-to-end benchmark: inference ms/image (Table 5 split), training s/iter");
   auto a = std::make_shared<BenchArgs>();
-  cmd->add_option("--config,-c", a->config, "YAML config (configs/vgg16_voc07.yaml: 600x1000, 300 proposals)")
-      ->required();
-  cmd->add_option("--device", a->device, "cpu, cuda, cuda:N or auto")->capture_default_str();
+  add_run_options(cmd, a->run);  // --config (required here), --set, --device
   cmd->add_option("--iters", a->opt.iters, "timed images / iterations per phase")->capture_default_str();
   cmd->add_option("--warmup", a->opt.warmup, "untimed runs before each phase")->capture_default_str();
   cmd->add_option("--mode", a->mode, "inference, train or all")->capture_default_str();
   cmd->add_option("--size", a->size, "input HxW (default: the config's input.scale x input.max_size)");
   cmd->add_option("--seed", a->opt.seed, "seed of the random weights and inputs")->capture_default_str();
   cmd->add_option("--json", a->json, "write the results as JSON to this file");
-  cmd->add_option("--set", a->sets, "override a config key, e.g. --set model.backbone.conv_backend=cudnn");
   cmd->callback([a] { run_bench(*a); });
 }
 
