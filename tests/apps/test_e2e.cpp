@@ -1,0 +1,51 @@
+// The whole pipeline through the real binary, as CI's end-to-end check:
+//   frcnn synth -> frcnn train (configs/tiny.yaml, short schedules, alt4 and joint)
+//   -> the evaluation it runs at the end -> an mAP floor.
+// The floors are measured values with a margin (see each test); the schedules are cut
+// so that both runs together take a few minutes on two CPU cores.
+#include <catch2/catch.hpp>
+
+#include "tests/apps/frcnn_cli.h"
+#include "tests/test_util.h"
+
+using namespace frcnn;
+using namespace frcnn::test;
+
+namespace {
+
+// One synthetic dataset for both tests (deterministic: the same bytes every run).
+const fs::path& e2e_data() {
+  static fs::path root;
+  if (root.empty()) {
+    root = temp_dir("e2e_data") / "synth";
+    CmdResult r = run_frcnn(root.parent_path(), "synth --out " + quote(root.string()) +
+                                                    " --train E2E_TRAIN --test E2E_TEST --seed 21");
+    REQUIRE(r.code == 0);
+  }
+  return root;
+}
+
+double train_and_eval(const std::string& tag, const std::string& schedule_args) {
+  const fs::path out = temp_dir("e2e_" + tag);
+  CmdResult r = run_frcnn(out, "train -c " + quote(FRCNN_SOURCE_DIR "/configs/tiny.yaml") + " --data " +
+                                   quote(e2e_data().string()) + " --out " + quote((out / "run").string()) +
+                                   " --device cpu " + schedule_args);
+  REQUIRE(r.code == 0);
+  REQUIRE(fs::exists(out / "run" / "model.safetensors"));
+  REQUIRE(fs::exists(out / "run" / "eval" / "eval.json"));
+  const double map = read_json(out / "run" / "eval" / "eval.json")["map"].get<double>();
+  WARN(tag << ": test mAP " << map);
+  return map;
+}
+
+}  // namespace
+
+TEST_CASE("e2e: synth then alt4 training then evaluation reaches the mAP floor", "[e2e]") {
+  const double map = train_and_eval("alt4", "--schedule alt4 E2E_ALT4_ARGS");
+  REQUIRE(map >= E2E_ALT4_FLOOR);
+}
+
+TEST_CASE("e2e: synth then joint training then evaluation reaches the mAP floor", "[e2e]") {
+  const double map = train_and_eval("joint", "--schedule joint E2E_JOINT_ARGS");
+  REQUIRE(map >= E2E_JOINT_FLOOR);
+}
