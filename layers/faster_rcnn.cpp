@@ -161,7 +161,6 @@ DetectResult FasterRCNN::detect(Context& ctx, const Tensor& image, float scale) 
   phase.reset();
   // Region-wise: RoI pool, fc6, fc7, scores, class-specific boxes, per-class NMS.
   res.num_proposals = static_cast<int>(props.boxes.size(0));
-  const int K1 = cfg_.num_classes();
   Detections det;
   if (res.num_proposals > 0) {
     HeadOutput o = head_.forward(ctx, feat, boxes_to_rois(ctx, props.boxes, 0));
@@ -175,7 +174,6 @@ DetectResult FasterRCNN::detect(Context& ctx, const Tensor& image, float scale) 
     det.scores = Tensor::empty({0}, DType::F32, ctx.device());
     det.labels = Tensor::empty({0}, DType::I32, ctx.device());
   }
-  (void)K1;
   // Back to original-image coordinates.
   Tensor orig = Tensor::zeros(det.boxes.shape(), DType::F32, det.boxes.device(), ctx.stream());
   if (orig.numel()) tensor_axpy(ctx, 1.f / scale, det.boxes, orig);

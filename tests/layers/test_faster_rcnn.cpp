@@ -59,6 +59,22 @@ Param* find_param(FasterRCNN& m, const std::string& name) {
   return nullptr;
 }
 
+// For each named parameter: the objective's analytic gradient reaches it (non-zero) and
+// matches central differences.
+void check_param_gradients(FasterRCNN& m, std::initializer_list<const char*> names,
+                           const std::function<double()>& objective, const test::GradCheckOptions& o) {
+  for (const char* name : names) {
+    objective();  // leaves the analytic gradient in p->grad
+    Param* p = find_param(m, name);
+    std::vector<float> analytic = p->grad.to_vector<float>();
+    double norm = 0;
+    for (float g : analytic) norm += std::fabs(g);
+    INFO(name);
+    REQUIRE(norm > 0);
+    test::check_gradient(name, p->value, analytic, objective, o);
+  }
+}
+
 }  // namespace
 
 TEST_CASE("faster rcnn: detect and propose give well-formed outputs on the tiny shapes", "[model]") {
@@ -140,7 +156,6 @@ TEST_CASE("faster rcnn: RPN loss gradients match finite differences through the 
     StepLosses l = m.train_image(ctx, img, gt_boxes(), gt_labels(), 1.f, TrainParts::Rpn, Tensor(), rng, 0, S);
     return S * (l.rpn_cls + l.rpn_bbox);
   };
-  objective();
   test::GradCheckOptions o;
   o.max_checks = 25;
   o.eps = 1e-2;  // the loss comes back in float: a smaller step drowns in its rounding
@@ -148,16 +163,8 @@ TEST_CASE("faster rcnn: RPN loss gradients match finite differences through the 
   // Through the whole random network many points sit next to a ReLU or RoI-pool switch;
   // those are detected and skipped, and every point that is checked must agree.
   o.max_skip_fraction = 0.35;
-  for (const char* name : {"rpn_cls_score.weight", "rpn_bbox_pred.weight", "rpn_conv.weight", "conv5_3.weight"}) {
-    objective();
-    Param* p = find_param(m, name);
-    std::vector<float> analytic = p->grad.to_vector<float>();
-    double norm = 0;
-    for (float g : analytic) norm += std::fabs(g);
-    INFO(name);
-    REQUIRE(norm > 0);  // the gradient reaches this parameter
-    test::check_gradient(name, p->value, analytic, objective, o);
-  }
+  check_param_gradients(m, {"rpn_cls_score.weight", "rpn_bbox_pred.weight", "rpn_conv.weight", "conv5_3.weight"},
+                        objective, o);
 }
 
 TEST_CASE("faster rcnn: head loss gradients reach fc and conv layers through RoI pooling", "[model]") {
@@ -181,16 +188,8 @@ TEST_CASE("faster rcnn: head loss gradients reach fc and conv layers through RoI
   // Through the whole random network many points sit next to a ReLU or RoI-pool switch;
   // those are detected and skipped, and every point that is checked must agree.
   o.max_skip_fraction = 0.35;
-  for (const char* name : {"bbox_pred.weight", "cls_score.weight", "fc7.weight", "fc6.weight", "conv5_3.weight"}) {
-    objective();
-    Param* p = find_param(m, name);
-    std::vector<float> analytic = p->grad.to_vector<float>();
-    double norm = 0;
-    for (float g : analytic) norm += std::fabs(g);
-    INFO(name);
-    REQUIRE(norm > 0);
-    test::check_gradient(name, p->value, analytic, objective, o);
-  }
+  check_param_gradients(m, {"bbox_pred.weight", "cls_score.weight", "fc7.weight", "fc6.weight", "conv5_3.weight"},
+                        objective, o);
 }
 
 TEST_CASE("faster rcnn: frozen blocks receive no gradient", "[model]") {
