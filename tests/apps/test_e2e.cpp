@@ -2,7 +2,8 @@
 //   frcnn synth -> frcnn train (configs/tiny.yaml, short schedules, alt4 and joint)
 //   -> the evaluation it runs at the end -> an mAP floor.
 // The floors are measured values with a margin (see each test); the schedules are cut
-// so that both runs together take a few minutes on two CPU cores.
+// (100 training images, alt4 1000/1000/500/500, joint 2000) so that both runs together
+// take about four minutes on two CPU cores.
 #include <catch2/catch.hpp>
 
 #include "tests/apps/frcnn_cli.h"
@@ -46,10 +47,13 @@ TEST_CASE("e2e: synth then alt4 training then evaluation reaches the mAP floor",
                                                 " --set 'schedule.frcn1={iters: 1000, step: 750, ims_per_batch: 2}'"
                                                 " --set 'schedule.rpn2={iters: 500, step: 375, ims_per_batch: 1}'"
                                                 " --set 'schedule.frcn2={iters: 500, step: 375, ims_per_batch: 2}'");
-  REQUIRE(map >= 0.0);  // TODO floor
+  // Measured 0.620 on the 2-core CI-class VM (2026-11-21; 152 s). The run is deterministic for a
+  // build, but OpenBLAS picks CPU-specific kernels, so the floor keeps a wide margin.
+  REQUIRE(map >= 0.40);
 }
 
 TEST_CASE("e2e: synth then joint training then evaluation reaches the mAP floor", "[e2e]") {
   const double map = train_and_eval("joint", "--schedule joint --set 'schedule.joint={iters: 2000, step: 1500, ims_per_batch: 1}'");
-  REQUIRE(map >= 0.0);  // TODO floor
+  // Measured 0.566 (2026-11-21; 96 s), floor with the same margin.
+  REQUIRE(map >= 0.35);
 }
