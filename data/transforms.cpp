@@ -34,6 +34,15 @@ Taps make_taps(int in, int out) {
   return t;
 }
 
+// Channel ch of output pixel (x, y), bilinear between the four input pixels the taps name.
+inline float bilinear(const Image& img, const Taps& tx, const Taps& ty, int x, int y, int ch) {
+  const float wx = tx.w[x], wy = ty.w[y];
+  const float a = img.px(tx.i0[x], ty.i0[y])[ch], b = img.px(tx.i1[x], ty.i0[y])[ch];
+  const float c = img.px(tx.i0[x], ty.i1[y])[ch], d = img.px(tx.i1[x], ty.i1[y])[ch];
+  const float top = a + (b - a) * wx, bot = c + (d - c) * wx;
+  return top + (bot - top) * wy;
+}
+
 void check_resize_args(const Image& img, int w, int h, const char* what) {
   if (img.empty()) throw std::invalid_argument(std::string(what) + ": empty image");
   if (w <= 0 || h <= 0) throw std::invalid_argument(str_cat(what, ": invalid output size ", w, "x", h));
@@ -83,18 +92,10 @@ Image resize_bilinear(const Image& img, int out_width, int out_height) {
   const Taps tx = make_taps(img.width, out_width), ty = make_taps(img.height, out_height);
   Image out(out_width, out_height);
   for (int y = 0; y < out_height; ++y) {
-    const float wy = ty.w[y];
     for (int x = 0; x < out_width; ++x) {
-      const float wx = tx.w[x];
-      const uint8_t* a = img.px(tx.i0[x], ty.i0[y]);
-      const uint8_t* b = img.px(tx.i1[x], ty.i0[y]);
-      const uint8_t* c = img.px(tx.i0[x], ty.i1[y]);
-      const uint8_t* d = img.px(tx.i1[x], ty.i1[y]);
       uint8_t* o = out.px(x, y);
-      for (int k = 0; k < 3; ++k) {
-        const float top = a[k] + (b[k] - a[k]) * wx, bot = c[k] + (d[k] - c[k]) * wx;
-        o[k] = static_cast<uint8_t>(std::clamp(std::lround(top + (bot - top) * wy), 0L, 255L));
-      }
+      for (int k = 0; k < 3; ++k)
+        o[k] = static_cast<uint8_t>(std::clamp(std::lround(bilinear(img, tx, ty, x, y, k)), 0L, 255L));
     }
   }
   return out;
@@ -111,17 +112,10 @@ void resize_normalize_chw(const Image& img, int out_width, int out_height, const
     add[c] = -conv.mean[c] / conv.std[c];
   }
   for (int y = 0; y < out_height; ++y) {
-    const float wy = ty.w[y];
     for (int x = 0; x < out_width; ++x) {
-      const float wx = tx.w[x];
-      const uint8_t* a = img.px(tx.i0[x], ty.i0[y]);
-      const uint8_t* b = img.px(tx.i1[x], ty.i0[y]);
-      const uint8_t* c = img.px(tx.i0[x], ty.i1[y]);
-      const uint8_t* d = img.px(tx.i1[x], ty.i1[y]);
       for (int k = 0; k < 3; ++k) {
         const int ch = conv.rgb_channel(k);
-        const float top = a[ch] + (b[ch] - a[ch]) * wx, bot = c[ch] + (d[ch] - c[ch]) * wx;
-        const float v = top + (bot - top) * wy;
+        const float v = bilinear(img, tx, ty, x, y, ch);
         // dst: (3, H, W)
         dst[k * plane + static_cast<size_t>(y) * out_width + x] = v * mul[ch] + add[ch];
       }

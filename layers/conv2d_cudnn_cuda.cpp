@@ -24,6 +24,19 @@ void cudnn_check(cudnnStatus_t st, const char* what) {
 
 constexpr size_t kWorkspaceCap = size_t(1) << 30;  // 1 GiB
 
+// The best-ranked algorithm of cuDNN's heuristic list that works within the workspace
+// cap (its workspace size in ws_bytes), else `fallback` with no workspace.
+template <class Perf, class Algo>
+Algo pick_algo(const Perf* perf, int n, Algo fallback, size_t& ws_bytes) {
+  ws_bytes = 0;
+  for (int i = 0; i < n; ++i)
+    if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= kWorkspaceCap) {
+      ws_bytes = perf[i].memory;
+      return perf[i].algo;
+    }
+  return fallback;
+}
+
 // RAII descriptors for one convolution geometry.
 struct Descs {
   cudnnTensorDescriptor_t x = nullptr, y = nullptr, b = nullptr;
@@ -93,14 +106,8 @@ Tensor conv2d_forward_cudnn(Context& ctx, const Tensor& x, const Tensor& w, cons
   cudnn_check(cudnnGetConvolutionForwardAlgorithm_v7(h, d.x, d.w, d.conv, d.y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n,
                                                      perf),
               "forward algorithm");
-  cudnnConvolutionFwdAlgo_t algo = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
   size_t ws_bytes = 0;
-  for (int i = 0; i < n; ++i)
-    if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= kWorkspaceCap) {
-      algo = perf[i].algo;
-      ws_bytes = perf[i].memory;
-      break;
-    }
+  const cudnnConvolutionFwdAlgo_t algo = pick_algo(perf, n, CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, ws_bytes);
   Buffer ws(ws_bytes, Device::cuda(current_device()), ctx.stream());
   const float one = 1.f, zero = 0.f;
   cudnn_check(cudnnConvolutionForward(h, &one, d.x, x.data<float>(), d.w, w.data<float>(), d.conv, algo, ws.data(),
@@ -124,14 +131,8 @@ Tensor conv2d_backward_data_cudnn(Context& ctx, const Tensor& gy, const Tensor& 
   cudnn_check(cudnnGetConvolutionBackwardDataAlgorithm_v7(h, d.w, d.y, d.conv, d.x,
                                                           CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &n, perf),
               "backward-data algorithm");
-  cudnnConvolutionBwdDataAlgo_t algo = CUDNN_CONVOLUTION_BWD_DATA_ALGO_1;
   size_t ws_bytes = 0;
-  for (int i = 0; i < n; ++i)
-    if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= kWorkspaceCap) {
-      algo = perf[i].algo;
-      ws_bytes = perf[i].memory;
-      break;
-    }
+  const cudnnConvolutionBwdDataAlgo_t algo = pick_algo(perf, n, CUDNN_CONVOLUTION_BWD_DATA_ALGO_1, ws_bytes);
   Buffer ws(ws_bytes, Device::cuda(current_device()), ctx.stream());
   const float one = 1.f, zero = 0.f;
   cudnn_check(cudnnConvolutionBackwardData(h, &one, d.w, w.data<float>(), d.y, gy.data<float>(), d.conv, algo,
@@ -154,14 +155,8 @@ void conv2d_backward_weight_cudnn(Context& ctx, const Tensor& x, const Tensor& g
   cudnn_check(cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, d.x, d.y, d.conv, d.w,
                                                             CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &n, perf),
               "backward-filter algorithm");
-  cudnnConvolutionBwdFilterAlgo_t algo = CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1;
   size_t ws_bytes = 0;
-  for (int i = 0; i < n; ++i)
-    if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= kWorkspaceCap) {
-      algo = perf[i].algo;
-      ws_bytes = perf[i].memory;
-      break;
-    }
+  const cudnnConvolutionBwdFilterAlgo_t algo = pick_algo(perf, n, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1, ws_bytes);
   Buffer ws(ws_bytes, Device::cuda(current_device()), ctx.stream());
   const float one = 1.f;
   // beta = 1: parameter gradients accumulate.
