@@ -20,7 +20,12 @@ BUILD_DIR=${BUILD_DIR:-build}
 BIN="$BUILD_DIR/bin"
 mkdir -p "$OUT_DIR"
 status=0
-PY=/usr/bin/python3
+# The Python that has torch: Debian's /usr/bin/python3 on the dev machines, the plain
+# python3 on the lent GPU machine.
+PY=""
+for cand in /usr/bin/python3 python3; do
+  if "$cand" -c "import torch, torchvision" 2>/dev/null; then PY=$cand; break; fi
+done
 for b in frcnn frcnn_bench; do
   [[ -x "$BIN/$b" ]] || { echo "bench-all: $BIN/$b not built (cmake --build $BUILD_DIR --target $b)"; exit 1; }
 done
@@ -38,7 +43,7 @@ stamp=$(date -u +%Y-%m-%d)
 echo "bench-all: device $device ($dev_name), results in $OUT_DIR"
 
 # 1. torchvision first: it writes the shared kernel inputs our suite then reads.
-if $PY -c "import torch, torchvision" 2>/dev/null; then
+if [[ -n "$PY" ]]; then
   args=(--out "$OUT_DIR" --device "$device")
   [[ -n "$QUICK" ]] && args+=(--iters 2 --warmup 1 --skip-model)
   [[ -z "$QUICK" && $device == cpu ]] && args+=(--iters 3 --warmup 1)
@@ -95,7 +100,7 @@ for cfg in configs/vgg16_voc07.yaml configs/tiny.yaml; do
 done
 
 # 4. The table and the merged result file.
-$PY scripts/bench_table.py --kernels "$OUT_DIR/kernels.json" --torchvision "$OUT_DIR/torchvision.json" \
+python3 scripts/bench_table.py --kernels "$OUT_DIR/kernels.json" --torchvision "$OUT_DIR/torchvision.json" \
   --e2e "${e2e[@]}" --md "$OUT_DIR/table.md" --merged "$OUT_DIR/$slug-$stamp.json" || status=1
 echo "bench-all: wrote $OUT_DIR/table.md and $OUT_DIR/$slug-$stamp.json (status $status)"
 exit $status
