@@ -1,6 +1,8 @@
 // `frcnn train`: the paper's 4-step alternating training or approximate joint training
 // on a VOC-layout dataset (train/trainer.h), then the VOC07 evaluation of the final
 // model on the test split when the dataset has one.
+#include <atomic>
+#include <csignal>
 #include <filesystem>
 
 #include "apps/commands.h"
@@ -12,6 +14,12 @@
 namespace frcnn::cli {
 
 namespace {
+
+// Set by SIGINT/SIGTERM; the trainer checkpoints and stops at the end of the iteration.
+// (A signal handler can only reach a static.)
+std::atomic<bool> g_stop{false};
+extern "C" void on_stop_signal(int) { g_stop = true; }
+
 struct TrainArgs {
   RunOptions run;
   std::string data, split, out, schedule, weights;
@@ -29,7 +37,12 @@ void run_train(TrainArgs& a) {
   o.imagenet_weights = a.weights;
   o.resume = a.resume;
   o.stop_after = a.stop_after;
+  o.stop_requested = &g_stop;
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
   TrainResult r = train(run.cfg, *run.ctx, o);
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
   if (!r.finished || a.no_eval) return;
   const auto test_list = std::filesystem::path(run.cfg.data.root) / "ImageSets" / "Main" / (run.cfg.data.test_split + ".txt");
   if (!std::filesystem::exists(test_list)) {

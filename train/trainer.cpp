@@ -309,12 +309,13 @@ class TrainRun {
         window.reset();
         window_iters = 0;
       }
-      const bool stop = opts_.stop_after >= 0 && iters_this_process_ >= opts_.stop_after;
+      const bool stop = (opts_.stop_after >= 0 && iters_this_process_ >= opts_.stop_after) ||
+                        (opts_.stop_requested && opts_.stop_requested->load());
       if (done % cfg_.schedule.checkpoint_every == 0 || done == st.sc.iters || stop)
         save_ckpt(ckpt_path, st, done, loader.position(), sgd, config_text);
       if (stop && done < st.sc.iters) {
-        log_info(str_cat("stopping after ", iters_this_process_, " iterations (checkpoint at stage ", st.name,
-                         " iteration ", done, ")"));
+        log_info(str_cat("stopping after ", iters_this_process_, " iterations: checkpoint at stage ", st.name,
+                         " iteration ", done, "; continue with --resume"));
         return false;
       }
     }

@@ -33,6 +33,7 @@
 //   proposals_rpn1/2.safetensors                    alt4's stored proposals
 //   model.safetensors                               the final detector (with input.* metadata)
 #pragma once
+#include <atomic>
 #include <functional>
 #include <string>
 
@@ -47,6 +48,9 @@ struct TrainOptions {
   std::string imagenet_weights;  // converted VGG16 (scripts/convert_vgg16.py); empty: random init
   bool resume = false;           // continue from out_dir/checkpoint.safetensors
   int64_t stop_after = -1;       // stop (after a checkpoint) once this many iterations ran in this process; -1: never
+  // Checked after every iteration: when set (Ctrl-C in `frcnn train`), the run writes a
+  // checkpoint and returns unfinished, so an interrupted run loses nothing.
+  const std::atomic<bool>* stop_requested = nullptr;
 };
 
 struct TrainResult {

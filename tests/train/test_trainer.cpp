@@ -110,3 +110,21 @@ TEST_CASE("trainer: resume mistakes are clear errors", "[trainer]") {
   other.solver.base_lr = 0.1f;
   REQUIRE_THROWS_WITH(train(other, ctx, {out.string(), "", true, -1}), Catch::Contains("different config"));
 }
+
+TEST_CASE("trainer: a stop request checkpoints at the end of the iteration", "[trainer]") {
+  Context ctx;
+  Config cfg = test::tiny_train_config(test::tiny_dataset());
+  auto out = test::temp_dir("train_stop");
+  std::atomic<bool> stop{true};  // as if Ctrl-C came during the first iteration
+  TrainOptions o{out.string(), "", false, -1};
+  o.stop_requested = &stop;
+  TrainResult r = train(cfg, ctx, o);
+  REQUIRE_FALSE(r.finished);
+  CheckpointState ck = load_checkpoint((out / "checkpoint.safetensors").string());
+  REQUIRE(ck.stage == "rpn1");
+  REQUIRE(ck.iter == 1);
+  stop = false;
+  o.resume = true;
+  REQUIRE(train(cfg, ctx, o).finished);
+  REQUIRE(test::read_metrics((out / "metrics.jsonl").string()).size() == 6 + 6 + 4 + 4);
+}
