@@ -1,11 +1,7 @@
 #include "apps/run_setup.h"
 
-#include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <stdexcept>
-
-#include <nlohmann/json.hpp>
 
 #include "engine/log.h"
 #include "engine/safetensors.h"
@@ -52,48 +48,7 @@ Run start_run(const RunOptions& opt, const std::string& out_dir) {
 
 InputConvention resolve_input_convention(const std::map<std::string, std::string>& weights_metadata,
                                          const std::string& what, const Config& cfg) {
-  if (auto c = input_convention_from_metadata(weights_metadata, what)) {
-    log_info("input convention from " + what + ": " + c->str());
-    return *c;
-  }
-  InputConvention c;
-  if (cfg.input.convention == "caffe") {
-    c = InputConvention::caffe();
-  } else if (cfg.input.convention == "torchvision") {
-    c = InputConvention::torchvision();
-  } else {
-    throw std::invalid_argument("config: 'input.convention' is '" + cfg.input.convention +
-                                "' (expected caffe or torchvision)");
-  }
-  log_info("input convention from config input.convention=" + cfg.input.convention + " (" + what +
-           " records none): " + c.str());
-  return c;
-}
-
-std::map<std::string, std::string> read_safetensors_metadata(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(path + ": cannot open weights file");
-  unsigned char len[8];
-  if (!in.read(reinterpret_cast<char*>(len), 8)) throw std::runtime_error(path + ": truncated, not a safetensors file");
-  uint64_t n = 0;
-  for (int i = 7; i >= 0; --i) n = (n << 8) | len[i];
-  in.seekg(0, std::ios::end);
-  const uint64_t size = static_cast<uint64_t>(in.tellg());
-  if (n > size - 8) throw std::runtime_error(path + ": header length exceeds the file, not a safetensors file");
-  in.seekg(8);
-  std::string header(n, '\0');
-  if (!in.read(header.data(), static_cast<std::streamsize>(n))) throw std::runtime_error(path + ": cannot read header");
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(header);
-  } catch (const std::exception&) {
-    throw std::runtime_error(path + ": header is not valid JSON, not a safetensors file");
-  }
-  std::map<std::string, std::string> meta;
-  if (j.is_object() && j.contains("__metadata__") && j["__metadata__"].is_object())
-    for (auto& [k, v] : j["__metadata__"].items())
-      if (v.is_string()) meta[k] = v.get<std::string>();
-  return meta;
+  return input_convention_or(weights_metadata, what, cfg.input.convention);
 }
 
 InputConvention input_convention_for_weights(const std::string& weights_path, const Config& cfg) {

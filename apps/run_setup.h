@@ -59,10 +59,6 @@ InputConvention resolve_input_convention(const std::map<std::string, std::string
 // The same, reading only the metadata from the weights file's header (no tensor data).
 InputConvention input_convention_for_weights(const std::string& weights_path, const Config& cfg);
 
-// The safetensors "__metadata__" map of a file, reading just its header. Throws
-// std::runtime_error naming the file when it is missing or not safetensors.
-std::map<std::string, std::string> read_safetensors_metadata(const std::string& path);
-
 // A trained detector (FasterRCNN::save, e.g. the trainer's model file) on run.ctx's device,
 // in evaluation mode, with the convention its pixels must be prepared with.
 struct Detector {

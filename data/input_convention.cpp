@@ -6,6 +6,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "engine/log.h"
+
 namespace frcnn {
 
 namespace {
@@ -106,6 +108,26 @@ std::optional<InputConvention> input_convention_from_metadata(const std::map<std
   c.std = parse_triple(metadata.at(kStd), what, kStd);
   for (float s : c.std)
     if (!(s > 0)) throw std::invalid_argument(what + ": metadata '" + kStd + "' values must be positive");
+  return c;
+}
+
+InputConvention input_convention_or(const std::map<std::string, std::string>& weights_metadata,
+                                    const std::string& what, const std::string& fallback_name) {
+  if (auto c = input_convention_from_metadata(weights_metadata, what)) {
+    log_info("input convention from " + what + ": " + c->str());
+    return *c;
+  }
+  InputConvention c;
+  if (fallback_name == "caffe") {
+    c = InputConvention::caffe();
+  } else if (fallback_name == "torchvision") {
+    c = InputConvention::torchvision();
+  } else {
+    throw std::invalid_argument("config: 'input.convention' is '" + fallback_name +
+                                "' (expected caffe or torchvision)");
+  }
+  log_info("input convention from config input.convention=" + fallback_name + " (" + what + " records none): " +
+           c.str());
   return c;
 }
 

@@ -53,4 +53,10 @@ struct InputConvention {
 std::optional<InputConvention> input_convention_from_metadata(const std::map<std::string, std::string>& metadata,
                                                               const std::string& what);
 
+// The rule every command and the trainer follow: the weights' input.* metadata wins;
+// without it, the named convention (the config's input.convention: "caffe" or
+// "torchvision"; anything else throws). Logs which one was used and why.
+InputConvention input_convention_or(const std::map<std::string, std::string>& weights_metadata,
+                                    const std::string& what, const std::string& fallback_name);
+
 }  // namespace frcnn

@@ -46,8 +46,16 @@ std::string TensorFile::meta(const std::string& key, const std::string& fallback
   return it == metadata.end() ? fallback : it->second;
 }
 
-TensorFile load_safetensors(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
+namespace {
+
+// The parsed header of an open safetensors file: the JSON object and where the data
+// section starts. Every malformed-header case throws naming the file.
+struct Header {
+  nlohmann::json json;
+  uint64_t data_start = 0, data_size = 0;
+};
+
+Header read_header(std::ifstream& in, const std::string& path) {
   if (!in) fail(path, std::string("cannot open (") + std::strerror(errno) + ")");
   in.seekg(0, std::ios::end);
   const uint64_t file_size = static_cast<uint64_t>(in.tellg());
@@ -59,33 +67,52 @@ TensorFile load_safetensors(const std::string& path) {
   if (header_len > file_size - 8)
     fail(path, "header length " + std::to_string(header_len) + " exceeds the file (" + std::to_string(file_size) +
                    " bytes): truncated or not a safetensors file");
-  std::string header(header_len, '\0');
-  in.read(header.data(), static_cast<std::streamsize>(header_len));
+  std::string text(header_len, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(header_len));
   if (!in) fail(path, "could not read the header");
-
-  nlohmann::json j;
+  Header h;
   try {
-    j = nlohmann::json::parse(header);
+    h.json = nlohmann::json::parse(text);
   } catch (const std::exception& e) {
     fail(path, std::string("header is not valid JSON: ") + e.what());
   }
-  if (!j.is_object()) fail(path, "header is not a JSON object");
+  if (!h.json.is_object()) fail(path, "header is not a JSON object");
+  h.data_start = 8 + header_len;
+  h.data_size = file_size - h.data_start;
+  return h;
+}
 
+std::map<std::string, std::string> parse_metadata(const nlohmann::json& header, const std::string& path) {
+  std::map<std::string, std::string> meta;
+  if (!header.contains("__metadata__")) return meta;
+  const auto& e = header["__metadata__"];
+  if (!e.is_object()) fail(path, "__metadata__ is not an object");
+  for (auto m = e.begin(); m != e.end(); ++m) {
+    if (!m.value().is_string()) fail(path, "__metadata__ value '" + m.key() + "' is not a string");
+    meta[m.key()] = m.value().get<std::string>();
+  }
+  return meta;
+}
+
+}  // namespace
+
+std::map<std::string, std::string> read_safetensors_metadata(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return parse_metadata(read_header(in, path).json, path);
+}
+
+TensorFile load_safetensors(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  const Header h = read_header(in, path);
+  const nlohmann::json& j = h.json;
+  const uint64_t data_start = h.data_start, data_size = h.data_size;
   TensorFile f;
   f.path = path;
-  const uint64_t data_start = 8 + header_len;
-  const uint64_t data_size = file_size - data_start;
+  f.metadata = parse_metadata(j, path);
   for (auto it = j.begin(); it != j.end(); ++it) {
     const std::string& name = it.key();
     const auto& e = it.value();
-    if (name == "__metadata__") {
-      if (!e.is_object()) fail(path, "__metadata__ is not an object");
-      for (auto m = e.begin(); m != e.end(); ++m) {
-        if (!m.value().is_string()) fail(path, "__metadata__ value '" + m.key() + "' is not a string");
-        f.metadata[m.key()] = m.value().get<std::string>();
-      }
-      continue;
-    }
+    if (name == "__metadata__") continue;
     const std::string where = "tensor '" + name + "'";
     if (!e.is_object() || !e.contains("dtype") || !e.contains("shape") || !e.contains("data_offsets"))
       fail(path, where + ": entry needs dtype, shape and data_offsets");

@@ -34,6 +34,11 @@ class TensorFile {
 
 TensorFile load_safetensors(const std::string& path);
 
+// The __metadata__ of a file, reading its header alone (no tensor data): what a command
+// needs to know about a weights file (input convention, classes) before loading it.
+// Header errors are load_safetensors' own.
+std::map<std::string, std::string> read_safetensors_metadata(const std::string& path);
+
 // Writes atomically: a temporary file in the same folder, flushed, then renamed over
 // `path`, so a crash never leaves a half-written file under the final name. Tensors
 // may live on any device.

@@ -101,11 +101,11 @@ class TrainRun {
         train_set_(cfg.data.root, cfg.data.train_split, cfg.model.classes),
         stages_(make_schedule(cfg)),
         metrics_path_(opts.out_dir + "/metrics.jsonl") {
-    conv_ = cfg.input.convention == "torchvision" ? InputConvention::torchvision() : InputConvention::caffe();
-    if (!opts.imagenet_weights.empty()) {
-      TensorFile f = load_safetensors(opts.imagenet_weights);
-      if (auto c = input_convention_from_metadata(f.metadata, opts.imagenet_weights)) conv_ = *c;
-    }
+    // The ImageNet weights' own convention wins (their header is enough to know it).
+    conv_ = opts.imagenet_weights.empty()
+                ? input_convention_or({}, "the random init", cfg.input.convention)
+                : input_convention_or(read_safetensors_metadata(opts.imagenet_weights), opts.imagenet_weights,
+                                      cfg.input.convention);
     for (Param* p : model_.params())
       if (p->name.size() > 5 && p->name.compare(p->name.size() - 5, 5, ".bias") == 0)
         p->lr_mult = cfg.solver.bias_lr_mult;
