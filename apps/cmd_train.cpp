@@ -49,10 +49,8 @@ void run_train(TrainArgs& a) {
     log_info("no " + test_list.string() + ": skipping the evaluation");
     return;
   }
-  FasterRCNN model(run.cfg.model);
-  model.to(*run.ctx);
-  model.load(*run.ctx, r.model_path);
-  EvalSummary s = evaluate_split(*run.ctx, model, run.cfg, r.convention, run.cfg.data.test_split, a.out + "/eval",
+  Detector d = load_detector(run, r.model_path);  // as frcnn eval would load it
+  EvalSummary s = evaluate_split(*run.ctx, *d.model, run.cfg, d.convention, run.cfg.data.test_split, a.out + "/eval",
                                  ApMetric::Voc07);
   log_info(str_cat("train: done. model ", r.model_path, ", test mAP ", s.map, " (VOC07 11-point); evaluation in ",
                    a.out, "/eval, loss curves ", a.out, "/loss_*.png"));

@@ -175,9 +175,7 @@ DetectResult FasterRCNN::detect(Context& ctx, const Tensor& image, float scale) 
     det.labels = Tensor::empty({0}, DType::I32, ctx.device());
   }
   // Back to original-image coordinates.
-  Tensor orig = Tensor::zeros(det.boxes.shape(), DType::F32, det.boxes.device(), ctx.stream());
-  if (orig.numel()) tensor_axpy(ctx, 1.f / scale, det.boxes, orig);
-  res.boxes = orig.to(Device::cpu(), ctx.stream());
+  res.boxes = scaled(ctx, det.boxes, 1.f / scale).to(Device::cpu(), ctx.stream());
   res.scores = det.scores.to(Device::cpu(), ctx.stream());
   res.labels = det.labels.to(Device::cpu(), ctx.stream());
   ctx.synchronize();

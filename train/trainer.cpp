@@ -3,7 +3,6 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -147,7 +146,6 @@ class TrainRun {
     metrics_ = std::make_unique<MetricsLog>(metrics_path_);
 
     TrainResult result;
-    result.convention = conv_;
     for (size_t si = static_cast<size_t>(start_stage); si < stages_.size(); ++si) {
       const Stage& st = stages_[si];
       const bool resumed_here = opts_.resume && static_cast<int>(si) == start_stage;

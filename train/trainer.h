@@ -37,7 +37,6 @@
 #include <functional>
 #include <string>
 
-#include "data/input_convention.h"
 #include "engine/context.h"
 #include "train/config.h"
 
@@ -54,9 +53,8 @@ struct TrainOptions {
 };
 
 struct TrainResult {
-  std::string model_path;        // the final detector
-  InputConvention convention;    // what the model expects
-  bool finished = false;         // false when stopped by stop_after
+  std::string model_path;        // the final detector (its input convention is in its metadata)
+  bool finished = false;         // false when stopped early (stop_after, stop_requested)
 };
 
 TrainResult train(const Config& cfg, Context& ctx, const TrainOptions& opts);
