@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "data/loader.h"
+#include "data/transforms.h"
 #include "data/voc.h"
 #include "engine/log.h"
 #include "engine/safetensors.h"
@@ -51,22 +52,10 @@ std::string stage_path(const std::string& out, const std::string& name) { return
 
 // Proposals stored in original-image coordinates -> the sample's (flipped, resized) frame.
 Tensor proposals_for(const Tensor& orig, const Sample& s) {
-  Tensor out = Tensor::empty(orig.shape());
-  const float* src = orig.data<float>();
-  float* dst = out.data<float>();
-  const float W = float(s.orig_width);
-  for (int64_t i = 0; i < orig.size(0); ++i) {
-    float x1 = src[4 * i], y1 = src[4 * i + 1], x2 = src[4 * i + 2], y2 = src[4 * i + 3];
-    if (s.flipped) {
-      const float t = x1;
-      x1 = W - x2;
-      x2 = W - t;
-    }
-    dst[4 * i] = x1 * s.scale;
-    dst[4 * i + 1] = y1 * s.scale;
-    dst[4 * i + 2] = x2 * s.scale;
-    dst[4 * i + 3] = y2 * s.scale;
-  }
+  Tensor out = orig.clone();
+  float* b = out.data<float>();
+  if (s.flipped) flip_boxes_horizontal(b, out.size(0), float(s.orig_width));
+  for (int64_t i = 0; i < out.numel(); ++i) b[i] *= s.scale;
   return out;
 }
 
