@@ -131,14 +131,19 @@ const Tensor& FasterRCNN::anchors_for(Context& ctx, int h, int w) {
   return it->second;
 }
 
+Proposals FasterRCNN::rpn_proposals(Context& ctx, const RpnOutput& r, int h, int w, const Tensor& image, float scale,
+                                     int pre_nms, int post_nms) {
+  ProposalConfig pc{pre_nms, post_nms, cfg_.rpn.nms, cfg_.rpn.min_size};
+  return proposal_layer(ctx, rpn_foreground_probs(ctx, r.logits), r.deltas.reshape({-1, h, w}), anchors_for(ctx, h, w),
+                        float(image.size(2)), float(image.size(3)), scale, pc);
+}
+
 Proposals FasterRCNN::propose(Context& ctx, const Tensor& image, float scale, int pre_nms, int post_nms) {
   set_training(false);
   Tensor feat = backbone_.forward(ctx, image);
   RpnOutput r = rpn_.forward(ctx, feat);
   const int h = static_cast<int>(feat.size(2)), w = static_cast<int>(feat.size(3));
-  ProposalConfig pc{pre_nms, post_nms, cfg_.rpn.nms, cfg_.rpn.min_size};
-  return proposal_layer(ctx, rpn_foreground_probs(ctx, r.logits), r.deltas.reshape({-1, h, w}), anchors_for(ctx, h, w),
-                        float(image.size(2)), float(image.size(3)), scale, pc);
+  return rpn_proposals(ctx, r, h, w, image, scale, pre_nms, post_nms);
 }
 
 DetectResult FasterRCNN::detect(Context& ctx, const Tensor& image, float scale) {
@@ -153,9 +158,7 @@ DetectResult FasterRCNN::detect(Context& ctx, const Tensor& image, float scale) 
   // RPN and proposals.
   RpnOutput r = rpn_.forward(ctx, feat);
   const int h = static_cast<int>(feat.size(2)), w = static_cast<int>(feat.size(3));
-  ProposalConfig pc{cfg_.rpn.test_pre_nms, cfg_.rpn.test_post_nms, cfg_.rpn.nms, cfg_.rpn.min_size};
-  Proposals props = proposal_layer(ctx, rpn_foreground_probs(ctx, r.logits), r.deltas.reshape({-1, h, w}),
-                                   anchors_for(ctx, h, w), float(image.size(2)), float(image.size(3)), scale, pc);
+  Proposals props = rpn_proposals(ctx, r, h, w, image, scale, cfg_.rpn.test_pre_nms, cfg_.rpn.test_post_nms);
   ctx.synchronize();
   res.timing.proposals_ms = phase.millis();
   phase.reset();
@@ -220,10 +223,7 @@ StepLosses FasterRCNN::train_image(Context& ctx, const Tensor& image, const Tens
     L.rpn_bbox = sl.loss;
     if (parts == TrainParts::Joint) {
       // Proposals for the head, treated as constants (approximate joint training).
-      ProposalConfig pc{cfg_.rpn.train_pre_nms, cfg_.rpn.train_post_nms, cfg_.rpn.nms, cfg_.rpn.min_size};
-      head_props = proposal_layer(ctx, rpn_foreground_probs(ctx, r.logits), r.deltas.reshape({-1, h, w}), anchors,
-                                  img_h, img_w, scale, pc)
-                       .boxes;
+      head_props = rpn_proposals(ctx, r, h, w, image, scale, cfg_.rpn.train_pre_nms, cfg_.rpn.train_post_nms).boxes;
     }
     Tensor g_logits = nhwc_to_nchw(ctx, scaled(ctx, ce.grad, loss_scale).reshape({1, h, w, 2 * A}));
     Tensor g_deltas = nhwc_to_nchw(ctx, scaled(ctx, sl.grad, loss_scale).reshape({1, h, w, 4 * A}));

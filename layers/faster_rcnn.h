@@ -95,6 +95,10 @@ class FasterRCNN {
 
  private:
   const Tensor& anchors_for(Context& ctx, int h, int w);
+  // The proposal layer over the RPN head's outputs for a (1, 3, H, W) image whose
+  // conv5_3 map is h x w: foreground probabilities, decode, clip, min size, NMS.
+  Proposals rpn_proposals(Context& ctx, const RpnOutput& r, int h, int w, const Tensor& image, float scale,
+                          int pre_nms, int post_nms);
 
   ModelConfig cfg_;
   Vgg16Backbone backbone_;
