@@ -32,7 +32,7 @@ void run_bench(const BenchArgs& a) {
   opt.mode = a.mode;
   if (!a.size.empty()) parse_size(a.size, opt.height, opt.width);
   const std::string name = std::filesystem::path(a.run.config).stem().string();
-  E2eReport r = run_e2e_bench(run.cfg, name, run.ctx->device(), opt);
+  E2eReport r = run_e2e_bench(run.cfg, name, *run.ctx, opt);
   std::fputs(e2e_table(r).c_str(), stdout);
   std::fflush(stdout);
   if (!a.json.empty()) {

@@ -283,13 +283,12 @@ nlohmann::json memory_json(const PeakMemory& m) { return {{"peak_mib", m.mib}, {
 
 }  // namespace
 
-E2eReport run_e2e_bench(const Config& cfg, const std::string& config_name, const Device& device,
-                        const E2eOptions& opt) {
+E2eReport run_e2e_bench(const Config& cfg, const std::string& config_name, Context& ctx, const E2eOptions& opt) {
+  const Device device = ctx.device();
   if (opt.mode != "inference" && opt.mode != "train" && opt.mode != "all")
     throw std::invalid_argument("frcnn bench: --mode must be inference, train or all, got '" + opt.mode + "'");
   if (opt.iters < 1) throw std::invalid_argument("frcnn bench: --iters must be >= 1");
   if (opt.warmup < 0) throw std::invalid_argument("frcnn bench: --warmup must be >= 0");
-  require_device(device);
   const int h = opt.height > 0 ? opt.height : cfg.input.scale;
   const int w = opt.width > 0 ? opt.width : cfg.input.max_size;
   if (h < 32 || w < 32) throw std::invalid_argument(str_cat("frcnn bench: input ", h, "x", w, " is too small"));
@@ -305,7 +304,6 @@ E2eReport run_e2e_bench(const Config& cfg, const std::string& config_name, const
   r.iters = opt.iters;
   r.warmup = opt.warmup;
 
-  Context ctx(device);
   FasterRCNN model(cfg.model);
   model.to(ctx);
   model.set_conv_backend(parse_conv_backend(cfg.model.backbone.conv_backend));

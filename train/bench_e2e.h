@@ -31,6 +31,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/context.h"
 #include "engine/device.h"
 #include "train/config.h"
 
@@ -88,9 +89,9 @@ struct E2eReport {
   std::vector<TrainBench> train;
 };
 
-// Runs the benchmark. Throws std::invalid_argument for a bad mode / size / count.
-E2eReport run_e2e_bench(const Config& cfg, const std::string& config_name, const Device& device,
-                        const E2eOptions& opt);
+// Runs the benchmark on ctx's device and stream. Throws std::invalid_argument for a bad
+// mode / size / count.
+E2eReport run_e2e_bench(const Config& cfg, const std::string& config_name, Context& ctx, const E2eOptions& opt);
 
 nlohmann::json e2e_to_json(const E2eReport& r);
 // The human-readable table `frcnn bench` prints.
