@@ -2,8 +2,9 @@
 // translation units (*.cu, *_cuda.cpp).
 //
 //   CUDA_CHECK(cudaMemcpyAsync(...));      // throws frcnn::CudaError on failure
-//   my_kernel<<<grid, block, 0, stream>>>(...);
-//   FRCNN_LAUNCH_CHECK(stream);            // last error; with FRCNN_CUDA_SYNC_DEBUG also syncs
+//   check_launch(stream, file, line)       // after a launch: the last error; with
+//                                          // FRCNN_CUDA_SYNC_DEBUG also a stream sync.
+//                                          // FRCNN_LAUNCH (engine/launch.cuh) calls it.
 #pragma once
 #include <cuda_runtime.h>
 
@@ -47,6 +48,3 @@ inline void check_launch(cudaStream_t stream, const char* file, int line) {
     if (frcnn_err_ != cudaSuccess)                                            \
       throw ::frcnn::CudaError(frcnn_err_, #expr, __FILE__, __LINE__);        \
   } while (0)
-
-// After every <<<...>>> launch. `stream` is a cudaStream_t.
-#define FRCNN_LAUNCH_CHECK(stream) ::frcnn::check_launch((stream), __FILE__, __LINE__)

@@ -1,10 +1,10 @@
 #include "engine/rng.h"
 
-namespace frcnn {
-
 #if FRCNN_WITH_CUDA
-void fill_uniform_cuda(float* d, int64_t n, RngKey key, Stream stream);  // rng_cuda.cu
+#include "engine/rng_cuda.h"
 #endif
+
+namespace frcnn {
 
 RngKey CounterRng::key(RngPurpose purpose, uint32_t a, uint32_t b) const {
   // stream = hash of (purpose, a, b, step): each field mixed so nearby ids differ in

@@ -1,5 +1,5 @@
-#include "engine/cuda_check.h"
-#include "engine/rng.h"
+#include "engine/launch.cuh"
+#include "engine/rng_cuda.h"
 
 namespace frcnn {
 
@@ -11,10 +11,7 @@ __global__ void fill_uniform_kernel(float* __restrict__ d, int64_t n, uint64_t s
 void fill_uniform_cuda(float* d, int64_t n, RngKey key, Stream stream) {
   if (n == 0) return;
   cudaStream_t s = cuda_stream(stream);
-  int threads = 256;
-  int blocks = static_cast<int>(std::min<int64_t>((n + threads - 1) / threads, 65535));
-  fill_uniform_kernel<<<blocks, threads, 0, s>>>(d, n, key.seed, key.stream);
-  FRCNN_LAUNCH_CHECK(s);
+  FRCNN_LAUNCH(fill_uniform_kernel, grid_stride_blocks(n), kBlockThreads, 0, s, d, n, key.seed, key.stream);
 }
 
 }  // namespace frcnn

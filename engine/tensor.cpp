@@ -4,14 +4,11 @@
 #include <cstring>
 #include <sstream>
 
-namespace frcnn {
-
 #if FRCNN_WITH_CUDA
-// tensor_cuda.cu
-void copy_bytes_cuda(void* dst, const Device& dst_dev, const void* src, const Device& src_dev, size_t bytes,
-                     Stream stream);
-void fill_cuda(void* data, DType dtype, int64_t n, double value, Stream stream);
+#include "engine/tensor_cuda.h"
 #endif
+
+namespace frcnn {
 
 std::string shape_str(const Shape& s) {
   std::ostringstream os;

@@ -3,8 +3,8 @@
 
 #include <cstdint>
 
-#include "engine/cuda_check.h"
-#include "engine/tensor.h"
+#include "engine/launch.cuh"
+#include "engine/tensor_cuda.h"
 
 namespace frcnn {
 
@@ -27,20 +27,24 @@ __global__ void fill_kernel(T* __restrict__ d, int64_t n, T v) {
 
 template <class T>
 static void launch_fill(void* p, int64_t n, T v, cudaStream_t s) {
-  int threads = 256;
-  int64_t blocks64 = (n + threads - 1) / threads;
-  int blocks = static_cast<int>(blocks64 < 65535 ? blocks64 : 65535);
-  fill_kernel<T><<<blocks, threads, 0, s>>>(static_cast<T*>(p), n, v);
-  FRCNN_LAUNCH_CHECK(s);
+  FRCNN_LAUNCH(fill_kernel<T>, grid_stride_blocks(n), kBlockThreads, 0, s, static_cast<T*>(p), n, v);
 }
 
 void fill_cuda(void* data, DType dtype, int64_t n, double value, Stream stream) {
   cudaStream_t s = cuda_stream(stream);
   switch (dtype) {
-    case DType::F32: launch_fill<float>(data, n, static_cast<float>(value), s); break;
-    case DType::I32: launch_fill<int32_t>(data, n, static_cast<int32_t>(value), s); break;
-    case DType::U8: launch_fill<uint8_t>(data, n, static_cast<uint8_t>(value), s); break;
-    case DType::I64: launch_fill<int64_t>(data, n, static_cast<int64_t>(value), s); break;
+    case DType::F32:
+      launch_fill<float>(data, n, static_cast<float>(value), s);
+      break;
+    case DType::I32:
+      launch_fill<int32_t>(data, n, static_cast<int32_t>(value), s);
+      break;
+    case DType::U8:
+      launch_fill<uint8_t>(data, n, static_cast<uint8_t>(value), s);
+      break;
+    case DType::I64:
+      launch_fill<int64_t>(data, n, static_cast<int64_t>(value), s);
+      break;
     default:
       if (value != 0.0) throw std::invalid_argument(std::string("fill_: no fill for dtype ") + dtype_name(dtype));
       CUDA_CHECK(cudaMemsetAsync(data, 0, n * dtype_size(dtype), s));

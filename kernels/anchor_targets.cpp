@@ -3,6 +3,10 @@
 
 #include "kernels/dispatch.h"
 
+#if FRCNN_WITH_CUDA
+#include "kernels/anchor_targets_cuda.h"
+#endif
+
 namespace frcnn {
 
 using namespace kernels_detail;
@@ -10,11 +14,6 @@ using namespace kernels_detail;
 void anchor_targets_cpu(const float* anchors, int K, const float* gt, int G, float img_h, float img_w,
                         const AnchorTargetConfig& cfg, RngKey key, int32_t* labels, float* targets, float* inside_w,
                         float* outside_w);
-#if FRCNN_WITH_CUDA
-void anchor_targets_cuda(const float* anchors, int K, const float* gt, int G, float img_h, float img_w,
-                         const AnchorTargetConfig& cfg, RngKey key, int32_t* labels, float* targets, float* inside_w,
-                         float* outside_w, const Device& dev, Stream s);
-#endif
 
 AnchorTargets anchor_targets(Context& ctx, const Tensor& anchors, const Tensor& gt_boxes, float img_h, float img_w,
                              const AnchorTargetConfig& cfg, RngKey key) {

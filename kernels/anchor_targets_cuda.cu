@@ -1,6 +1,6 @@
 // CUDA half of anchor_targets.h: per-GT max (block reduction), per-anchor labels,
 // CUB sort of the sampling keys, per-anchor outputs. Counts stay on the device.
-#include "kernels/anchor_targets.h"
+#include "kernels/anchor_targets_cuda.h"
 #include "kernels/box_math.h"
 #include "kernels/cuda_util.cuh"
 #include "kernels/sampling.h"
@@ -19,7 +19,7 @@ __device__ __forceinline__ bool anchor_inside(const float* a, float img_h, float
 // fmaxf is order independent, so the result is exact and deterministic.
 __global__ void gt_max_kernel(const float* __restrict__ anchors, int K, const float* __restrict__ gt, float img_h,
                               float img_w, float border, float* __restrict__ gt_max) {
-  __shared__ float red[kThreads];
+  FRCNN_SHARED(float, red, [kBlockThreads]);
   const int g = blockIdx.x;
   const float box[4] = {gt[4 * g], gt[4 * g + 1], gt[4 * g + 2], gt[4 * g + 3]};
   float m = 0.f;
@@ -36,10 +36,10 @@ __global__ void gt_max_kernel(const float* __restrict__ anchors, int K, const fl
 
 // labels before sampling, argmax GT, sampling keys, counts[0] = #fg, counts[1] = #bg.
 __global__ void anchor_label_kernel(const float* __restrict__ anchors, int K, const float* __restrict__ gt, int G,
-                                    const float* __restrict__ gt_max, float img_h, float img_w,
-                                    AnchorTargetConfig cfg, uint64_t seed, uint64_t stream,
-                                    int32_t* __restrict__ labels, int32_t* __restrict__ arg,
-                                    unsigned long long* __restrict__ keys, int32_t* __restrict__ counts) {
+                                    const float* __restrict__ gt_max, float img_h, float img_w, AnchorTargetConfig cfg,
+                                    uint64_t seed, uint64_t stream, int32_t* __restrict__ labels,
+                                    int32_t* __restrict__ arg, unsigned long long* __restrict__ keys,
+                                    int32_t* __restrict__ counts) {
   for (int k = blockIdx.x * blockDim.x + threadIdx.x; k < K; k += gridDim.x * blockDim.x) {
     const float* a = anchors + 4 * k;
     int32_t l = -1, best_g = -1;
@@ -107,19 +107,16 @@ void anchor_targets_cuda(const float* anchors, int K, const float* gt, int G, fl
   Scratch<unsigned long long> keys(K, dev, stream), sorted(K, dev, stream);
   CUDA_CHECK(cudaMemsetAsync(counts.p, 0, 2 * sizeof(int32_t), s));
   if (G > 0) {
-    gt_max_kernel<<<G, kThreads, 0, s>>>(anchors, K, gt, img_h, img_w, cfg.allowed_border, gt_max.p);
-    FRCNN_LAUNCH_CHECK(s);
+    FRCNN_LAUNCH(gt_max_kernel, G, kBlockThreads, 0, s, anchors, K, gt, img_h, img_w, cfg.allowed_border, gt_max.p);
   }
-  anchor_label_kernel<<<blocks_for(K), kThreads, 0, s>>>(anchors, K, gt, G, gt_max.p, img_h, img_w, cfg, key.seed,
-                                                         key.stream, labels, arg.p, keys.p, counts.p);
-  FRCNN_LAUNCH_CHECK(s);
+  FRCNN_LAUNCH(anchor_label_kernel, grid_stride_blocks(K), kBlockThreads, 0, s, anchors, K, gt, G, gt_max.p, img_h,
+               img_w, cfg, key.seed, key.stream, labels, arg.p, keys.p, counts.p);
   sort_keys_ascending(keys.p, sorted.p, K, dev, stream);
   const int max_fg = static_cast<int>(cfg.fg_fraction * cfg.batch);
-  anchor_sample_kernel<<<blocks_for(K), kThreads, 0, s>>>(sorted.p, K, counts.p, max_fg, cfg.batch, labels);
-  FRCNN_LAUNCH_CHECK(s);
-  anchor_outputs_kernel<<<blocks_for(K), kThreads, 0, s>>>(anchors, K, gt, labels, arg.p, counts.p, max_fg, cfg.batch,
-                                                           targets, inside_w, outside_w);
-  FRCNN_LAUNCH_CHECK(s);
+  FRCNN_LAUNCH(anchor_sample_kernel, grid_stride_blocks(K), kBlockThreads, 0, s, sorted.p, K, counts.p, max_fg,
+               cfg.batch, labels);
+  FRCNN_LAUNCH(anchor_outputs_kernel, grid_stride_blocks(K), kBlockThreads, 0, s, anchors, K, gt, labels, arg.p,
+               counts.p, max_fg, cfg.batch, targets, inside_w, outside_w);
 }
 
 }  // namespace frcnn

@@ -4,13 +4,13 @@
 #include <stdexcept>
 #include <string>
 
+#if FRCNN_WITH_CUDA
+#include "kernels/anchors_cuda.h"
+#endif
+
 namespace frcnn {
 
 void make_anchors_cpu(const float* base, int A, int feat_h, int feat_w, int stride, float* out);
-#if FRCNN_WITH_CUDA
-void make_anchors_cuda(const float* base_host, int A, int feat_h, int feat_w, int stride, float* out,
-                       const Device& dev, Stream s);
-#endif
 
 Tensor make_anchors(int feat_h, int feat_w, int stride, const std::vector<float>& sizes,
                     const std::vector<float>& ratios, Device device, Stream stream) {

@@ -3,6 +3,10 @@
 
 #include "kernels/dispatch.h"
 
+#if FRCNN_WITH_CUDA
+#include "kernels/box_ops_cuda.h"
+#endif
+
 namespace frcnn {
 
 using namespace kernels_detail;
@@ -14,15 +18,6 @@ void decode_boxes_cpu(const float* refs, const float* deltas, int64_t n, int64_t
                       float* out);
 void clip_boxes_cpu(const float* in, int64_t nboxes, float img_h, float img_w, float* out);
 std::vector<int32_t> min_size_keep_cpu(const float* boxes, int64_t n, float min_size);
-#if FRCNN_WITH_CUDA
-// box_ops_cuda.cu
-void box_iou_cuda(const float* a, int64_t n, const float* b, int64_t m, float* out, Stream s);
-void encode_boxes_cuda(const float* refs, const float* gts, int64_t n, const BoxCoder& c, float* out, Stream s);
-void decode_boxes_cuda(const float* refs, const float* deltas, int64_t n, int64_t classes, const BoxCoder& c,
-                       float* out, Stream s);
-void clip_boxes_cuda(const float* in, int64_t nboxes, float img_h, float img_w, float* out, Stream s);
-Tensor min_size_keep_cuda(const Tensor& boxes, float min_size, Stream s);
-#endif
 
 Tensor box_iou(Context& ctx, const Tensor& a, const Tensor& b) {
   require_boxes("box_iou", a, "a");

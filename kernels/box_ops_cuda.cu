@@ -1,5 +1,6 @@
 // CUDA half of box_ops.h: one thread per output element; the maths is box_math.h.
 #include "kernels/box_math.h"
+#include "kernels/box_ops_cuda.h"
 #include "kernels/cuda_util.cuh"
 
 namespace frcnn {
@@ -17,8 +18,7 @@ __global__ void box_iou_kernel(const float* __restrict__ a, int64_t n, const flo
 
 void box_iou_cuda(const float* a, int64_t n, const float* b, int64_t m, float* out, Stream s) {
   cudaStream_t cs = cuda_stream(s);
-  box_iou_kernel<<<blocks_for(n * m), kThreads, 0, cs>>>(a, n, b, m, out);
-  FRCNN_LAUNCH_CHECK(cs);
+  FRCNN_LAUNCH(box_iou_kernel, grid_stride_blocks(n * m), kBlockThreads, 0, cs, a, n, b, m, out);
 }
 
 __global__ void encode_boxes_kernel(const float* __restrict__ refs, const float* __restrict__ gts, int64_t n,
@@ -29,8 +29,7 @@ __global__ void encode_boxes_kernel(const float* __restrict__ refs, const float*
 
 void encode_boxes_cuda(const float* refs, const float* gts, int64_t n, const BoxCoder& c, float* out, Stream s) {
   cudaStream_t cs = cuda_stream(s);
-  encode_boxes_kernel<<<blocks_for(n), kThreads, 0, cs>>>(refs, gts, n, c, out);
-  FRCNN_LAUNCH_CHECK(cs);
+  FRCNN_LAUNCH(encode_boxes_kernel, grid_stride_blocks(n), kBlockThreads, 0, cs, refs, gts, n, c, out);
 }
 
 // refs: (n, 4), deltas/out: (n, classes, 4), one thread per (box, class)
@@ -44,8 +43,8 @@ __global__ void decode_boxes_kernel(const float* __restrict__ refs, const float*
 void decode_boxes_cuda(const float* refs, const float* deltas, int64_t n, int64_t classes, const BoxCoder& c,
                        float* out, Stream s) {
   cudaStream_t cs = cuda_stream(s);
-  decode_boxes_kernel<<<blocks_for(n * classes), kThreads, 0, cs>>>(refs, deltas, n, classes, c, out);
-  FRCNN_LAUNCH_CHECK(cs);
+  FRCNN_LAUNCH(decode_boxes_kernel, grid_stride_blocks(n * classes), kBlockThreads, 0, cs, refs, deltas, n, classes, c,
+               out);
 }
 
 __global__ void clip_boxes_kernel(const float* __restrict__ in, int64_t nboxes, float img_h, float img_w,
@@ -59,8 +58,7 @@ __global__ void clip_boxes_kernel(const float* __restrict__ in, int64_t nboxes, 
 
 void clip_boxes_cuda(const float* in, int64_t nboxes, float img_h, float img_w, float* out, Stream s) {
   cudaStream_t cs = cuda_stream(s);
-  clip_boxes_kernel<<<blocks_for(nboxes), kThreads, 0, cs>>>(in, nboxes, img_h, img_w, out);
-  FRCNN_LAUNCH_CHECK(cs);
+  FRCNN_LAUNCH(clip_boxes_kernel, grid_stride_blocks(nboxes), kBlockThreads, 0, cs, in, nboxes, img_h, img_w, out);
 }
 
 __global__ void min_size_flags_kernel(const float* __restrict__ boxes, int n, float min_size,
@@ -77,8 +75,8 @@ Tensor min_size_keep_cuda(const Tensor& boxes, float min_size, Stream s) {
   Scratch<uint8_t> flags(n, dev, s);
   Scratch<int32_t> idx(n, dev, s);
   Scratch<int32_t> count(1, dev, s);
-  min_size_flags_kernel<<<blocks_for(n), kThreads, 0, cs>>>(boxes.data<float>(), n, min_size, flags.p);
-  FRCNN_LAUNCH_CHECK(cs);
+  FRCNN_LAUNCH(min_size_flags_kernel, grid_stride_blocks(n), kBlockThreads, 0, cs, boxes.data<float>(), n, min_size,
+               flags.p);
   select_flagged_indices(flags.p, n, idx.p, count.p, dev, s);
   int32_t p = read_count(count.p, s);
   Tensor out = Tensor::empty({p}, DType::I32, dev, s);

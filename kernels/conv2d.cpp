@@ -7,6 +7,10 @@
 
 #include "kernels/dispatch.h"
 
+#if FRCNN_WITH_CUDA
+#include "kernels/conv2d_cuda.h"
+#endif
+
 namespace frcnn {
 
 Conv2dGeom conv2d_geom(const Shape& xs, const Shape& ws, int64_t pad, int64_t stride) {

@@ -49,11 +49,6 @@ void conv2d_backward_weight(Context& ctx, const Tensor& x, const Tensor& gy, Ten
 void conv2d_forward_cpu(const Conv2dGeom& g, const float* x, const float* w, const float* b, float* y);
 void conv2d_backward_data_cpu(const Conv2dGeom& g, const float* gy, const float* w, float* gx);
 void conv2d_backward_weight_cpu(const Conv2dGeom& g, const float* x, const float* gy, float* gw, float* gb);
-#if FRCNN_WITH_CUDA
-void conv2d_forward_cuda(const Conv2dGeom& g, const float* x, const float* w, const float* b, float* y, Stream s);
-void conv2d_backward_data_cuda(const Conv2dGeom& g, const float* gy, const float* w, float* gx, Stream s);
-void conv2d_backward_weight_cuda(const Conv2dGeom& g, const float* x, const float* gy, float* gw, float* gb, Stream s);
-#endif
 
 // im2col of one image: x (Cin, H, W) -> col (Cin*KH*KW, Ho*Wo); col2im accumulates back.
 void conv2d_im2col_cpu(const Conv2dGeom& g, const float* x, float* col);

@@ -13,8 +13,8 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "engine/cuda_check.h"
-#include "kernels/conv2d.h"
+#include "kernels/conv2d_cuda.h"
+#include "kernels/cuda_util.cuh"
 
 namespace frcnn {
 namespace {
@@ -169,8 +169,8 @@ struct BwdWeightProblem {
 // C (M x Ncol) = A (M x K) * B (K x Ncol) over the k range of split blockIdx.z.
 template <class P>
 __global__ void __launch_bounds__(NT, 2) conv_gemm_kernel(P p, int k_per_split) {
-  __shared__ __align__(16) float As[2][BK][BM];
-  __shared__ __align__(16) float Bs[2][BK][BN];
+  FRCNN_SHARED_ALIGNED(16, float, As, [2][BK][BM]);
+  FRCNN_SHARED_ALIGNED(16, float, Bs, [2][BK][BN]);
   const int tid = threadIdx.x;
   const int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
   const int kbeg = blockIdx.z * k_per_split;
@@ -255,7 +255,7 @@ __global__ void splitk_reduce_kernel(const float* __restrict__ ws, float* gw, in
 
 // gb[co] += sum over (n, hw) of gy[n][co][hw]; one block per channel, fixed-order tree.
 __global__ void bias_grad_kernel(const float* __restrict__ gy, float* gb, int N, int Cout, int HW) {
-  __shared__ float sm[256];
+  FRCNN_SHARED(float, sm, [256]);
   const int co = blockIdx.x;
   float s = 0.f;
   for (int n = 0; n < N; ++n) {
@@ -279,8 +279,7 @@ template <class P>
 void launch_gemm(const P& p, int splits, int k_per_split, cudaStream_t st) {
   dim3 grid((p.Ncol + BN - 1) / BN, (p.M + BM - 1) / BM, splits);
   if (grid.y > 65535) throw std::invalid_argument("conv2d (CUDA): too many output channels for one grid");
-  conv_gemm_kernel<P><<<grid, NT, 0, st>>>(p, k_per_split);
-  FRCNN_LAUNCH_CHECK(st);
+  FRCNN_LAUNCH(conv_gemm_kernel<P>, grid, NT, 0, st, p, k_per_split);
 }
 
 template <template <int> class Prob, class Fill>
@@ -354,12 +353,10 @@ void conv2d_backward_weight_cuda(const Conv2dGeom& g, const float* x, const floa
     launch_gemm(p, splits, k_per_split, st);
   });
   const int64_t n = int64_t(M) * Ncol;
-  splitk_reduce_kernel<<<int(std::min<int64_t>((n + 255) / 256, 65535)), 256, 0, st>>>(
-      static_cast<const float*>(ws.data()), gw, n, splits);
-  FRCNN_LAUNCH_CHECK(st);
+  FRCNN_LAUNCH(splitk_reduce_kernel, grid_stride_blocks(n), kBlockThreads, 0, st, static_cast<const float*>(ws.data()),
+               gw, n, splits);
   if (gb) {
-    bias_grad_kernel<<<M, 256, 0, st>>>(gy, gb, int(g.N), M, int(g.Ho * g.Wo));
-    FRCNN_LAUNCH_CHECK(st);
+    FRCNN_LAUNCH(bias_grad_kernel, M, 256, 0, st, gy, gb, int(g.N), M, int(g.Ho * g.Wo));
   }
 }
 

@@ -1,6 +1,7 @@
-// Small helpers for the .cu files in kernels/: launch geometry, device scratch memory
-// from the caching allocator, and the CUB calls (stable radix sorts, compaction) that
-// several ops share. Include only from *.cu.
+// What the .cu files in kernels/ share: the launch helper and geometry
+// (engine/launch.cuh), shared-memory declarations (engine/shared_memory.cuh), device
+// scratch memory from the caching allocator, and the CUB calls (stable radix sorts,
+// compaction) that several ops use. Include only from *.cu.
 #pragma once
 #include <cuda_runtime.h>
 
@@ -10,15 +11,11 @@
 #include <thrust/iterator/counting_iterator.h>
 
 #include "engine/cuda_check.h"
+#include "engine/launch.cuh"
+#include "engine/shared_memory.cuh"
 #include "engine/tensor.h"
 
 namespace frcnn::cuda_detail {
-
-constexpr int kThreads = 256;
-
-inline int blocks_for(int64_t n, int threads = kThreads) {
-  return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>((n + threads - 1) / threads, 1 << 20)));
-}
 
 // Device scratch memory of `n` elements of T (a Tensor keeps it alive; the caching
 // allocator makes this cheap).

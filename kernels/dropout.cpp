@@ -6,6 +6,10 @@
 
 #include "kernels/dispatch.h"
 
+#if FRCNN_WITH_CUDA
+#include "kernels/dropout_cuda.h"
+#endif
+
 namespace frcnn {
 
 Tensor dropout_apply(Context& ctx, const Tensor& x, float p, RngKey key) {

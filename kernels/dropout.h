@@ -23,8 +23,5 @@ FRCNN_HD float dropout_factor(uint64_t seed, uint64_t stream, uint64_t i, float 
 Tensor dropout_apply(Context& ctx, const Tensor& x, float p, RngKey key);
 
 void dropout_apply_cpu(const float* x, float* y, int64_t n, float p, RngKey key);
-#if FRCNN_WITH_CUDA
-void dropout_apply_cuda(const float* x, float* y, int64_t n, float p, RngKey key, Stream s);
-#endif
 
 }  // namespace frcnn

@@ -1,7 +1,5 @@
-#include <algorithm>
-
-#include "engine/cuda_check.h"
-#include "kernels/dropout.h"
+#include "kernels/cuda_util.cuh"
+#include "kernels/dropout_cuda.h"
 
 namespace frcnn {
 
@@ -14,9 +12,7 @@ __global__ void dropout_kernel(const float* __restrict__ x, float* y, int64_t n,
 
 void dropout_apply_cuda(const float* x, float* y, int64_t n, float p, RngKey key, Stream s) {
   cudaStream_t st = cuda_stream(s);
-  int blocks = static_cast<int>(std::min<int64_t>((n + 255) / 256, 65535 * 8));
-  dropout_kernel<<<blocks, 256, 0, st>>>(x, y, n, p, key.seed, key.stream);
-  FRCNN_LAUNCH_CHECK(st);
+  FRCNN_LAUNCH(dropout_kernel, grid_stride_blocks(n), kBlockThreads, 0, st, x, y, n, p, key.seed, key.stream);
 }
 
 }  // namespace frcnn

@@ -3,15 +3,15 @@
 
 #include "kernels/dispatch.h"
 
+#if FRCNN_WITH_CUDA
+#include "kernels/layout_cuda.h"
+#endif
+
 namespace frcnn {
 
 using namespace kernels_detail;
 
 void layout_permute_cpu(const float* in, int64_t N, int64_t C, int64_t H, int64_t W, bool to_nhwc, float* out);
-#if FRCNN_WITH_CUDA
-void layout_permute_cuda(const float* in, int64_t N, int64_t C, int64_t H, int64_t W, bool to_nhwc, float* out,
-                         Stream s);
-#endif
 
 static Tensor permute(Context& ctx, const Tensor& x, bool to_nhwc, const char* op) {
   require(x.defined() && x.dtype() == DType::F32 && x.ndim() == 4, op, "expected an F32 4-d tensor, got " + desc(x));

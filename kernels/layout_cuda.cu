@@ -1,5 +1,6 @@
 // CUDA half of layout.h: one thread per output element (writes coalesced).
 #include "kernels/cuda_util.cuh"
+#include "kernels/layout_cuda.h"
 
 namespace frcnn {
 
@@ -22,8 +23,8 @@ __global__ void layout_permute_kernel(const float* __restrict__ in, int64_t N, i
 void layout_permute_cuda(const float* in, int64_t N, int64_t C, int64_t H, int64_t W, bool to_nhwc, float* out,
                          Stream s) {
   cudaStream_t cs = cuda_stream(s);
-  layout_permute_kernel<<<blocks_for(N * C * H * W), kThreads, 0, cs>>>(in, N, C, H, W, to_nhwc, out);
-  FRCNN_LAUNCH_CHECK(cs);
+  FRCNN_LAUNCH(layout_permute_kernel, grid_stride_blocks(N * C * H * W), kBlockThreads, 0, cs, in, N, C, H, W, to_nhwc,
+               out);
 }
 
 }  // namespace frcnn

@@ -6,6 +6,10 @@
 
 #include "kernels/dispatch.h"
 
+#if FRCNN_WITH_CUDA
+#include "kernels/losses_cuda.h"
+#endif
+
 namespace frcnn {
 
 LossResult softmax_cross_entropy(Context& ctx, const Tensor& logits, const Tensor& labels) {

@@ -35,12 +35,5 @@ float softmax_cross_entropy_cpu(const float* logits, const int32_t* labels, floa
 float smooth_l1_cpu(const float* pred, const float* target, const float* in_w, const float* out_w, float* grad,
                     int64_t n, float sigma, float normalizer);
 void softmax_cpu(const float* logits, float* probs, int64_t N, int64_t C);
-#if FRCNN_WITH_CUDA
-float softmax_cross_entropy_cuda(const float* logits, const int32_t* labels, float* grad, int64_t N, int64_t C,
-                                 Stream s);
-float smooth_l1_cuda(const float* pred, const float* target, const float* in_w, const float* out_w, float* grad,
-                     int64_t n, float sigma, float normalizer, Stream s);
-void softmax_cuda(const float* logits, float* probs, int64_t N, int64_t C, Stream s);
-#endif
 
 }  // namespace frcnn

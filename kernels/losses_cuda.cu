@@ -4,8 +4,8 @@
 #include <stdexcept>
 #include <string>
 
-#include "engine/cuda_check.h"
-#include "kernels/losses.h"
+#include "kernels/cuda_util.cuh"
+#include "kernels/losses_cuda.h"
 #include "kernels/losses_math.h"
 
 namespace frcnn {
@@ -20,11 +20,10 @@ int current_cuda_device_for_losses() {
   return d;
 }
 
-int grid_for(int64_t n, int threads) { return static_cast<int>(std::min<int64_t>((n + threads - 1) / threads, 65535 * 8)); }
-
 // Sums `a` (n) into out[0] and, when b != null, `b` (n) into out[1]; one block only.
 __global__ void sum_reduce_kernel(const float* __restrict__ a, const float* __restrict__ b, int64_t n, float* out) {
-  __shared__ float sa[kReduceThreads], sb[kReduceThreads];
+  FRCNN_SHARED(float, sa, [kReduceThreads]);
+  FRCNN_SHARED(float, sb, [kReduceThreads]);
   float ta = 0.f, tb = 0.f;
   for (int64_t i = threadIdx.x; i < n; i += kReduceThreads) {
     ta += a[i];
@@ -119,12 +118,10 @@ float softmax_cross_entropy_cuda(const float* logits, const int32_t* labels, flo
   float* sums = row_valid + N;
   int* bad = reinterpret_cast<int*>(sums + 2);
   CUDA_CHECK(cudaMemsetAsync(bad, 0, sizeof(int), st));
-  ce_rows_kernel<<<grid_for(N, 128), 128, 0, st>>>(logits, labels, grad, row_loss, row_valid, bad, N, C);
-  FRCNN_LAUNCH_CHECK(st);
-  sum_reduce_kernel<<<1, kReduceThreads, 0, st>>>(row_loss, row_valid, N, sums);
-  FRCNN_LAUNCH_CHECK(st);
-  scale_by_count_kernel<<<grid_for(N * C, 256), 256, 0, st>>>(grad, N * C, sums);
-  FRCNN_LAUNCH_CHECK(st);
+  FRCNN_LAUNCH(ce_rows_kernel, grid_stride_blocks(N, 128), 128, 0, st, logits, labels, grad, row_loss, row_valid, bad,
+               N, C);
+  FRCNN_LAUNCH(sum_reduce_kernel, 1, kReduceThreads, 0, st, row_loss, row_valid, N, sums);
+  FRCNN_LAUNCH(scale_by_count_kernel, grid_stride_blocks(N * C), kBlockThreads, 0, st, grad, N * C, sums);
   float host[2];
   int host_bad = 0;
   CUDA_CHECK(cudaMemcpyAsync(host, sums, sizeof(host), cudaMemcpyDeviceToHost, st));
@@ -142,11 +139,9 @@ float smooth_l1_cuda(const float* pred, const float* target, const float* in_w, 
   Buffer scratch(sizeof(float) * (n + 2), Device::cuda(current_cuda_device_for_losses()), s);
   float* elem = static_cast<float*>(scratch.data());
   float* sums = elem + n;
-  smooth_l1_kernel<<<grid_for(n, 256), 256, 0, st>>>(pred, target, in_w, out_w, grad, elem, n, sigma * sigma,
-                                                     normalizer);
-  FRCNN_LAUNCH_CHECK(st);
-  sum_reduce_kernel<<<1, kReduceThreads, 0, st>>>(elem, nullptr, n, sums);
-  FRCNN_LAUNCH_CHECK(st);
+  FRCNN_LAUNCH(smooth_l1_kernel, grid_stride_blocks(n), kBlockThreads, 0, st, pred, target, in_w, out_w, grad, elem, n,
+               sigma * sigma, normalizer);
+  FRCNN_LAUNCH(sum_reduce_kernel, 1, kReduceThreads, 0, st, elem, nullptr, n, sums);
   float host[2];
   CUDA_CHECK(cudaMemcpyAsync(host, sums, sizeof(host), cudaMemcpyDeviceToHost, st));
   CUDA_CHECK(cudaStreamSynchronize(st));
@@ -155,8 +150,7 @@ float smooth_l1_cuda(const float* pred, const float* target, const float* in_w, 
 
 void softmax_cuda(const float* logits, float* probs, int64_t N, int64_t C, Stream s) {
   cudaStream_t st = cuda_stream(s);
-  softmax_kernel<<<grid_for(N, 128), 128, 0, st>>>(logits, probs, N, C);
-  FRCNN_LAUNCH_CHECK(st);
+  FRCNN_LAUNCH(softmax_kernel, grid_stride_blocks(N, 128), 128, 0, st, logits, probs, N, C);
 }
 
 }  // namespace frcnn

@@ -6,6 +6,10 @@
 
 #include "kernels/dispatch.h"
 
+#if FRCNN_WITH_CUDA
+#include "kernels/maxpool2d_cuda.h"
+#endif
+
 namespace frcnn {
 
 MaxPool2dResult maxpool2d_forward(Context& ctx, const Tensor& x, int k, int s) {

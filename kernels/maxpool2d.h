@@ -60,11 +60,5 @@ void maxpool2d_forward_cpu(const float* x, float* y, int32_t* argmax, int64_t pl
                            int64_t Wo, int k, int s);
 void maxpool2d_backward_cpu(const float* gy, const int32_t* argmax, float* gx, int64_t planes, int64_t H, int64_t W,
                             int64_t Ho, int64_t Wo, int k, int s);
-#if FRCNN_WITH_CUDA
-void maxpool2d_forward_cuda(const float* x, float* y, int32_t* argmax, int64_t planes, int64_t H, int64_t W,
-                            int64_t Ho, int64_t Wo, int k, int s, Stream st);
-void maxpool2d_backward_cuda(const float* gy, const int32_t* argmax, float* gx, int64_t planes, int64_t H, int64_t W,
-                             int64_t Ho, int64_t Wo, int k, int s, Stream st);
-#endif
 
 }  // namespace frcnn

@@ -1,7 +1,5 @@
-#include <algorithm>
-
-#include "engine/cuda_check.h"
-#include "kernels/maxpool2d.h"
+#include "kernels/cuda_util.cuh"
+#include "kernels/maxpool2d_cuda.h"
 
 namespace frcnn {
 
@@ -39,20 +37,18 @@ __global__ void maxpool2d_backward_kernel(const float* __restrict__ gy, const in
   }
 }
 
-static int pool_blocks(int64_t n) { return static_cast<int>(std::min<int64_t>((n + 255) / 256, 65535 * 8)); }
-
-void maxpool2d_forward_cuda(const float* x, float* y, int32_t* argmax, int64_t planes, int64_t H, int64_t W,
-                            int64_t Ho, int64_t Wo, int k, int s, Stream st) {
+void maxpool2d_forward_cuda(const float* x, float* y, int32_t* argmax, int64_t planes, int64_t H, int64_t W, int64_t Ho,
+                            int64_t Wo, int k, int s, Stream st) {
   cudaStream_t cs = cuda_stream(st);
-  maxpool2d_forward_kernel<<<pool_blocks(planes * Ho * Wo), 256, 0, cs>>>(x, y, argmax, planes, H, W, Ho, Wo, k, s);
-  FRCNN_LAUNCH_CHECK(cs);
+  FRCNN_LAUNCH(maxpool2d_forward_kernel, grid_stride_blocks(planes * Ho * Wo), kBlockThreads, 0, cs, x, y, argmax,
+               planes, H, W, Ho, Wo, k, s);
 }
 
 void maxpool2d_backward_cuda(const float* gy, const int32_t* argmax, float* gx, int64_t planes, int64_t H, int64_t W,
                              int64_t Ho, int64_t Wo, int k, int s, Stream st) {
   cudaStream_t cs = cuda_stream(st);
-  maxpool2d_backward_kernel<<<pool_blocks(planes * H * W), 256, 0, cs>>>(gy, argmax, gx, planes, H, W, Ho, Wo, k, s);
-  FRCNN_LAUNCH_CHECK(cs);
+  FRCNN_LAUNCH(maxpool2d_backward_kernel, grid_stride_blocks(planes * H * W), kBlockThreads, 0, cs, gy, argmax, gx,
+               planes, H, W, Ho, Wo, k, s);
 }
 
 }  // namespace frcnn

@@ -5,17 +5,14 @@
 #include "kernels/dispatch.h"
 #include "kernels/nms_impl.h"
 
+#if FRCNN_WITH_CUDA
+#include "kernels/nms_cuda.h"
+#endif
+
 namespace frcnn {
 
 using namespace kernels_detail;
 using namespace nms_detail;
-
-#if FRCNN_WITH_CUDA
-// nms_cuda.cu
-Tensor nms_cuda(const Tensor& boxes, const Tensor& scores, const Tensor& classes, float thresh, int max_keep,
-                Stream s);
-Detections detect_per_class_cuda(const Tensor& boxes, const Tensor& probs, const DetectConfig& cfg, Stream s);
-#endif
 
 // boxes: (n, 4), scores: (n), classes: (n) or undefined -> kept indices, score order
 static Tensor nms_cpu(const Tensor& boxes, const Tensor& scores, const Tensor& classes, float thresh,

@@ -2,8 +2,7 @@
 // greedy scan over the mask on the device (see nms.h).
 #include "kernels/box_math.h"
 #include "kernels/cuda_util.cuh"
-#include "kernels/nms.h"
-#include "kernels/nms_impl.h"
+#include "kernels/nms_cuda.h"
 
 namespace frcnn {
 
@@ -24,8 +23,8 @@ __global__ void nms_mask_kernel(const float* __restrict__ boxes, const int32_t* 
   const int row_size = min(n - row_blk * kNmsBlock, kNmsBlock);
   const int col_size = min(n - col_blk * kNmsBlock, kNmsBlock);
   if (row_size <= 0 || col_size <= 0) return;
-  __shared__ float sb[kNmsBlock * 4];
-  __shared__ int32_t sc[kNmsBlock];
+  FRCNN_SHARED(float, sb, [kNmsBlock * 4]);
+  FRCNN_SHARED(int32_t, sc, [kNmsBlock]);
   const int t = threadIdx.x;
   if (t < col_size) {
     const int j = col_blk * kNmsBlock + t;
@@ -50,10 +49,12 @@ __global__ void nms_mask_kernel(const float* __restrict__ boxes, const int32_t* 
 __global__ void nms_scan_kernel(const unsigned long long* __restrict__ mask, int n_max,
                                 const int32_t* __restrict__ n_dev, int col_blocks, int max_keep,
                                 int32_t* __restrict__ keep_out, int32_t* __restrict__ count_out) {
-  extern __shared__ unsigned long long removed[];  // (col_blocks)
-  __shared__ unsigned long long diag[kNmsBlock];
-  __shared__ int32_t kept_blk[kNmsBlock];
-  __shared__ int n_kept_blk, total, stop;
+  unsigned long long* removed = dynamic_shared<unsigned long long>();  // (col_blocks)
+  FRCNN_SHARED(unsigned long long, diag, [kNmsBlock]);
+  FRCNN_SHARED(int32_t, kept_blk, [kNmsBlock]);
+  FRCNN_SHARED(int, n_kept_blk, );
+  FRCNN_SHARED(int, total, );
+  FRCNN_SHARED(int, stop, );
   const int n = n_dev ? *n_dev : n_max;
   const int nblk = (n + kNmsBlock - 1) / kNmsBlock;
   for (int w = threadIdx.x; w < nblk; w += blockDim.x) removed[w] = 0;
@@ -64,7 +65,8 @@ __global__ void nms_scan_kernel(const unsigned long long* __restrict__ mask, int
   __syncthreads();
   for (int blk = 0; blk < nblk; ++blk) {
     const int size = min(kNmsBlock, n - blk * kNmsBlock);
-    if (threadIdx.x < size) diag[threadIdx.x] = mask[static_cast<int64_t>(blk * kNmsBlock + threadIdx.x) * col_blocks + blk];
+    if (threadIdx.x < size)
+      diag[threadIdx.x] = mask[static_cast<int64_t>(blk * kNmsBlock + threadIdx.x) * col_blocks + blk];
     __syncthreads();
     if (threadIdx.x == 0) {
       unsigned long long word = removed[blk];
@@ -139,10 +141,8 @@ void nms_sorted_cuda(const float* boxes, const int32_t* classes, int n_max, cons
                                 " boxes exceed the greedy scan's shared-memory bitmap (at most 327680)");
   Scratch<unsigned long long> mask(static_cast<int64_t>(n_max) * col_blocks, dev, stream);
   dim3 grid(col_blocks, col_blocks);
-  nms_mask_kernel<<<grid, kNmsBlock, 0, s>>>(boxes, classes, n_max, n_dev, thresh, col_blocks, mask.p);
-  FRCNN_LAUNCH_CHECK(s);
-  nms_scan_kernel<<<1, 256, shmem, s>>>(mask.p, n_max, n_dev, col_blocks, max_keep, keep_out, count_out);
-  FRCNN_LAUNCH_CHECK(s);
+  FRCNN_LAUNCH(nms_mask_kernel, grid, kNmsBlock, 0, s, boxes, classes, n_max, n_dev, thresh, col_blocks, mask.p);
+  FRCNN_LAUNCH(nms_scan_kernel, 1, 256, shmem, s, mask.p, n_max, n_dev, col_blocks, max_keep, keep_out, count_out);
 }
 
 }  // namespace nms_detail
@@ -157,19 +157,17 @@ Tensor nms_cuda(const Tensor& boxes, const Tensor& scores, const Tensor& classes
   Scratch<float> keys(n, dev, stream), keys_sorted(n, dev, stream), sboxes(4 * int64_t(n), dev, stream);
   Scratch<int32_t> vals(n, dev, stream), order(n, dev, stream), scls(n, dev, stream), keep(n, dev, stream),
       count(1, dev, stream);
-  sort_keys_kernel<<<blocks_for(n), kThreads, 0, s>>>(scores.data<float>(), n, keys.p, vals.p);
-  FRCNN_LAUNCH_CHECK(s);
+  FRCNN_LAUNCH(sort_keys_kernel, grid_stride_blocks(n), kBlockThreads, 0, s, scores.data<float>(), n, keys.p, vals.p);
   sort_pairs_descending(keys.p, keys_sorted.p, vals.p, order.p, n, dev, stream);
   const int32_t* cls = classes.defined() ? classes.data<int32_t>() : nullptr;
-  gather_sorted_kernel<<<blocks_for(n), kThreads, 0, s>>>(boxes.data<float>(), cls, order.p, n, sboxes.p, scls.p);
-  FRCNN_LAUNCH_CHECK(s);
+  FRCNN_LAUNCH(gather_sorted_kernel, grid_stride_blocks(n), kBlockThreads, 0, s, boxes.data<float>(), cls, order.p, n,
+               sboxes.p, scls.p);
   nms_detail::nms_sorted_cuda(sboxes.p, cls ? scls.p : nullptr, n, nullptr, thresh, max_keep, keep.p, count.p, dev,
                               stream);
   const int32_t p = read_count(count.p, stream);
   Tensor out = Tensor::empty({p}, DType::I32, dev, stream);
   if (p > 0) {
-    compose_kernel<<<blocks_for(p), kThreads, 0, s>>>(order.p, keep.p, p, out.data<int32_t>());
-    FRCNN_LAUNCH_CHECK(s);
+    FRCNN_LAUNCH(compose_kernel, grid_stride_blocks(p), kBlockThreads, 0, s, order.p, keep.p, p, out.data<int32_t>());
   }
   return out;
 }
@@ -220,28 +218,25 @@ Detections detect_per_class_cuda(const Tensor& boxes, const Tensor& probs, const
   Scratch<int32_t> cand(nc, dev, stream), count(1, dev, stream);
   int n = 0;
   if (nc > 0) {
-    detect_flags_kernel<<<blocks_for(nc), kThreads, 0, s>>>(probs.data<float>(), R, K, cfg.score_thresh, flags.p);
-    FRCNN_LAUNCH_CHECK(s);
+    FRCNN_LAUNCH(detect_flags_kernel, grid_stride_blocks(nc), kBlockThreads, 0, s, probs.data<float>(), R, K,
+                 cfg.score_thresh, flags.p);
     select_flagged_indices(flags.p, static_cast<int>(nc), cand.p, count.p, dev, stream);
     n = read_count(count.p, stream);
   }
   Tensor cb = Tensor::empty({n, 4}, DType::F32, dev, stream), cs = Tensor::empty({n}, DType::F32, dev, stream),
          cl = Tensor::empty({n}, DType::I32, dev, stream);
   if (n > 0) {
-    detect_gather_kernel<<<blocks_for(n), kThreads, 0, s>>>(boxes.data<float>(), probs.data<float>(), cand.p, n, K,
-                                                            cb.data<float>(), cs.data<float>(), cl.data<int32_t>());
-    FRCNN_LAUNCH_CHECK(s);
+    FRCNN_LAUNCH(detect_gather_kernel, grid_stride_blocks(n), kBlockThreads, 0, s, boxes.data<float>(),
+                 probs.data<float>(), cand.p, n, K, cb.data<float>(), cs.data<float>(), cl.data<int32_t>());
   }
   Tensor keep = nms_cuda(cb, cs, cl, cfg.nms_thresh, cfg.max_per_image, stream);
   const int d = static_cast<int>(keep.size(0));
   Detections out{Tensor::empty({d, 4}, DType::F32, dev, stream), Tensor::empty({d}, DType::F32, dev, stream),
                  Tensor::empty({d}, DType::I32, dev, stream)};
   if (d > 0) {
-    detect_output_kernel<<<blocks_for(d), kThreads, 0, s>>>(keep.data<int32_t>(), d, cb.data<float>(),
-                                                            cs.data<float>(), cl.data<int32_t>(),
-                                                            out.boxes.data<float>(), out.scores.data<float>(),
-                                                            out.labels.data<int32_t>());
-    FRCNN_LAUNCH_CHECK(s);
+    FRCNN_LAUNCH(detect_output_kernel, grid_stride_blocks(d), kBlockThreads, 0, s, keep.data<int32_t>(), d,
+                 cb.data<float>(), cs.data<float>(), cl.data<int32_t>(), out.boxes.data<float>(),
+                 out.scores.data<float>(), out.labels.data<int32_t>());
   }
   return out;
 }

@@ -3,17 +3,16 @@
 
 #include "kernels/dispatch.h"
 
+#if FRCNN_WITH_CUDA
+#include "kernels/proposal_targets_cuda.h"
+#endif
+
 namespace frcnn {
 
 using namespace kernels_detail;
 
 ProposalTargets proposal_targets_cpu(const float* props, int P, const float* gt, const int32_t* gt_labels, int G,
                                      int num_classes, const ProposalTargetConfig& cfg, RngKey key);
-#if FRCNN_WITH_CUDA
-ProposalTargets proposal_targets_cuda(const float* props, int P, const float* gt, const int32_t* gt_labels, int G,
-                                      int num_classes, const ProposalTargetConfig& cfg, RngKey key, const Device& dev,
-                                      Stream s);
-#endif
 
 ProposalTargets proposal_targets(Context& ctx, const Tensor& proposals, const Tensor& gt_boxes,
                                  const Tensor& gt_labels, int num_classes, const ProposalTargetConfig& cfg,

@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "kernels/cuda_util.cuh"
-#include "kernels/proposal_targets.h"
+#include "kernels/proposal_targets_cuda.h"
 #include "kernels/sampling.h"
 
 namespace frcnn {
@@ -31,8 +31,10 @@ __global__ void roi_overlap_kernel(const float* __restrict__ props, int P, const
       if (a < 0 || iou > best) best = iou, a = g;
     }
     uint32_t grp = kSampleNone;
-    if (best >= fg_thresh) grp = kSampleFg;
-    else if (best >= bg_lo && best < bg_hi) grp = kSampleBg;
+    if (best >= fg_thresh)
+      grp = kSampleFg;
+    else if (best >= bg_lo && best < bg_hi)
+      grp = kSampleBg;
     arg[m] = a;
     keys[m] = sample_key(grp, seed, stream, uint32_t(m));
     if (grp == kSampleFg) atomicAdd(&counts[0], 1);
@@ -72,9 +74,8 @@ ProposalTargets proposal_targets_cuda(const float* props, int P, const float* gt
   Scratch<unsigned long long> keys(M, dev, stream), sorted(M, dev, stream);
   CUDA_CHECK(cudaMemsetAsync(counts.p, 0, 2 * sizeof(int32_t), s));
   if (M > 0) {
-    roi_overlap_kernel<<<blocks_for(M), kThreads, 0, s>>>(props, P, gt, G, cfg.fg_thresh, cfg.bg_lo, cfg.bg_hi,
-                                                          key.seed, key.stream, arg.p, keys.p, counts.p);
-    FRCNN_LAUNCH_CHECK(s);
+    FRCNN_LAUNCH(roi_overlap_kernel, grid_stride_blocks(M), kBlockThreads, 0, s, props, P, gt, G, cfg.fg_thresh,
+                 cfg.bg_lo, cfg.bg_hi, key.seed, key.stream, arg.p, keys.p, counts.p);
     sort_keys_ascending(keys.p, sorted.p, M, dev, stream);
   }
   int32_t h_counts[2] = {0, 0};
@@ -87,11 +88,9 @@ ProposalTargets proposal_targets_cuda(const float* props, int P, const float* gt
   ProposalTargets t{Tensor::empty({R, 4}, DType::F32, dev, stream), Tensor::empty({R}, DType::I32, dev, stream),
                     Tensor::zeros({R, C4}, DType::F32, dev, stream), Tensor::zeros({R, C4}, DType::F32, dev, stream)};
   if (R > 0) {
-    roi_rows_kernel<<<blocks_for(R), kThreads, 0, s>>>(sorted.p, R, keep_fg, n_fg, props, P, gt, gt_labels, arg.p,
-                                                       num_classes, cfg.coder, t.rois.data<float>(),
-                                                       t.labels.data<int32_t>(), t.bbox_targets.data<float>(),
-                                                       t.bbox_inside_weights.data<float>());
-    FRCNN_LAUNCH_CHECK(s);
+    FRCNN_LAUNCH(roi_rows_kernel, grid_stride_blocks(R), kBlockThreads, 0, s, sorted.p, R, keep_fg, n_fg, props, P, gt,
+                 gt_labels, arg.p, num_classes, cfg.coder, t.rois.data<float>(), t.labels.data<int32_t>(),
+                 t.bbox_targets.data<float>(), t.bbox_inside_weights.data<float>());
   }
   return t;
 }

@@ -3,17 +3,16 @@
 
 #include "kernels/dispatch.h"
 
+#if FRCNN_WITH_CUDA
+#include "kernels/proposals_cuda.h"
+#endif
+
 namespace frcnn {
 
 using namespace kernels_detail;
 
 Proposals proposal_layer_cpu(const float* scores, const float* deltas, const float* anchors, int A, int HW,
                              float img_h, float img_w, float min_size, const ProposalConfig& cfg);
-#if FRCNN_WITH_CUDA
-Proposals proposal_layer_cuda(const float* scores, const float* deltas, const float* anchors, int A, int HW,
-                              float img_h, float img_w, float min_size, const ProposalConfig& cfg, const Device& dev,
-                              Stream s);
-#endif
 
 Proposals proposal_layer(Context& ctx, const Tensor& scores, const Tensor& deltas, const Tensor& anchors, float img_h,
                          float img_w, float scale, const ProposalConfig& cfg) {

@@ -3,8 +3,8 @@
 #include <cfloat>
 
 #include "kernels/cuda_util.cuh"
-#include "kernels/nms_impl.h"
-#include "kernels/proposals.h"
+#include "kernels/nms_cuda.h"
+#include "kernels/proposals_cuda.h"
 
 namespace frcnn {
 
@@ -63,23 +63,21 @@ Proposals proposal_layer_cuda(const float* scores, const float* deltas, const fl
   int32_t* n_nms = counts.p + 1;
   int32_t* n_kept = counts.p + 2;
   CUDA_CHECK(cudaMemsetAsync(n_valid, 0, sizeof(int32_t), s));
-  proposal_decode_kernel<<<blocks_for(K), kThreads, 0, s>>>(scores, deltas, anchors, A, HW, img_h, img_w, min_size,
-                                                            boxes.p, keys.p, vals.p, n_valid);
-  FRCNN_LAUNCH_CHECK(s);
+  FRCNN_LAUNCH(proposal_decode_kernel, grid_stride_blocks(K), kBlockThreads, 0, s, scores, deltas, anchors, A, HW,
+               img_h, img_w, min_size, boxes.p, keys.p, vals.p, n_valid);
   sort_pairs_descending(keys.p, keys_sorted.p, vals.p, order.p, K, dev, stream);
   const int n_max = cfg.pre_nms_top_n > 0 ? std::min(K, cfg.pre_nms_top_n) : K;
   Scratch<float> sorted(4 * int64_t(n_max), dev, stream);
   Scratch<int32_t> keep(n_max, dev, stream);
-  proposal_gather_kernel<<<blocks_for(n_max), kThreads, 0, s>>>(boxes.p, order.p, n_max, n_valid, sorted.p, n_nms);
-  FRCNN_LAUNCH_CHECK(s);
-  nms_detail::nms_sorted_cuda(sorted.p, nullptr, n_max, n_nms, cfg.nms_thresh, cfg.post_nms_top_n, keep.p, n_kept,
-                              dev, stream);
+  FRCNN_LAUNCH(proposal_gather_kernel, grid_stride_blocks(n_max), kBlockThreads, 0, s, boxes.p, order.p, n_max, n_valid,
+               sorted.p, n_nms);
+  nms_detail::nms_sorted_cuda(sorted.p, nullptr, n_max, n_nms, cfg.nms_thresh, cfg.post_nms_top_n, keep.p, n_kept, dev,
+                              stream);
   const int P = read_count(n_kept, stream);
   Proposals out{Tensor::empty({P, 4}, DType::F32, dev, stream), Tensor::empty({P}, DType::F32, dev, stream)};
   if (P > 0) {
-    proposal_output_kernel<<<blocks_for(P), kThreads, 0, s>>>(keep.p, P, sorted.p, keys_sorted.p,
-                                                              out.boxes.data<float>(), out.scores.data<float>());
-    FRCNN_LAUNCH_CHECK(s);
+    FRCNN_LAUNCH(proposal_output_kernel, grid_stride_blocks(P), kBlockThreads, 0, s, keep.p, P, sorted.p, keys_sorted.p,
+                 out.boxes.data<float>(), out.scores.data<float>());
   }
   return out;
 }

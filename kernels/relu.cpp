@@ -5,6 +5,10 @@
 
 #include "kernels/dispatch.h"
 
+#if FRCNN_WITH_CUDA
+#include "kernels/relu_cuda.h"
+#endif
+
 namespace frcnn {
 
 Tensor relu_forward(Context& ctx, const Tensor& x, bool inplace) {

@@ -18,9 +18,5 @@ Tensor relu_backward(Context& ctx, const Tensor& y, const Tensor& gy, bool inpla
 // Raw launchers (n elements; pointers on the launcher's device).
 void relu_forward_cpu(const float* x, float* y, int64_t n);
 void relu_backward_cpu(const float* y, const float* gy, float* gx, int64_t n);
-#if FRCNN_WITH_CUDA
-void relu_forward_cuda(const float* x, float* y, int64_t n, Stream s);
-void relu_backward_cuda(const float* y, const float* gy, float* gx, int64_t n, Stream s);
-#endif
 
 }  // namespace frcnn

@@ -1,13 +1,7 @@
-#include <algorithm>
-
-#include "engine/cuda_check.h"
-#include "kernels/relu.h"
+#include "kernels/cuda_util.cuh"
+#include "kernels/relu_cuda.h"
 
 namespace frcnn {
-
-static int relu_blocks(int64_t n, int threads) {
-  return static_cast<int>(std::min<int64_t>((n + threads - 1) / threads, 65535 * 8));
-}
 
 // x, y: (n)
 __global__ void relu_forward_kernel(const float* __restrict__ x, float* y, int64_t n) {
@@ -24,14 +18,12 @@ __global__ void relu_backward_kernel(const float* __restrict__ y, const float* g
 
 void relu_forward_cuda(const float* x, float* y, int64_t n, Stream s) {
   cudaStream_t st = cuda_stream(s);
-  relu_forward_kernel<<<relu_blocks(n, 256), 256, 0, st>>>(x, y, n);
-  FRCNN_LAUNCH_CHECK(st);
+  FRCNN_LAUNCH(relu_forward_kernel, grid_stride_blocks(n), kBlockThreads, 0, st, x, y, n);
 }
 
 void relu_backward_cuda(const float* y, const float* gy, float* gx, int64_t n, Stream s) {
   cudaStream_t st = cuda_stream(s);
-  relu_backward_kernel<<<relu_blocks(n, 256), 256, 0, st>>>(y, gy, gx, n);
-  FRCNN_LAUNCH_CHECK(st);
+  FRCNN_LAUNCH(relu_backward_kernel, grid_stride_blocks(n), kBlockThreads, 0, st, y, gy, gx, n);
 }
 
 }  // namespace frcnn

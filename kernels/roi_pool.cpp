@@ -3,6 +3,10 @@
 
 #include "kernels/dispatch.h"
 
+#if FRCNN_WITH_CUDA
+#include "kernels/roi_pool_cuda.h"
+#endif
+
 namespace frcnn {
 
 using namespace kernels_detail;
@@ -11,12 +15,6 @@ void roi_pool_forward_cpu(const float* features, int N, int C, int H, int W, con
                           int PW, float scale, float* out, int32_t* argmax);
 void roi_pool_backward_cpu(const float* grad_out, const int32_t* argmax, const float* rois, int R, int N, int C,
                            int H, int W, int PH, int PW, float* grad);
-#if FRCNN_WITH_CUDA
-void roi_pool_forward_cuda(const float* features, int N, int C, int H, int W, const float* rois, int R, int PH,
-                           int PW, float scale, float* out, int32_t* argmax, Stream s);
-void roi_pool_backward_cuda(const float* grad_out, const int32_t* argmax, const float* rois, int R, int N, int C,
-                            int H, int W, int PH, int PW, float scale, float* grad, const Device& dev, Stream s);
-#endif
 
 static void check_rois(const char* op, const Tensor& rois) {
   require(rois.defined() && rois.dtype() == DType::F32 && rois.ndim() == 2 && rois.size(1) == 5, op,

@@ -3,6 +3,7 @@
 #include <cfloat>
 
 #include "kernels/cuda_util.cuh"
+#include "kernels/roi_pool_cuda.h"
 #include "kernels/roi_pool_math.h"
 
 namespace frcnn {
@@ -51,8 +52,8 @@ __global__ void roi_pool_forward_kernel(const float* __restrict__ features, int 
 
 // Per RoI: batch (-1 when invalid), then PH bin begins, PH ends, PW begins, PW ends.
 // bins: (R, 1 + 2*PH + 2*PW) ints
-__global__ void roi_bins_kernel(const float* __restrict__ rois, int R, int N, int H, int W, int PH, int PW,
-                                float scale, int32_t* __restrict__ bins) {
+__global__ void roi_bins_kernel(const float* __restrict__ rois, int R, int N, int H, int W, int PH, int PW, float scale,
+                                int32_t* __restrict__ bins) {
   const int stride = 1 + 2 * PH + 2 * PW;
   for (int r = blockIdx.x * blockDim.x + threadIdx.x; r < R; r += gridDim.x * blockDim.x) {
     int32_t* b = bins + int64_t(r) * stride;
@@ -70,7 +71,7 @@ constexpr int kRoiChunk = 32;
 __global__ void roi_pool_backward_kernel(const float* __restrict__ grad_out, const int32_t* __restrict__ argmax,
                                          const int32_t* __restrict__ bins, int R, int N, int C, int H, int W, int PH,
                                          int PW, float* __restrict__ grad) {
-  extern __shared__ int32_t sbins[];  // (kRoiChunk, 1 + 2*PH + 2*PW)
+  int32_t* sbins = dynamic_shared<int32_t>();  // (kRoiChunk, 1 + 2*PH + 2*PW)
   const int stride = 1 + 2 * PH + 2 * PW;
   const int64_t total = int64_t(N) * C * H * W;
   const int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
@@ -108,30 +109,27 @@ __global__ void roi_pool_backward_kernel(const float* __restrict__ grad_out, con
 
 }  // namespace
 
-void roi_pool_forward_cuda(const float* features, int N, int C, int H, int W, const float* rois, int R, int PH,
-                           int PW, float scale, float* out, int32_t* argmax, Stream s) {
+void roi_pool_forward_cuda(const float* features, int N, int C, int H, int W, const float* rois, int R, int PH, int PW,
+                           float scale, float* out, int32_t* argmax, Stream s) {
   cudaStream_t cs = cuda_stream(s);
-  roi_pool_forward_kernel<<<blocks_for(int64_t(R) * C * PH * PW), kThreads, 0, cs>>>(features, N, C, H, W, rois, R,
-                                                                                     PH, PW, scale, out, argmax);
-  FRCNN_LAUNCH_CHECK(cs);
+  FRCNN_LAUNCH(roi_pool_forward_kernel, grid_stride_blocks(int64_t(R) * C * PH * PW), kBlockThreads, 0, cs, features, N,
+               C, H, W, rois, R, PH, PW, scale, out, argmax);
 }
 
-void roi_pool_backward_cuda(const float* grad_out, const int32_t* argmax, const float* rois, int R, int N, int C,
-                            int H, int W, int PH, int PW, float scale, float* grad, const Device& dev, Stream s) {
+void roi_pool_backward_cuda(const float* grad_out, const int32_t* argmax, const float* rois, int R, int N, int C, int H,
+                            int W, int PH, int PW, float scale, float* grad, const Device& dev, Stream s) {
   cudaStream_t cs = cuda_stream(s);
   const int stride = 1 + 2 * PH + 2 * PW;
   const size_t shmem = size_t(kRoiChunk) * stride * sizeof(int32_t);
   if (shmem > 48 * 1024) throw std::invalid_argument("roi_pool_backward (CUDA): pooled size too large");
   Scratch<int32_t> bins(int64_t(std::max(R, 1)) * stride, dev, s);
   if (R > 0) {
-    roi_bins_kernel<<<blocks_for(R), kThreads, 0, cs>>>(rois, R, N, H, W, PH, PW, scale, bins.p);
-    FRCNN_LAUNCH_CHECK(cs);
+    FRCNN_LAUNCH(roi_bins_kernel, grid_stride_blocks(R), kBlockThreads, 0, cs, rois, R, N, H, W, PH, PW, scale, bins.p);
   }
   const int64_t total = int64_t(N) * C * H * W;
-  const int64_t blocks = (total + kThreads - 1) / kThreads;
-  roi_pool_backward_kernel<<<static_cast<unsigned>(blocks), kThreads, shmem, cs>>>(grad_out, argmax, bins.p, R, N, C,
-                                                                                   H, W, PH, PW, grad);
-  FRCNN_LAUNCH_CHECK(cs);
+  const int64_t blocks = (total + kBlockThreads - 1) / kBlockThreads;
+  FRCNN_LAUNCH(roi_pool_backward_kernel, static_cast<unsigned>(blocks), kBlockThreads, shmem, cs, grad_out, argmax,
+               bins.p, R, N, C, H, W, PH, PW, grad);
 }
 
 }  // namespace frcnn

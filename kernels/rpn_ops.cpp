@@ -3,14 +3,14 @@
 
 #include "kernels/dispatch.h"
 
+#if FRCNN_WITH_CUDA
+#include "kernels/rpn_ops_cuda.h"
+#endif
+
 namespace frcnn {
 
 void rpn_foreground_probs_cpu(const float* logits, float* out, int A, int HW);
 void boxes_to_rois_cpu(const float* boxes, float* rois, int64_t P, int batch_index);
-#if FRCNN_WITH_CUDA
-void rpn_foreground_probs_cuda(const float* logits, float* out, int A, int HW, Stream s);
-void boxes_to_rois_cuda(const float* boxes, float* rois, int64_t P, int batch_index, Stream s);
-#endif
 
 using namespace kernels_detail;
 

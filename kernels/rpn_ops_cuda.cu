@@ -1,8 +1,10 @@
 // CUDA versions of rpn_ops.h: one thread per output element.
-#include "engine/cuda_check.h"
-#include "kernels/rpn_ops.h"
+#include "kernels/cuda_util.cuh"
+#include "kernels/rpn_ops_cuda.h"
 
 namespace frcnn {
+
+using namespace cuda_detail;
 
 namespace {
 __global__ void fg_probs_kernel(const float* __restrict__ logits, float* __restrict__ out, int A, int HW) {
@@ -14,25 +16,22 @@ __global__ void fg_probs_kernel(const float* __restrict__ logits, float* __restr
 }
 
 __global__ void rois_kernel(const float* __restrict__ boxes, float* __restrict__ rois, int64_t P, float batch_index) {
-  for (int64_t idx = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; idx < P * 5; idx += int64_t(gridDim.x) * blockDim.x) {
+  for (int64_t idx = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; idx < P * 5;
+       idx += int64_t(gridDim.x) * blockDim.x) {
     const int64_t p = idx / 5, j = idx % 5;
     rois[idx] = j == 0 ? batch_index : boxes[p * 4 + j - 1];
   }
 }
-
-int blocks_for(int64_t n) { return static_cast<int>(std::min<int64_t>((n + 255) / 256, 4096)); }
 }  // namespace
 
 void rpn_foreground_probs_cuda(const float* logits, float* out, int A, int HW, Stream s) {
   cudaStream_t st = cuda_stream(s);
-  fg_probs_kernel<<<blocks_for(int64_t(A) * HW), 256, 0, st>>>(logits, out, A, HW);
-  FRCNN_LAUNCH_CHECK(st);
+  FRCNN_LAUNCH(fg_probs_kernel, grid_stride_blocks(int64_t(A) * HW), 256, 0, st, logits, out, A, HW);
 }
 
 void boxes_to_rois_cuda(const float* boxes, float* rois, int64_t P, int batch_index, Stream s) {
   cudaStream_t st = cuda_stream(s);
-  rois_kernel<<<blocks_for(P * 5), 256, 0, st>>>(boxes, rois, P, static_cast<float>(batch_index));
-  FRCNN_LAUNCH_CHECK(st);
+  FRCNN_LAUNCH(rois_kernel, grid_stride_blocks(P * 5), 256, 0, st, boxes, rois, P, static_cast<float>(batch_index));
 }
 
 }  // namespace frcnn

@@ -8,13 +8,13 @@
 #include "engine/timer.h"
 #include "kernels/anchor_targets.h"
 #include "kernels/anchors.h"
+#include "kernels/axpy.h"
 #include "kernels/box_ops.h"
 #include "kernels/layout.h"
 #include "kernels/losses.h"
 #include "kernels/nms.h"
 #include "kernels/proposal_targets.h"
 #include "kernels/rpn_ops.h"
-#include "layers/tensor_ops.h"
 
 namespace frcnn {
 

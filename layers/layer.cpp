@@ -4,7 +4,7 @@
 #include <stdexcept>
 
 #include "engine/safetensors.h"
-#include "layers/tensor_ops.h"
+#include "kernels/axpy.h"
 
 namespace frcnn {
 

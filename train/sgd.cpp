@@ -3,6 +3,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "kernels/sgd_update.h"
+
 namespace frcnn {
 
 Sgd::Sgd(SgdConfig cfg) : cfg_(cfg) {
@@ -18,14 +20,6 @@ float Sgd::learning_rate(int64_t iter) const {
 
 void Sgd::step(Context& ctx, const std::vector<Param*>& params, int64_t iter) {
   step_with_lr(ctx, params, learning_rate(iter));
-}
-
-// w, v, g: (n)
-void sgd_update_cpu(float* w, float* v, const float* g, int64_t n, float lr_eff, float momentum, float decay_eff) {
-  for (int64_t i = 0; i < n; ++i) {
-    v[i] = momentum * v[i] + lr_eff * (g[i] + decay_eff * w[i]);
-    w[i] -= v[i];
-  }
 }
 
 void Sgd::step_with_lr(Context& ctx, const std::vector<Param*>& params, float lr) {
@@ -47,19 +41,7 @@ void Sgd::step_with_lr(Context& ctx, const std::vector<Param*>& params, float lr
       v = v.to(ctx.device(), ctx.stream());
     }
     const float lr_eff = lr * p->lr_mult, decay_eff = cfg_.weight_decay * p->decay_mult;
-    const int64_t n = p->value.numel();
-    if (n == 0) continue;
-    if (ctx.is_cuda()) {
-#if FRCNN_WITH_CUDA
-      sgd_update_cuda(p->value.data<float>(), v.data<float>(), p->grad.data<float>(), n, lr_eff, cfg_.momentum,
-                      decay_eff, ctx.stream());
-#else
-      throw std::runtime_error("Sgd: CUDA context, but frcnn was built without CUDA");
-#endif
-    } else {
-      sgd_update_cpu(p->value.data<float>(), v.data<float>(), p->grad.data<float>(), n, lr_eff, cfg_.momentum,
-                     decay_eff);
-    }
+    sgd_update(ctx, p->value, v, p->grad, lr_eff, cfg_.momentum, decay_eff);
   }
 }
 

@@ -4,7 +4,7 @@
 // with the "step" learning-rate policy lr(iter) = base_lr * gamma^floor(iter / stepsize).
 // Frozen params are untouched (no momentum buffer is created for them). Momentum
 // buffers live by parameter name, so checkpoints save/restore them exactly.
-// Runs on the params' device (CPU loop or one CUDA kernel per param); deterministic.
+// Runs on the params' device (kernels/sgd_update.h: one kernel per param); deterministic.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -45,12 +45,5 @@ class Sgd {
   SgdConfig cfg_;
   std::map<std::string, Tensor> v_;
 };
-
-// The per-element update (shared by the CPU loop and the CUDA kernel).
-void sgd_update_cpu(float* w, float* v, const float* g, int64_t n, float lr_eff, float momentum, float decay_eff);
-#if FRCNN_WITH_CUDA
-void sgd_update_cuda(float* w, float* v, const float* g, int64_t n, float lr_eff, float momentum, float decay_eff,
-                     Stream s);
-#endif
 
 }  // namespace frcnn

@@ -1,0 +1,28 @@
+// y += a * x on F32 tensors of the same number of elements (any shapes), on the
+// context's device. Used where gradients accumulate (layers' "+=" rule). Deterministic:
+// every element is computed independently, with the same arithmetic on both devices.
+#pragma once
+#include <cstdint>
+
+#include "engine/context.h"
+#include "engine/host_device.h"
+#include "engine/tensor.h"
+
+namespace frcnn {
+
+// One element. __fmul_rn keeps nvcc from contracting the product and the sum into one
+// FMA, so the GPU rounds exactly as the CPU does.
+FRCNN_HD float axpy_element(float a, float x, float y) {
+#if defined(__CUDA_ARCH__)
+  return __fadd_rn(y, __fmul_rn(a, x));
+#else
+  return y + a * x;
+#endif
+}
+
+void tensor_axpy(Context& ctx, float a, const Tensor& x, Tensor& y);
+
+// x, y: (n)
+void axpy_cpu(float a, const float* x, float* y, int64_t n);
+
+}  // namespace frcnn

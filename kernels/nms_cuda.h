@@ -1,0 +1,21 @@
+// Host-side launchers of nms_cuda.cu, on the stream they are given. Internal: included
+// by nms.cpp (the dispatcher) and nms_cuda.cu only; compiled with the CUDA backend.
+#pragma once
+#include "kernels/nms.h"
+#include "kernels/nms_impl.h"
+
+namespace frcnn {
+
+namespace nms_detail {
+// Device version of nms_sorted_cpu. boxes: (n_max, 4), classes: (n_max) or nullptr; the
+// number of valid boxes is *n_dev (device memory, <= n_max) or n_max when n_dev is
+// nullptr. Writes kept positions to keep_out (n_max) and their count to *count_out
+// (device). Everything stays on the device.
+void nms_sorted_cuda(const float* boxes, const int32_t* classes, int n_max, const int32_t* n_dev, float thresh,
+                     int max_keep, int32_t* keep_out, int32_t* count_out, const Device& dev, Stream stream);
+}  // namespace nms_detail
+
+Tensor nms_cuda(const Tensor& boxes, const Tensor& scores, const Tensor& classes, float thresh, int max_keep, Stream s);
+Detections detect_per_class_cuda(const Tensor& boxes, const Tensor& probs, const DetectConfig& cfg, Stream s);
+
+}  // namespace frcnn
