@@ -1,12 +1,18 @@
 # The README's two commands:
-#   make test   install what is missing, configure, build, run every test (CTest)
+#   make test   install what is missing, configure, build, run every test: the CPU build's
+#               suite (CTest in BUILD_DIR), then the GPU tests on the emulated CUDA device
+#               (CTest in EMU_BUILD_DIR, AddressSanitizer + UBSan; docs/EMULATION.md)
 #   make demo   install, build, and run the main job on the bundled synthetic dataset
-# Knobs: BUILD_DIR, JOBS, CMAKE_ARGS (e.g. CMAKE_ARGS="-DFRCNN_CUDA=OFF").
+# Also: make test-cpu, make test-emu (one suite each).
+# Knobs: BUILD_DIR, EMU_BUILD_DIR, JOBS, CMAKE_ARGS (e.g. CMAKE_ARGS="-DFRCNN_CUDA=OFF"),
+#        EMU_CMAKE_ARGS (e.g. EMU_CMAKE_ARGS="-DFRCNN_SANITIZE=" for a faster build without sanitizers).
 BUILD_DIR ?= build
+EMU_BUILD_DIR ?= build-emu
 JOBS ?= $(shell nproc)
 CMAKE_ARGS ?=
+EMU_CMAKE_ARGS ?=
 
-.PHONY: all deps configure build test demo clean
+.PHONY: all deps configure build test test-cpu configure-emu build-emu test-emu demo clean
 
 all: build
 
@@ -19,11 +25,23 @@ configure: deps
 build: configure
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 
-test: build
+test: test-cpu test-emu
+
+test-cpu: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+# The emulated build only needs the libraries and the tests (no benchmarks).
+configure-emu: deps
+	@cmake -S . -B $(EMU_BUILD_DIR) -G Ninja -DFRCNN_CUDA_EMULATION=ON -DFRCNN_BUILD_BENCH=OFF $(EMU_CMAKE_ARGS)
+
+build-emu: configure-emu
+	@cmake --build $(EMU_BUILD_DIR) -j $(JOBS)
+
+test-emu: build-emu
+	@cd $(EMU_BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
 demo: build
 	@scripts/demo.sh $(BUILD_DIR)
 
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(EMU_BUILD_DIR)

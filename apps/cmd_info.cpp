@@ -22,9 +22,14 @@ std::string cuda_version_str(int v) { return std::to_string(v / 1000) + "." + st
 void print_info() {
   std::printf("frcnn %s\n", FRCNN_VERSION);
   std::printf("  compiler       %s\n", __VERSION__);
-  std::printf("  CUDA backend   %s\n", built_with_cuda() ? "built" : "not built (FRCNN_CUDA=OFF or no nvcc)");
+  std::printf("  CUDA backend   %s\n", !built_with_cuda()       ? "not built (FRCNN_CUDA=OFF or no nvcc)"
+                                       : FRCNN_CUDA_EMULATION ? "built for the emulated GPU (runs on the CPU, emu/)"
+                                                              : "built");
 #if FRCNN_WITH_CUDA
-  std::printf("  CUDA archs     sm_%s\n", FRCNN_CUDA_ARCHS);
+  if (FRCNN_CUDA_EMULATION)
+    std::printf("  CUDA archs     none (host C++ against emu/)\n");
+  else
+    std::printf("  CUDA archs     sm_%s\n", FRCNN_CUDA_ARCHS);
   std::printf("  sync launches  %s\n", FRCNN_SYNC_LAUNCHES ? "on (FRCNN_CUDA_SYNC_DEBUG)" : "off");
   int rt = 0, drv = 0;
   cudaRuntimeGetVersion(&rt);

@@ -3,6 +3,11 @@
 # with or without a GPU); ON requires it; OFF builds the CPU path only.
 set(FRCNN_WITH_CUDA OFF)
 set(FRCNN_WITH_CUDNN OFF)
+option(FRCNN_CUDA_EMULATION "Build the CUDA backend as C++ for an emulated GPU on the CPU (emu/)" OFF)
+if(FRCNN_CUDA_EMULATION)
+  include(${CMAKE_CURRENT_LIST_DIR}/cuda_emulation.cmake)
+  return()
+endif()
 if(NOT FRCNN_CUDA STREQUAL "OFF")
   if(NOT CMAKE_CUDA_COMPILER)
     find_program(_frcnn_nvcc nvcc HINTS /usr/local/cuda/bin ENV CUDA_HOME PATH_SUFFIXES bin)

@@ -17,7 +17,8 @@ pkgs=(
   libyaml-cpp-dev       # configs
   libtinyxml2-dev       # VOC annotations
   libstb-dev            # JPEG/PNG decode and encode
-  libopenblas-dev       # CPU GEMM (conv via im2col, Linear)
+  libopenblas-dev       # CPU GEMM (conv via im2col, Linear); cuBLAS on the emulated GPU
+  libboost-context-dev  # the emulated GPU's CUDA threads are Boost.Context fibers (emu/)
   python3 python3-numpy # scripts (weight conversion, plots)
 )
 if [[ "${1:-}" == "--fixtures" ]]; then

@@ -1,0 +1,132 @@
+// cuBLAS on the CPU for the emulated build (include/cublas_v2.h): OpenBLAS computes,
+// column-major like cuBLAS. Every operand must lie inside one device allocation over
+// its whole extent (leading dimension included), or the call fails with
+// CUBLAS_STATUS_INVALID_VALUE and a report: a GPU reads out of bounds there.
+#include <cblas.h>
+#include <cublas_v2.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+
+#include "emu/internal.h"
+
+struct cublasContext {
+  cudaStream_t stream = nullptr;
+  cublasMath_t math = CUBLAS_DEFAULT_MATH;
+};
+
+namespace {
+
+using namespace emu::detail;
+
+CBLAS_TRANSPOSE op(cublasOperation_t o) { return o == CUBLAS_OP_N ? CblasNoTrans : CblasTrans; }
+
+// A column-major rows x cols matrix with leading dimension ld (or a strided vector).
+bool operand_ok(const char* call, const char* name, const void* p, int64_t rows, int64_t cols, int64_t ld) {
+  if (rows <= 0 || cols <= 0) return true;
+  const size_t bytes = size_t((cols - 1) * ld + rows) * sizeof(float);
+  if (p && is_device_range(p, bytes)) return true;
+  report("cublas-operand", "%s: %s (%p, %lld x %lld, ld %lld: %zu bytes) is not inside one device allocation", call,
+         name, p, static_cast<long long>(rows), static_cast<long long>(cols), static_cast<long long>(ld), bytes);
+  return false;
+}
+
+bool handle_ok(cublasHandle_t h, const char* call) {
+  if (h) return true;
+  report("cublas-handle", "%s with a null handle", call);
+  return false;
+}
+
+}  // namespace
+
+cublasStatus_t cublasCreate(cublasHandle_t* handle) {
+  *handle = new cublasContext{};
+  return CUBLAS_STATUS_SUCCESS;
+}
+cublasStatus_t cublasDestroy(cublasHandle_t handle) {
+  delete handle;
+  return CUBLAS_STATUS_SUCCESS;
+}
+cublasStatus_t cublasSetStream(cublasHandle_t handle, cudaStream_t stream) {
+  if (!handle_ok(handle, "cublasSetStream")) return CUBLAS_STATUS_NOT_INITIALIZED;
+  if (!stream_is_valid(stream)) {
+    report("invalid-stream", "cublasSetStream(%p): not a live stream", static_cast<void*>(stream));
+    return CUBLAS_STATUS_INVALID_VALUE;
+  }
+  handle->stream = stream;
+  return CUBLAS_STATUS_SUCCESS;
+}
+cublasStatus_t cublasGetStream(cublasHandle_t handle, cudaStream_t* stream) {
+  if (!handle_ok(handle, "cublasGetStream")) return CUBLAS_STATUS_NOT_INITIALIZED;
+  *stream = handle->stream;
+  return CUBLAS_STATUS_SUCCESS;
+}
+cublasStatus_t cublasSetMathMode(cublasHandle_t handle, cublasMath_t mode) {
+  if (!handle_ok(handle, "cublasSetMathMode")) return CUBLAS_STATUS_NOT_INITIALIZED;
+  handle->math = mode;  // OpenBLAS computes in fp32 whatever the mode (emu/README.md)
+  return CUBLAS_STATUS_SUCCESS;
+}
+cublasStatus_t cublasGetMathMode(cublasHandle_t handle, cublasMath_t* mode) {
+  if (!handle_ok(handle, "cublasGetMathMode")) return CUBLAS_STATUS_NOT_INITIALIZED;
+  *mode = handle->math;
+  return CUBLAS_STATUS_SUCCESS;
+}
+cublasStatus_t cublasGetProperty(libraryPropertyType type, int* value) {
+  *value = type == MAJOR_VERSION ? 13 : 0;  // the API level emulated
+  return CUBLAS_STATUS_SUCCESS;
+}
+
+cublasStatus_t cublasSgemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
+                           const float* alpha, const float* A, int lda, const float* B, int ldb, const float* beta,
+                           float* C, int ldc) {
+  if (!handle_ok(h, "cublasSgemm")) return CUBLAS_STATUS_NOT_INITIALIZED;
+  const int a_rows = ta == CUBLAS_OP_N ? m : k, a_cols = ta == CUBLAS_OP_N ? k : m;
+  const int b_rows = tb == CUBLAS_OP_N ? k : n, b_cols = tb == CUBLAS_OP_N ? n : k;
+  if (m < 0 || n < 0 || k < 0 || lda < std::max(1, a_rows) || ldb < std::max(1, b_rows) || ldc < std::max(1, m)) {
+    report("cublas-argument", "cublasSgemm(m %d, n %d, k %d, lda %d, ldb %d, ldc %d): invalid sizes", m, n, k, lda, ldb,
+           ldc);
+    return CUBLAS_STATUS_INVALID_VALUE;
+  }
+  if (!operand_ok("cublasSgemm", "A", A, k ? a_rows : 0, a_cols, lda) ||
+      !operand_ok("cublasSgemm", "B", B, k ? b_rows : 0, b_cols, ldb) || !operand_ok("cublasSgemm", "C", C, m, n, ldc))
+    return CUBLAS_STATUS_INVALID_VALUE;
+  DeviceScope scope;
+  bump(&emu::Counters::library_calls);
+  if (m && n) cblas_sgemm(CblasColMajor, op(ta), op(tb), m, n, k, *alpha, A, lda, B, ldb, *beta, C, ldc);
+  return CUBLAS_STATUS_SUCCESS;
+}
+
+cublasStatus_t cublasSgemv(cublasHandle_t h, cublasOperation_t t, int m, int n, const float* alpha, const float* A,
+                           int lda, const float* x, int incx, const float* beta, float* y, int incy) {
+  if (!handle_ok(h, "cublasSgemv")) return CUBLAS_STATUS_NOT_INITIALIZED;
+  if (m < 0 || n < 0 || lda < std::max(1, m) || incx == 0 || incy == 0) {
+    report("cublas-argument", "cublasSgemv(m %d, n %d, lda %d, incx %d, incy %d): invalid sizes", m, n, lda, incx,
+           incy);
+    return CUBLAS_STATUS_INVALID_VALUE;
+  }
+  const int xn = t == CUBLAS_OP_N ? n : m, yn = t == CUBLAS_OP_N ? m : n;
+  if (!operand_ok("cublasSgemv", "A", A, m, n, lda) || !operand_ok("cublasSgemv", "x", x, 1, xn, std::abs(incx)) ||
+      !operand_ok("cublasSgemv", "y", y, 1, yn, std::abs(incy)))
+    return CUBLAS_STATUS_INVALID_VALUE;
+  DeviceScope scope;
+  bump(&emu::Counters::library_calls);
+  if (m && n) cblas_sgemv(CblasColMajor, op(t), m, n, *alpha, A, lda, x, incx, *beta, y, incy);
+  return CUBLAS_STATUS_SUCCESS;
+}
+
+cublasStatus_t cublasSger(cublasHandle_t h, int m, int n, const float* alpha, const float* x, int incx, const float* y,
+                          int incy, float* A, int lda) {
+  if (!handle_ok(h, "cublasSger")) return CUBLAS_STATUS_NOT_INITIALIZED;
+  if (m < 0 || n < 0 || lda < std::max(1, m) || incx == 0 || incy == 0) {
+    report("cublas-argument", "cublasSger(m %d, n %d, lda %d, incx %d, incy %d): invalid sizes", m, n, lda, incx, incy);
+    return CUBLAS_STATUS_INVALID_VALUE;
+  }
+  if (!operand_ok("cublasSger", "x", x, 1, m, std::abs(incx)) ||
+      !operand_ok("cublasSger", "y", y, 1, n, std::abs(incy)) || !operand_ok("cublasSger", "A", A, m, n, lda))
+    return CUBLAS_STATUS_INVALID_VALUE;
+  DeviceScope scope;
+  bump(&emu::Counters::library_calls);
+  if (m && n) cblas_sger(CblasColMajor, m, n, *alpha, x, incx, y, incy, A, lda);
+  return CUBLAS_STATUS_SUCCESS;
+}
