@@ -5,7 +5,8 @@
 // broken by the lower index first (a stable sort by score, descending); a box is kept
 // unless an already kept box has IoU > iou_thresh with it (strictly greater, as
 // torchvision; IoU without +1, box_math.h). IoU is bit-identical on the CPU and CUDA,
-// so keep lists are identical too. Scores must be finite (NaN order is unspecified).
+// so keep lists are identical too. A NaN score is visited after every number (-inf
+// included), NaNs among themselves by index (kernels/score_order.h), on both devices.
 //
 // CUDA: stable radix sort (CUB) by score, then the bitmask algorithm — one 64-bit word
 // per (box, block of 64 later boxes) saying which of them it suppresses — and the

@@ -4,13 +4,14 @@
 
 #include "kernels/box_math.h"
 #include "kernels/nms_impl.h"
+#include "kernels/score_order.h"
 
 namespace frcnn::nms_detail {
 
 std::vector<int32_t> order_by_score_desc(const float* scores, int64_t n) {
   std::vector<int32_t> order(static_cast<size_t>(n));
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return scores[a] > scores[b]; });
+  std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return score_before(scores[a], scores[b]); });
   return order;
 }
 

@@ -3,6 +3,7 @@
 #include "kernels/box_math.h"
 #include "kernels/cuda_util.cuh"
 #include "kernels/nms_cuda.h"
+#include "kernels/score_order.h"
 
 namespace frcnn {
 
@@ -96,12 +97,11 @@ __global__ void nms_scan_kernel(const unsigned long long* __restrict__ mask, int
   if (threadIdx.x == 0) *count_out = total;
 }
 
-// keys[i] = scores[i] + 0 (turns -0.0 into +0.0 so the radix sort sees them equal, as
-// the CPU comparison does); vals[i] = i.
+// keys[i] = the radix key of scores[i] (kernels/score_order.h); vals[i] = i.
 __global__ void sort_keys_kernel(const float* __restrict__ scores, int n, float* __restrict__ keys,
                                  int32_t* __restrict__ vals) {
   for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
-    keys[i] = scores[i] + 0.0f;
+    keys[i] = score_sort_key(scores[i]);
     vals[i] = i;
   }
 }

@@ -8,7 +8,8 @@
 
 namespace frcnn::nms_detail {
 
-// Indices 0..n-1 ordered by score descending, ties by index ascending (stable).
+// Indices 0..n-1 in visiting order (kernels/score_order.h: descending, NaN last, ties
+// by index ascending).
 std::vector<int32_t> order_by_score_desc(const float* scores, int64_t n);
 
 // Greedy NMS over boxes already in visiting order: boxes (n, 4), classes (n) or nullptr

@@ -1,7 +1,8 @@
 // RPN proposal layer (py-faster-rcnn's ProposalLayer) for ONE image.
 //
 // Inputs (the RPN head's layout, see anchors.h):
-//   scores:  (A, H, W) F32 foreground probabilities (already softmaxed; finite)
+//   scores:  (A, H, W) F32 foreground probabilities (already softmaxed; a NaN is visited
+//            last, kernels/score_order.h)
 //   deltas:  (4A, H, W) F32, channel a*4 + j, j = (dx, dy, dw, dh), no normalisation
 //   anchors: (H*W*A, 4) from make_anchors(), k = (h*W + w)*A + a
 //   img_h, img_w: the network input size; scale: input scale factor (resized / original)

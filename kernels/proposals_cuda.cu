@@ -5,6 +5,7 @@
 #include "kernels/cuda_util.cuh"
 #include "kernels/nms_cuda.h"
 #include "kernels/proposals_cuda.h"
+#include "kernels/score_order.h"
 
 namespace frcnn {
 
@@ -12,8 +13,9 @@ using namespace cuda_detail;
 
 namespace {
 
-// boxes: (K, 4); keys: score (+0 to fold -0.0 into +0.0) or -inf when filtered out;
-// vals: anchor index; *n_valid += number passing (integer atomics: exact).
+// boxes: (K, 4); keys: the score's radix key, or the dropped key when filtered out
+// (kernels/score_order.h); vals: anchor index; *n_valid += number passing (integer
+// atomics: exact).
 __global__ void proposal_decode_kernel(const float* __restrict__ scores, const float* __restrict__ deltas,
                                        const float* __restrict__ anchors, int A, int HW, float img_h, float img_w,
                                        float min_size, float* __restrict__ boxes, float* __restrict__ keys,
@@ -23,7 +25,7 @@ __global__ void proposal_decode_kernel(const float* __restrict__ scores, const f
     float b[4];
     const bool ok = proposal_box(deltas, anchors, k, A, HW, img_h, img_w, min_size, b);
     for (int j = 0; j < 4; ++j) boxes[4 * k + j] = b[j];
-    keys[k] = ok ? scores[(k % A) * HW + k / A] + 0.0f : -INFINITY;
+    keys[k] = ok ? score_sort_key(scores[(k % A) * HW + k / A]) : dropped_sort_key();
     vals[k] = k;
     if (ok) atomicAdd(n_valid, 1);
   }

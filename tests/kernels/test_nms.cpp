@@ -37,6 +37,26 @@ TEST_CASE("nms: equal scores are visited lower index first", "[nms]") {
   REQUIRE(vec<int32_t>(nms(ctx, far, s2, 0.5f)) == std::vector<int32_t>{1, 0, 2});
 }
 
+// Disjoint boxes (nothing suppressed): the keep list is the visiting order.
+static Tensor disjoint_boxes(int n) {
+  std::vector<float> v;
+  for (int i = 0; i < n; ++i) v.insert(v.end(), {20.f * i, 0.f, 20.f * i + 10.f, 10.f});
+  return Tensor::from_vector<float>({n, 4}, v);
+}
+
+TEST_CASE("nms: NaN scores are visited after every number, -inf included, in index order", "[nms]") {
+  Context ctx;
+  const float nan = std::nanf("");
+  Tensor s = Tensor::from_vector<float>({6}, {nan, 0.5f, -INFINITY, -nan, 0.9f, -0.f});
+  REQUIRE(vec<int32_t>(nms(ctx, disjoint_boxes(6), s, 0.5f)) == std::vector<int32_t>{4, 1, 5, 2, 0, 3});
+  // a NaN box is suppressed by an overlapping kept box like any other, and suppresses later NaN boxes
+  Tensor same = Tensor::from_vector<float>({3, 4}, {0, 0, 10, 10, 0, 0, 10, 10, 0, 0, 10, 10});
+  REQUIRE(vec<int32_t>(nms(ctx, same, Tensor::from_vector<float>({3}, {nan, nan, 0.1f}), 0.5f)) ==
+          std::vector<int32_t>{2});
+  REQUIRE(vec<int32_t>(nms(ctx, same, Tensor::from_vector<float>({3}, {nan, nan, nan}), 0.5f)) ==
+          std::vector<int32_t>{0});
+}
+
 TEST_CASE("nms: empty and degenerate inputs", "[nms]") {
   Context ctx;
   REQUIRE(nms(ctx, Tensor::empty({0, 4}), Tensor::empty({0}), 0.7f).numel() == 0);
@@ -144,4 +164,19 @@ TEST_CASE("nms: CPU and CUDA keep the same boxes", "[nms][gpu]") {
   REQUIRE(vec<float>(dg.boxes) == vec<float>(dc.boxes));
   Tensor e = nms(gpu, Tensor::empty({0, 4}, DType::F32, gpu.device()), Tensor::empty({0}, DType::F32, gpu.device()), 0.5f);
   REQUIRE(e.numel() == 0);
+}
+
+TEST_CASE("nms: CPU and CUDA visit NaN and infinite scores in the same order", "[nms][gpu]") {
+  FRCNN_REQUIRE_GPU();
+  Context cpu, gpu(Device::cuda(0));
+  const float nan = std::nanf("");
+  // Positive and negative NaNs, both infinities, both zeros, ties; disjoint and overlapping boxes.
+  const int n = 200;
+  Tensor b = random_boxes(n, 31, 300.f, 200.f, 20.f, 120.f), s = distinct_scores(n, 32);
+  const float specials[] = {nan, -nan, INFINITY, -INFINITY, 0.f, -0.f};
+  for (int i = 0; i < n; i += 3) s.data<float>()[i] = specials[(i / 3) % 6];
+  Tensor gb = b.to(gpu.device(), gpu.stream()), gs = s.to(gpu.device(), gpu.stream());
+  for (float t : {0.3f, 0.7f}) REQUIRE(vec<int32_t>(nms(gpu, gb, gs, t)) == vec<int32_t>(nms(cpu, b, s, t)));
+  REQUIRE(vec<int32_t>(nms(gpu, disjoint_boxes(n).to(gpu.device()), gs, 0.5f)) ==
+          vec<int32_t>(nms(cpu, disjoint_boxes(n), s, 0.5f)));
 }

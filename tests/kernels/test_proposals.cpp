@@ -125,3 +125,35 @@ TEST_CASE("proposals: CPU and CUDA give the same proposals", "[proposals][gpu]")
     require_close(host(pg.boxes), pc.boxes, 1e-3, 1e-5, "proposal boxes");
   }
 }
+
+TEST_CASE("proposals: CPU and CUDA agree when scores hold NaN and infinities", "[proposals][gpu]") {
+  FRCNN_REQUIRE_GPU();
+  Context cpu, gpu(Device::cuda(0));
+  const int H = 12, W = 16;
+  RpnOut r = random_rpn(H, W, 71);
+  const float nan = std::nanf("");
+  const float specials[] = {nan, -nan, INFINITY, -INFINITY, -0.f};
+  float* s = r.scores.data<float>();
+  for (int i = 0; i < 9 * H * W; i += 4) s[i] = specials[(i / 4) % 5];
+  ProposalConfig cfg;
+  cfg.pre_nms_top_n = 0;
+  cfg.post_nms_top_n = 0;  // keep everything NMS keeps: the NaN-scored boxes come last
+  Proposals pc = proposal_layer(cpu, r.scores, r.deltas, r.anchors, 200, 260, 1.f, cfg);
+  Proposals pg = proposal_layer(gpu, r.scores.to(gpu.device()), r.deltas.to(gpu.device()), r.anchors.to(gpu.device()),
+                                200, 260, 1.f, cfg);
+  REQUIRE(pg.boxes.size(0) == pc.boxes.size(0));
+  auto sc = vec<float>(pc.scores), sg = vec<float>(pg.scores);
+  int nans = 0;
+  for (size_t i = 0; i < sc.size(); ++i) {
+    INFO("proposal " << i);
+    REQUIRE(std::isnan(sc[i]) == std::isnan(sg[i]));
+    if (std::isnan(sc[i])) {
+      ++nans;
+      if (i + 1 < sc.size()) REQUIRE(std::isnan(sc[i + 1]));  // NaNs only at the end
+    } else {
+      REQUIRE(sc[i] == sg[i]);
+    }
+  }
+  REQUIRE(nans > 0);
+  require_close(host(pg.boxes), pc.boxes, 1e-3, 1e-5, "proposal boxes");
+}
