@@ -59,6 +59,9 @@ Tensor roi_pool_backward(Context& ctx, const Tensor& grad_out, const Tensor& arg
                   std::to_string(C) + ", got " + desc(grad_out));
   require(argmax.defined() && argmax.dtype() == DType::I32 && argmax.shape() == grad_out.shape(), op,
           "argmax must be I32 with grad_out's shape " + shape_str(grad_out.shape()) + ", got " + desc(argmax));
+  // A 0 x 0 pooled grid has no bins to route gradients through (and forward refuses it).
+  require(grad_out.size(2) > 0 && grad_out.size(3) > 0, op,
+          "pooled size must be positive, got grad_out " + shape_str(grad_out.shape()));
   require(spatial_scale > 0, op, "spatial_scale must be positive");
   require(int64_t(N) * C * H * W < (int64_t(1) << 31), op, "features too large for 32-bit indexing");
   [[maybe_unused]] Device dev = common_device(op, {&grad_out, &argmax, &rois});

@@ -73,6 +73,10 @@ TEST_CASE("roi_pool: empty bins, bad batch index and empty inputs", "[roi_pool]"
   REQUIRE_THROWS_WITH(roi_pool_forward(ctx, feat, Tensor::empty({3, 4}), 7, 7, 1.f), Catch::Contains("rois"));
   REQUIRE_THROWS_WITH(roi_pool_backward(ctx, e.output, e.argmax, Tensor::empty({1, 5}), 1, 2, 4, 4, 1.f),
                       Catch::Contains("grad_out"));
+  // a 0 x 0 pooled grid: refused like in the forward pass
+  REQUIRE_THROWS_WITH(roi_pool_backward(ctx, Tensor::empty({2, 2, 0, 0}), Tensor::empty({2, 2, 0, 0}, DType::I32),
+                                        rois, 1, 2, 4, 4, 1.f),
+                      Catch::Contains("pooled size must be positive"));
 }
 
 // Central differences of L = sum(output * G) with respect to every feature element.
@@ -138,4 +142,15 @@ TEST_CASE("roi_pool: CPU and CUDA agree bit for bit and CUDA backward is determi
   auto g2 = vec<float>(roi_pool_backward(gpu, gG, rg.argmax, gr, N, C, H, W, 1.f / 16));
   REQUIRE(std::memcmp(g1.data(), g2.data(), g1.size() * sizeof(float)) == 0);
   REQUIRE(g1 == vec<float>(gc));
+}
+
+TEST_CASE("roi_pool: CUDA backward refuses a 0 x 0 pooled grid", "[roi_pool][gpu]") {
+  FRCNN_REQUIRE_GPU();
+  // 32 RoIs fill one staging chunk of the kernel's shared memory: with no bins it read past it.
+  Context gpu(Device::cuda(0));
+  std::vector<float> rv(5 * 32);
+  for (int r = 0; r < 32; ++r) rv[5 * r + 3] = rv[5 * r + 4] = 3.f;
+  Tensor rois = Tensor::from_vector<float>({32, 5}, rv).to(gpu.device());
+  Tensor g = Tensor::empty({32, 1, 0, 0}, DType::F32, gpu.device()), a = Tensor::empty({32, 1, 0, 0}, DType::I32, gpu.device());
+  REQUIRE_THROWS_WITH(roi_pool_backward(gpu, g, a, rois, 1, 1, 4, 4, 1.f), Catch::Contains("pooled size must be positive"));
 }
