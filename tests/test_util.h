@@ -61,4 +61,35 @@ inline void require_close(const Tensor& a, const Tensor& b, double atol, double 
   require_close(a.to_vector<float>(), b.to_vector<float>(), atol, rtol, what);
 }
 
+// Two devices' detections (boxes (D, 4), scores (D), labels (D)) are the same set:
+// one to one, every detection of `a` has an unused detection of `b` with the same label,
+// a score within score_tol and every box coordinate within box_atol + box_rtol * |a's|.
+// Their order may differ where scores are equal to within rounding (the devices sum in
+// different orders, so a saturated softmax can give 1 on one and 1 - 2^-24 on the other).
+// Returns the number of detections matched.
+inline size_t require_same_detections(const Tensor& boxes_a, const Tensor& scores_a, const Tensor& labels_a,
+                                      const Tensor& boxes_b, const Tensor& scores_b, const Tensor& labels_b,
+                                      float score_tol, float box_atol, float box_rtol, const std::string& what = "") {
+  const auto sa = scores_a.to_vector<float>(), sb = scores_b.to_vector<float>();
+  const auto la = labels_a.to_vector<int32_t>(), lb = labels_b.to_vector<int32_t>();
+  const auto ba = boxes_a.to_vector<float>(), bb = boxes_b.to_vector<float>();
+  INFO(what);
+  REQUIRE(sa.size() == sb.size());
+  std::vector<bool> used(sb.size(), false);
+  for (size_t i = 0; i < sa.size(); ++i) {
+    bool found = false;
+    for (size_t j = 0; j < sb.size() && !found; ++j) {
+      if (used[j] || lb[j] != la[i] || std::fabs(sb[j] - sa[i]) > score_tol) continue;
+      bool close = true;
+      for (int c = 0; c < 4; ++c)
+        close = close && std::fabs(bb[4 * j + c] - ba[4 * i + c]) <= box_atol + box_rtol * std::fabs(ba[4 * i + c]);
+      if (close) used[j] = found = true;
+    }
+    INFO("detection " << i << " label " << la[i] << " score " << sa[i] << " box (" << ba[4 * i] << ", "
+                      << ba[4 * i + 1] << ", " << ba[4 * i + 2] << ", " << ba[4 * i + 3] << ")");
+    REQUIRE(found);
+  }
+  return sa.size();
+}
+
 }  // namespace frcnn::test

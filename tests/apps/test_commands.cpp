@@ -192,26 +192,9 @@ TEST_CASE("detect on CUDA matches the CPU", "[apps][gpu]") {
     DetectResult rg = b.detect(gpu, x.to(gpu.device(), gpu.stream()), scale);
     REQUIRE(rg.boxes.device().is_cpu());
     REQUIRE(rc.num_proposals == rg.num_proposals);
-    const auto sc = rc.scores.to_vector<float>(), sg = rg.scores.to_vector<float>();
-    const auto lc = rc.labels.to_vector<int32_t>(), lg = rg.labels.to_vector<int32_t>();
-    const auto bc = rc.boxes.to_vector<float>(), bg = rg.boxes.to_vector<float>();
-    REQUIRE(sc.size() == sg.size());
-    // One-to-one: every CPU detection has an unused CUDA detection of the same class with
-    // a score within 1e-3 and a box within 0.05 px (+1e-4 relative).
-    std::vector<bool> used(sg.size(), false);
-    for (size_t i = 0; i < sc.size(); ++i) {
-      bool found = false;
-      for (size_t j = 0; j < sg.size() && !found; ++j) {
-        if (used[j] || lg[j] != lc[i] || std::fabs(sg[j] - sc[i]) > 1e-3f) continue;
-        bool close = true;
-        for (int c = 0; c < 4; ++c)
-          close = close && std::fabs(bg[4 * j + c] - bc[4 * i + c]) <= 0.05f + 1e-4f * std::fabs(bc[4 * i + c]);
-        if (close) used[j] = found = true;
-      }
-      INFO("image " << k << " CPU detection " << i << " label " << lc[i] << " score " << sc[i]);
-      REQUIRE(found);
-      ++compared;
-    }
+    // a score within 1e-3 and a box within 0.05 px (+1e-4 relative)
+    compared += test::require_same_detections(rc.boxes, rc.scores, rc.labels, rg.boxes, rg.scores, rg.labels, 1e-3f,
+                                              0.05f, 1e-4f, "image " + std::to_string(k));
   }
   REQUIRE(compared > 0);
 }

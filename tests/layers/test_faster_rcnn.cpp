@@ -253,7 +253,8 @@ TEST_CASE("faster rcnn: CUDA detections match the CPU", "[model][gpu]") {
   m.to(gpu);
   DetectResult rg = m.detect(gpu, img.to(Device::cuda()), 1.f);
   REQUIRE(rc.num_proposals == rg.num_proposals);
-  REQUIRE(rc.labels.to_vector<int32_t>() == rg.labels.to_vector<int32_t>());
-  test::require_close(rg.boxes, rc.boxes, 1e-2, 1e-3, "boxes");
-  test::require_close(rg.scores, rc.scores, 1e-4, 1e-3, "scores");
+  // The same detections, matched one to one: the devices' convolutions sum in different
+  // orders, so near-saturated scores (1 vs 1 - 2^-24) may swap two detections' places.
+  REQUIRE(test::require_same_detections(rc.boxes, rc.scores, rc.labels, rg.boxes, rg.scores, rg.labels, 1e-4f, 1e-2f,
+                                        1e-3f) > 0);
 }
