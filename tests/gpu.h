@@ -15,3 +15,18 @@
       return;                                                                               \
     }                                                                                       \
   } while (0)
+
+// cuDNN tests: after FRCNN_REQUIRE_GPU(). A build without cuDNN (and the emulated
+// device, which does not emulate it) prints one line and returns; CTest reports a skip.
+#if FRCNN_WITH_CUDNN
+#define FRCNN_REQUIRE_CUDNN() \
+  do {                        \
+  } while (0)
+#else
+#define FRCNN_REQUIRE_CUDNN()                                                                          \
+  do {                                                                                                 \
+    std::printf("SKIPPED: no cuDNN (%s)\n", FRCNN_CUDA_EMULATION ? "the emulated device has none"    \
+                                                                 : "this build has no cuDNN");       \
+    return;                                                                                            \
+  } while (0)
+#endif

@@ -103,6 +103,7 @@ TEST_CASE("fixtures: conv2d own CUDA kernels match torch", "[layers][fixtures][g
 
 TEST_CASE("fixtures: conv2d cuDNN backend matches torch", "[layers][fixtures][gpu]") {
   FRCNN_REQUIRE_GPU();
+  FRCNN_REQUIRE_CUDNN();
 #if FRCNN_WITH_CUDNN
   Context ctx(Device::cuda());
   conv_fixtures(ctx, ConvBackend::Cudnn);

@@ -124,6 +124,7 @@ TEST_CASE("grad check: conv2d own CUDA kernels", "[layers][gradcheck][gpu]") {
 
 TEST_CASE("grad check: conv2d cuDNN backend", "[layers][gradcheck][gpu]") {
   FRCNN_REQUIRE_GPU();
+  FRCNN_REQUIRE_CUDNN();
 #if FRCNN_WITH_CUDNN
   Context ctx(Device::cuda());
   conv_checks(ctx, ConvBackend::Cudnn);
