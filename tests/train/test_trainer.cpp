@@ -3,6 +3,7 @@
 
 #include "engine/safetensors.h"
 #include "layers/faster_rcnn.h"
+#include "tests/gpu.h"
 #include "tests/train/train_test_util.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
@@ -127,4 +128,25 @@ TEST_CASE("trainer: a stop request checkpoints at the end of the iteration", "[t
   o.resume = true;
   REQUIRE(train(cfg, ctx, o).finished);
   REQUIRE(test::read_metrics((out / "metrics.jsonl").string()).size() == 6 + 6 + 4 + 4);
+}
+
+TEST_CASE("trainer: joint training on CUDA gives the CPU's losses step for step", "[trainer][gpu]") {
+  FRCNN_REQUIRE_GPU();
+  Context cpu, gpu(Device::cuda());
+  Config cfg = test::tiny_train_config(test::tiny_dataset(), "joint");
+  auto out_cpu = test::temp_dir("train_joint_cpu"), out_gpu = test::temp_dir("train_joint_gpu");
+  REQUIRE(train(cfg, cpu, {out_cpu.string(), "", false, -1}).finished);
+  REQUIRE(train(cfg, gpu, {out_gpu.string(), "", false, -1}).finished);
+  auto mc = test::read_metrics((out_cpu / "metrics.jsonl").string());
+  auto mg = test::read_metrics((out_gpu / "metrics.jsonl").string());
+  REQUIRE(mc.size() == 8);
+  REQUIRE(mg.size() == mc.size());
+  // The same samples are drawn on both devices (counter-based RNG); the convolutions sum
+  // in different orders, so the losses agree to float rounding, growing a little per step.
+  for (size_t i = 0; i < mc.size(); ++i) {
+    INFO("iteration " << mc[i].iter << ": CPU loss " << mc[i].loss << ", CUDA " << mg[i].loss);
+    REQUIRE(mg[i].stage == mc[i].stage);
+    REQUIRE(mg[i].iter == mc[i].iter);
+    REQUIRE(mg[i].loss == Approx(mc[i].loss).epsilon(1e-3).margin(1e-5));
+  }
 }
