@@ -1,5 +1,6 @@
 #include "engine/allocator.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -88,9 +89,9 @@ void* CachingAllocator::take_cached(size_t size, void* stream) {
 }
 
 void* CachingAllocator::allocate(size_t bytes, Stream stream) {
-  const size_t size = round_size(bytes);
   std::lock_guard<std::mutex> lock(mu_);
-  void* p = take_cached(size, stream.handle);
+  const size_t size = caching_ ? round_size(bytes) : std::max<size_t>(bytes, 1);
+  void* p = caching_ ? take_cached(size, stream.handle) : nullptr;
   if (p) {
     ++stats_.cache_hits;
   } else {
@@ -124,8 +125,25 @@ void CachingAllocator::deallocate(void* p) {
   auto it = live_.find(p);
   if (it == live_.end()) throw std::logic_error("CachingAllocator::deallocate: pointer not allocated here");
   stats_.bytes_in_use -= it->second.size;
-  free_.emplace(it->second.size, std::make_pair(p, it->second.stream));
+  if (caching_) {
+    free_.emplace(it->second.size, std::make_pair(p, it->second.stream));
+  } else {
+    backend_->release(p);
+    ++stats_.raw_frees;
+    stats_.bytes_reserved -= it->second.size;
+  }
   live_.erase(it);
+}
+
+void CachingAllocator::set_caching(bool on) {
+  if (!on) empty_cache();
+  std::lock_guard<std::mutex> lock(mu_);
+  caching_ = on;
+}
+
+bool CachingAllocator::caching() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return caching_;
 }
 
 void CachingAllocator::empty_cache() {
@@ -162,7 +180,12 @@ CachingAllocator& cuda_allocator(int index) {
   std::lock_guard<std::mutex> lock(g_alloc_mu);
   auto& v = cuda_allocators();
   if (static_cast<int>(v.size()) <= index) v.resize(index + 1);
-  if (!v[index]) v[index] = std::make_unique<CachingAllocator>(make_cuda_backend(index));
+  if (!v[index]) {
+    v[index] = std::make_unique<CachingAllocator>(make_cuda_backend(index));
+    // FRCNN_CUDA_CACHING=0|1; default on, except on the emulated GPU (see the header).
+    const char* env = std::getenv("FRCNN_CUDA_CACHING");
+    v[index]->set_caching(env && *env ? std::string(env) != "0" : !FRCNN_CUDA_EMULATION);
+  }
   return *v[index];
 }
 }  // namespace
@@ -177,6 +200,8 @@ Allocator& default_allocator(const Device& d) {
 
 AllocatorStats cuda_allocator_stats(int index) { return cuda_allocator(index).stats(); }
 void cuda_empty_cache(int index) { cuda_allocator(index).empty_cache(); }
+void cuda_set_caching(bool on, int index) { cuda_allocator(index).set_caching(on); }
+bool cuda_caching(int index) { return cuda_allocator(index).caching(); }
 
 // ---- Buffer -------------------------------------------------------------------
 

@@ -12,6 +12,13 @@
 // the CUDA build plugs in cudaMalloc/cudaFree. default_allocator(device) returns the
 // process-wide allocator of a device (one per GPU, created on first use), as every
 // framework's tensor allocator is.
+//
+// Caching can be switched off (set_caching(false), or FRCNN_CUDA_CACHING=0 for the
+// process-wide CUDA allocators): every request is then its own backend allocation of
+// exactly the bytes asked for, released on free, as PyTorch's
+// PYTORCH_NO_CUDA_MEMORY_CACHING does. Memory checkers then see every overrun and use
+// after free; the emulated GPU build (docs/EMULATION.md) runs without caching by default
+// so that every tensor starts as the emulator's poison.
 #pragma once
 #include <cstddef>
 #include <map>
@@ -69,6 +76,9 @@ class CachingAllocator : public Allocator {
   void empty_cache();  // returns every cached (free) block to the backend
   AllocatorStats stats() const;
   void reset_peak();
+  // Off: exact-size backend allocations, released on free (empties the cache now).
+  void set_caching(bool on);
+  bool caching() const;
 
   // Bucket size for a request: multiples of 512 B below 1 MiB, of 2 MiB above.
   static size_t round_size(size_t bytes);
@@ -85,6 +95,7 @@ class CachingAllocator : public Allocator {
   std::multimap<size_t, std::pair<void*, void*>> free_;  // size -> (ptr, stream)
   std::unordered_map<void*, Block> live_;
   AllocatorStats stats_;
+  bool caching_ = true;
 };
 
 // Process-wide allocator of a device (see the header comment).
@@ -92,6 +103,8 @@ Allocator& default_allocator(const Device& d);
 // Its counters (CUDA devices only; the CPU allocator is a plain aligned malloc).
 AllocatorStats cuda_allocator_stats(int index = 0);
 void cuda_empty_cache(int index = 0);
+void cuda_set_caching(bool on, int index = 0);
+bool cuda_caching(int index = 0);
 
 // A move-only owning allocation.
 class Buffer {

@@ -105,6 +105,8 @@ TEST_CASE("allocator: Buffer is move-only RAII", "[allocator]") {
 
 TEST_CASE("allocator: CUDA tensors reuse cached memory", "[allocator][gpu]") {
   FRCNN_REQUIRE_GPU();
+  const bool was = cuda_caching();
+  cuda_set_caching(true);
   cuda_empty_cache();
   auto before = cuda_allocator_stats();
   for (int i = 0; i < 10; ++i) {
@@ -115,4 +117,26 @@ TEST_CASE("allocator: CUDA tensors reuse cached memory", "[allocator][gpu]") {
   REQUIRE(after.raw_allocs - before.raw_allocs == 1);
   REQUIRE(after.cache_hits - before.cache_hits == 9);
   REQUIRE(after.bytes_in_use == before.bytes_in_use);
+  cuda_set_caching(was);
+}
+
+TEST_CASE("allocator: without caching every block is its own exact allocation", "[allocator]") {
+  CachingAllocator a(make_host_backend());
+  a.set_caching(false);
+  void* p = a.allocate(100, {});
+  REQUIRE(a.stats().bytes_in_use == 100);  // not rounded to 512
+  a.deallocate(p);
+  void* q = a.allocate(100, {});
+  a.deallocate(q);
+  auto s = a.stats();
+  REQUIRE(s.raw_allocs == 2);
+  REQUIRE(s.raw_frees == 2);
+  REQUIRE(s.cache_hits == 0);
+  REQUIRE(s.bytes_reserved == 0);
+  // switching off gives the cache back
+  CachingAllocator b(make_host_backend());
+  b.deallocate(b.allocate(1000, {}));
+  REQUIRE(b.stats().bytes_reserved == 1024);
+  b.set_caching(false);
+  REQUIRE(b.stats().bytes_reserved == 0);
 }
