@@ -193,36 +193,21 @@ inline int __float2int_ru(float x) { return int(ceilf(x)); }
 inline float __int2float_rn(int x) { return float(x); }
 
 // ---- bit reinterpretation and bit intrinsics ------------------------------------------------
-inline int __float_as_int(float f) {
-  int i;
-  memcpy(&i, &f, 4);
-  return i;
+namespace emu {
+template <class To, class From>
+inline To bit_cast(From v) {
+  static_assert(sizeof(To) == sizeof(From), "bit_cast between types of different sizes");
+  To t;
+  memcpy(&t, &v, sizeof t);
+  return t;
 }
-inline unsigned __float_as_uint(float f) {
-  unsigned i;
-  memcpy(&i, &f, 4);
-  return i;
-}
-inline float __int_as_float(int i) {
-  float f;
-  memcpy(&f, &i, 4);
-  return f;
-}
-inline float __uint_as_float(unsigned i) {
-  float f;
-  memcpy(&f, &i, 4);
-  return f;
-}
-inline long long __double_as_longlong(double d) {
-  long long i;
-  memcpy(&i, &d, 8);
-  return i;
-}
-inline double __longlong_as_double(long long i) {
-  double d;
-  memcpy(&d, &i, 8);
-  return d;
-}
+}  // namespace emu
+inline int __float_as_int(float f) { return emu::bit_cast<int>(f); }
+inline unsigned __float_as_uint(float f) { return emu::bit_cast<unsigned>(f); }
+inline float __int_as_float(int i) { return emu::bit_cast<float>(i); }
+inline float __uint_as_float(unsigned i) { return emu::bit_cast<float>(i); }
+inline long long __double_as_longlong(double d) { return emu::bit_cast<long long>(d); }
+inline double __longlong_as_double(long long i) { return emu::bit_cast<double>(i); }
 inline int __popc(unsigned x) { return __builtin_popcount(x); }
 inline int __popcll(unsigned long long x) { return __builtin_popcountll(x); }
 inline int __clz(int x) { return x ? __builtin_clz(unsigned(x)) : 32; }

@@ -161,20 +161,24 @@ std::string thread_str(const Thread& t) {
   return b;
 }
 
-// A device error inside the running launch: printed with the kernel and its launch site.
-void launch_error(const char* kind, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
-void launch_error(const char* kind, const char* fmt, ...) {
+void vlaunch_error(const char* kind, const char* fmt, va_list ap) {
   char buf[1536];
-  va_list ap;
-  va_start(ap, fmt);
   vsnprintf(buf, sizeof buf, fmt, ap);
-  va_end(ap);
   g.failed = true;
   if (g.site)
     report(kind, "kernel %s launched at %s:%d, %s: %s", g.site->kernel, g.site->file, g.site->line, block_str().c_str(),
            buf);
   else
     report(kind, "%s", buf);
+}
+
+// A device error inside the running launch: printed with the kernel and its launch site.
+void launch_error(const char* kind, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+void launch_error(const char* kind, const char* fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vlaunch_error(kind, fmt, ap);
+  va_end(ap);
 }
 
 inline void asan_start(void** fake, const void* bottom, size_t size) {
@@ -447,15 +451,12 @@ using namespace detail;
 // ---- entry points used by device code ------------------------------------------------------
 
 void device_error(const char* kind, const char* fmt, ...) {
-  char buf[1536];
+  std::string f = fmt;
+  if (g.active && g.cur) f = thread_str(*g.cur) + ": " + f;  // no '%' in thread_str
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(buf, sizeof buf, fmt, ap);
+  vlaunch_error(kind, f.c_str(), ap);
   va_end(ap);
-  if (g.active && g.cur)
-    launch_error(kind, "%s: %s", thread_str(*g.cur).c_str(), buf);
-  else
-    report(kind, "%s", buf);
 }
 
 unsigned lane_id() { return g.cur ? g.cur->linear % 32 : 0; }
