@@ -2,7 +2,7 @@
 // anti-aliased lines, text in a built-in bitmap font, a per-class colour palette, and
 // draw_detections() for detection results. Used by `frcnn detect` and by train/plot.
 //
-// Coordinates are continuous image coordinates (DESIGN §4): pixel (x, y) covers
+// Coordinates are continuous image coordinates (docs/DATA.md, box conventions): pixel (x, y) covers
 // [x, x+1) x [y, y+1) and its centre is (x + 0.5, y + 0.5). A box (x1, y1, x2, y2) covers
 // the pixel columns round(x1) .. round(x2)-1 and rows round(y1) .. round(y2)-1.
 // Everything is clipped to the image: shapes partly or fully outside draw only what is

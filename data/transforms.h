@@ -13,7 +13,7 @@
 // clamped to the image. The resize and the normalisation are fused (no rounding to
 // 8 bits in between).
 //
-// Flip (continuous box convention, DESIGN §4): x1' = W - x2, x2' = W - x1.
+// Flip (continuous box convention, docs/DATA.md, box conventions): x1' = W - x2, x2' = W - x1.
 #pragma once
 #include <cstdint>
 

@@ -105,7 +105,7 @@ VocRecord parse_voc_annotation(const std::string& xml_path, const std::vector<st
       object_problem(options, warnings, str_cat(where, " ('", obj.name, "'): missing or unreadable <bndbox>, object skipped"));
       continue;
     }
-    // 1-based inclusive -> continuous (DESIGN §4).
+    // 1-based inclusive -> continuous (docs/DATA.md, box conventions).
     double x1 = xmin - 1, y1 = ymin - 1, x2 = xmax, y2 = ymax;
     const double cx1 = std::clamp(x1, 0.0, w), cy1 = std::clamp(y1, 0.0, h);
     const double cx2 = std::clamp(x2, 0.0, w), cy2 = std::clamp(y2, 0.0, h);

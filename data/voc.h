@@ -4,7 +4,7 @@
 //   <root>/ImageSets/Main/<split>.txt      (one image id per line)
 // (root is the VOC2007 folder itself, e.g. VOCdevkit/VOC2007.)
 //
-// Boxes follow DESIGN §4: VOC stores 1-based inclusive pixel indices
+// Boxes follow docs/DATA.md, box conventions: VOC stores 1-based inclusive pixel indices
 // (xmin, ymin, xmax, ymax); the reader maps them to our continuous convention
 // (xmin - 1, ymin - 1, xmax, ymax), so a one-pixel box at pixel 0 is (0, 0, 1, 1).
 //
@@ -37,7 +37,7 @@ namespace frcnn {
 struct VocObject {
   std::string name;
   int label = 0;                        // 1..K (index in class_names + 1)
-  float x1 = 0, y1 = 0, x2 = 0, y2 = 0;  // continuous image coordinates (DESIGN §4)
+  float x1 = 0, y1 = 0, x2 = 0, y2 = 0;  // continuous image coordinates (docs/DATA.md, box conventions)
   bool difficult = false;
   bool truncated = false;
 };

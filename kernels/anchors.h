@@ -1,4 +1,4 @@
-// Anchors of the RPN (DESIGN §4): A = |ratios| * |sizes| base anchors centred on
+// Anchors of the RPN (docs/KERNELS.md, Conventions): A = |ratios| * |sizes| base anchors centred on
 // feature cell (0, 0), shifted by the stride over an H x W feature map.
 //
 // Base anchors follow py-faster-rcnn's generate_anchors() exactly (base_size = stride,

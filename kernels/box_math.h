@@ -1,7 +1,7 @@
 // Per-element box maths shared by the CPU and CUDA kernels (FRCNN_HD): IoU, delta
 // encode/decode, clipping. Written once so both devices compute the same thing.
 //
-// Conventions (DESIGN §4): boxes are (x1, y1, x2, y2) in continuous image coordinates,
+// Conventions (docs/KERNELS.md, Conventions): boxes are (x1, y1, x2, y2) in continuous image coordinates,
 // no "+1": width = x2 - x1.
 //
 // Bit-exactness between devices: every product goes through fmul_rn(), which the CUDA

@@ -1,7 +1,7 @@
 // Box maths on tensors: pairwise IoU, delta encode/decode, clipping, min-size filter.
 // Per-element maths: kernels/box_math.h (shared by box_ops_cpu.cpp and box_ops_cuda.cu).
 //
-// All ops: boxes are F32 (N, 4) = (x1, y1, x2, y2), continuous, no +1 (DESIGN §4). The
+// All ops: boxes are F32 (N, 4) = (x1, y1, x2, y2), continuous, no +1 (docs/KERNELS.md, Conventions). The
 // device is that of the inputs (all inputs on one device, else std::invalid_argument);
 // outputs are fresh tensors on that device, queued on ctx.stream(). N = 0 is allowed
 // everywhere and gives empty outputs. All ops are deterministic; box_iou and

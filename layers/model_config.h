@@ -1,5 +1,5 @@
 // The detector's hyper-parameters: plain structs, defaults = the paper's released
-// VGG16 / VOC 2007 setup (DESIGN.md §5). train/config.h wraps them with the data,
+// VGG16 / VOC 2007 setup (docs/TRAINING.md). train/config.h wraps them with the data,
 // solver and schedule settings and loads everything from YAML.
 #pragma once
 #include <string>

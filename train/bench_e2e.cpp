@@ -223,7 +223,7 @@ TrainBench bench_train_stage(FasterRCNN& model, const Config& cfg, Context& ctx,
   }
   r.ims_per_batch = std::max(1, r.ims_per_batch);
   r.frozen_blocks = cfg.model.backbone.frozen_blocks;
-  // What the stage trains: the schedule's freezing (DESIGN.md §5, stage 1 of each kind).
+  // What the stage trains: the schedule's freezing (docs/TRAINING.md, stage 1 of each kind).
   model.backbone().freeze_blocks(r.frozen_blocks);
   model.rpn().set_frozen(parts == TrainParts::Head);
   model.head().set_frozen(parts == TrainParts::Rpn);

@@ -1,7 +1,7 @@
 // Training: the paper's 4-step alternating schedule ("alt4") and approximate joint
 // training ("joint"), with exact resume.
 //
-// alt4 (DESIGN.md §5; py-faster-rcnn's train_faster_rcnn_alt_opt.py):
+// alt4 (docs/TRAINING.md; py-faster-rcnn's train_faster_rcnn_alt_opt.py):
 //   rpn1   RPN + backbone (blocks above model.backbone.frozen_blocks), from the ImageNet
 //          init (or the seeded random init);
 //   proposals for every training image with the rpn1 network (no pre-NMS cap,

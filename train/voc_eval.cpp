@@ -84,7 +84,7 @@ void check_box(float x1, float y1, float x2, float y2, const std::string& where)
                                 std::to_string(y1) + ", " + std::to_string(x2) + ", " + std::to_string(y2) + ")");
 }
 
-// Our continuous box -> the devkit's 1-based inclusive box (DESIGN §4).
+// Our continuous box -> the devkit's 1-based inclusive box (docs/EVALUATION.md).
 std::array<double, 4> to_devkit(float x1, float y1, float x2, float y2) {
   return {double(x1) + 1.0, double(y1) + 1.0, double(x2), double(y2)};
 }

@@ -3,7 +3,7 @@
 // the devkit's per-class result files (written and read back), a COCO-style detections
 // JSON, eval.json, a printable AP table and precision-recall plots.
 //
-// Box conventions (DESIGN §4): every box passed in or returned is in OUR continuous
+// Box conventions (docs/EVALUATION.md): every box passed in or returned is in OUR continuous
 // convention (x1, y1, x2, y2), no "+1". Inside the evaluation each box is converted back to
 // the devkit's 1-based inclusive pixels, (x1+1, y1+1, x2, y2), and the devkit's own "+1"
 // overlap is applied:
