@@ -7,12 +7,15 @@
 # with why the emulation cannot see them (docs/EMULATION.md); the source file is restored
 # after each one (and on exit).
 #
-#   scripts/emu-mutants.sh [EMU_BUILD_DIR]     (default build-emu, configured by make build-emu)
+#   scripts/emu-mutants.sh [EMU_BUILD_DIR [NAME_REGEX]]
+#     EMU_BUILD_DIR  default build-emu (configured by make build-emu)
+#     NAME_REGEX     only the mutants whose name matches (grep -E), e.g. 'nms|roipool' 
 #
 # Takes about a minute per mutant on 2 cores. Not part of make test: it rebuilds.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 B=${1:-build-emu}
+ONLY=${2:-}
 [[ -f $B/CMakeCache.txt ]] || { echo "emu-mutants: configure $B first (make build-emu)" >&2; exit 2; }
 
 # name | file | text to find (\n = newline) | replacement | test binary | Catch filter [| expected miss: why]
@@ -45,6 +48,7 @@ total=0
 expected_misses=0
 for m in "${MUTANTS[@]}"; do
   IFS='|' read -r name file find repl binary filter expected <<<"$m"
+  if [[ -n $ONLY ]] && ! grep -qE "$ONLY" <<<"$name"; then continue; fi
   total=$((total + 1))
   target=$file
   backup=$(mktemp)
