@@ -49,6 +49,7 @@ bool is_device_range(const void* p, size_t bytes);
 bool is_pinned_range(const void* p, size_t bytes);
 bool is_device_or_pinned(const void* p);  // a pointer a kernel may dereference
 size_t device_bytes_in_use();
+size_t page_size();
 size_t device_capacity();
 void poison_bytes(void* p, size_t bytes);  // with config().poison, if any
 

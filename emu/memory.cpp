@@ -37,10 +37,6 @@ namespace {
 
 constexpr size_t kArenaBytes = size_t(32) << 30;  // reserved address space, not memory
 
-size_t page_size() {
-  static const size_t p = size_t(sysconf(_SC_PAGESIZE));
-  return p;
-}
 size_t round_up(size_t n, size_t a) { return (n + a - 1) / a * a; }
 
 struct Region {
@@ -105,13 +101,18 @@ void set_access(Arena& a, bool on) {
   }
 }
 
+// The entry of an address-keyed map with the greatest start <= addr, or null.
+template <class Map>
+const typename Map::value_type* floor_entry(const Map& m, uintptr_t addr) {
+  auto it = m.upper_bound(addr);
+  return it == m.begin() ? nullptr : &*--it;
+}
+
+// The live device region containing addr (its pages, slack included), or null.
 const std::pair<const uintptr_t, Region>* find_live(uintptr_t addr) {
   if (!g_arena) return nullptr;
-  auto& live = g_arena->live_;
-  auto it = live.upper_bound(addr);
-  if (it == live.begin()) return nullptr;
-  --it;
-  return addr < it->first + it->second.length ? &*it : nullptr;
+  const auto* e = floor_entry(g_arena->live_, addr);
+  return e && addr < e->first + e->second.length ? e : nullptr;
 }
 
 // Host code touched device memory: say so, with the allocation, then let the previous
@@ -156,6 +157,11 @@ void segv_handler(int sig, siginfo_t* info, void* uctx) {
 }
 
 }  // namespace
+
+size_t page_size() {
+  static const size_t p = size_t(sysconf(_SC_PAGESIZE));
+  return p;
+}
 
 DeviceScope::DeviceScope() : lock_(device_mutex()) {
   std::lock_guard<std::mutex> l(g_map_mu);
@@ -205,7 +211,7 @@ void* device_alloc(size_t bytes) {
 }
 
 bool device_free(void* ptr) {
-  DeviceScope scope;
+  DeviceScope scope;  // waits for a kernel running on another thread, as cudaFree waits for the device
   std::lock_guard<std::mutex> l(g_map_mu);
   Arena& a = arena();
   auto it = a.live_.find(reinterpret_cast<uintptr_t>(ptr));
@@ -264,32 +270,18 @@ bool is_device_range(const void* p, size_t bytes) {
 bool is_pinned_range(const void* p, size_t bytes) {
   std::lock_guard<std::mutex> l(g_map_mu);
   const uintptr_t addr = reinterpret_cast<uintptr_t>(p);
-  auto it = g_pinned.upper_bound(addr);
-  if (it == g_pinned.begin()) return false;
-  --it;
-  return addr + bytes <= it->first + it->second;
+  const auto* e = floor_entry(g_pinned, addr);
+  return e && addr + bytes <= e->first + e->second;
 }
 
 bool is_device_or_pinned(const void* p) {
   // One past the end is a valid pointer to pass (an end bound), so compare with <=.
+  std::lock_guard<std::mutex> l(g_map_mu);
   const uintptr_t addr = reinterpret_cast<uintptr_t>(p);
-  {
-    std::lock_guard<std::mutex> l(g_map_mu);
-    if (g_arena) {
-      auto& live = g_arena->live_;
-      auto it = live.upper_bound(addr);
-      if (it != live.begin()) {
-        --it;
-        if (addr <= it->first + it->second.bytes) return true;
-      }
-    }
-    auto it = g_pinned.upper_bound(addr);
-    if (it != g_pinned.begin()) {
-      --it;
-      if (addr <= it->first + it->second) return true;
-    }
-  }
-  return false;
+  const auto* d = g_arena ? floor_entry(g_arena->live_, addr) : nullptr;
+  if (d && addr <= d->first + d->second.bytes) return true;
+  const auto* h = floor_entry(g_pinned, addr);
+  return h && addr <= h->first + h->second;
 }
 
 size_t device_bytes_in_use() {

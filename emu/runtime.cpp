@@ -32,18 +32,25 @@ bool event_is_valid(cudaEvent_t e) {
   return e && g_events.count(e);
 }
 
+// cudaSuccess, or the report and error of a call on a handle that does not exist.
+cudaError_t check_stream(cudaStream_t s, const char* api) {
+  if (stream_is_valid(s)) return cudaSuccess;
+  return fail(cudaErrorInvalidResourceHandle, "invalid-stream", "%s on stream %p, which does not exist", api,
+              static_cast<void*>(s));
+}
+cudaError_t check_event(cudaEvent_t e, const char* api) {
+  if (event_is_valid(e)) return cudaSuccess;
+  return fail(cudaErrorInvalidResourceHandle, "invalid-event", "%s on event %p, which does not exist", api,
+              static_cast<void*>(e));
+}
+
 const char* kind_name(cudaMemcpyKind k) {
   switch (k) {
-    case cudaMemcpyHostToHost:
-      return "HostToHost";
-    case cudaMemcpyHostToDevice:
-      return "HostToDevice";
-    case cudaMemcpyDeviceToHost:
-      return "DeviceToHost";
-    case cudaMemcpyDeviceToDevice:
-      return "DeviceToDevice";
-    default:
-      return "Default";
+    case cudaMemcpyHostToHost: return "HostToHost";
+    case cudaMemcpyHostToDevice: return "HostToDevice";
+    case cudaMemcpyDeviceToHost: return "DeviceToHost";
+    case cudaMemcpyDeviceToDevice: return "DeviceToDevice";
+    default: return "Default";
   }
 }
 
@@ -58,9 +65,7 @@ const char* where(const void* p, size_t bytes) {
 // for the copy (cudaMemcpy, or a device->host copy into pageable memory).
 cudaError_t copy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, cudaStream_t stream, bool async,
                  const char* api) {
-  if (!stream_is_valid(stream))
-    return fail(cudaErrorInvalidResourceHandle, "invalid-stream", "%s on stream %p, which does not exist", api,
-                static_cast<void*>(stream));
+  if (cudaError_t e = check_stream(stream, api)) return e;
   if (bytes == 0) return cudaSuccess;
   if (!dst || !src) return fail(cudaErrorInvalidValue, "bad-copy", "%s of %zu bytes with a null pointer", api, bytes);
   const bool dst_dev = is_device_range(dst, bytes), src_dev = is_device_range(src, bytes);
@@ -93,18 +98,14 @@ cudaError_t copy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, 
       bump(&Counters::copies_d2d);
       bump(&Counters::bytes_d2d, int64_t(bytes));
       break;
-    default:
-      bump(&Counters::copies_h2h);
-      break;
+    default: bump(&Counters::copies_h2h); break;
   }
   if (!async && kind != cudaMemcpyHostToHost) bump(&Counters::host_waits);
   return cudaSuccess;
 }
 
 cudaError_t memset_device(void* p, int value, size_t bytes, cudaStream_t stream, const char* api) {
-  if (!stream_is_valid(stream))
-    return fail(cudaErrorInvalidResourceHandle, "invalid-stream", "%s on stream %p, which does not exist", api,
-                static_cast<void*>(stream));
+  if (cudaError_t e = check_stream(stream, api)) return e;
   if (bytes == 0) return cudaSuccess;
   if (!is_device_range(p, bytes))
     return fail(cudaErrorInvalidValue, "bad-memset", "%s(%p, %zu bytes): not inside one device allocation", api, p,
@@ -180,35 +181,16 @@ cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int device) 
   cudaDeviceProp p;
   if (cudaError_t e = cudaGetDeviceProperties(&p, device)) return e;
   switch (attr) {
-    case cudaDevAttrMaxThreadsPerBlock:
-      *value = p.maxThreadsPerBlock;
-      break;
-    case cudaDevAttrMaxBlockDimX:
-      *value = p.maxThreadsDim[0];
-      break;
-    case cudaDevAttrMaxGridDimX:
-      *value = p.maxGridSize[0];
-      break;
-    case cudaDevAttrMaxSharedMemoryPerBlock:
-      *value = int(p.sharedMemPerBlock);
-      break;
-    case cudaDevAttrWarpSize:
-      *value = p.warpSize;
-      break;
-    case cudaDevAttrMultiProcessorCount:
-      *value = p.multiProcessorCount;
-      break;
-    case cudaDevAttrComputeCapabilityMajor:
-      *value = p.major;
-      break;
-    case cudaDevAttrComputeCapabilityMinor:
-      *value = p.minor;
-      break;
-    case cudaDevAttrMaxSharedMemoryPerBlockOptin:
-      *value = int(p.sharedMemPerBlockOptin);
-      break;
-    default:
-      return fail(cudaErrorInvalidValue, "unsupported", "cudaDeviceGetAttribute(%d) is not emulated", int(attr));
+    case cudaDevAttrMaxThreadsPerBlock: *value = p.maxThreadsPerBlock; break;
+    case cudaDevAttrMaxBlockDimX: *value = p.maxThreadsDim[0]; break;
+    case cudaDevAttrMaxGridDimX: *value = p.maxGridSize[0]; break;
+    case cudaDevAttrMaxSharedMemoryPerBlock: *value = int(p.sharedMemPerBlock); break;
+    case cudaDevAttrWarpSize: *value = p.warpSize; break;
+    case cudaDevAttrMultiProcessorCount: *value = p.multiProcessorCount; break;
+    case cudaDevAttrComputeCapabilityMajor: *value = p.major; break;
+    case cudaDevAttrComputeCapabilityMinor: *value = p.minor; break;
+    case cudaDevAttrMaxSharedMemoryPerBlockOptin: *value = int(p.sharedMemPerBlockOptin); break;
+    default: return fail(cudaErrorInvalidValue, "unsupported", "cudaDeviceGetAttribute(%d) is not emulated", int(attr));
   }
   return cudaSuccess;
 }
@@ -238,48 +220,29 @@ cudaError_t cudaGetLastError() { return take_last_error(); }
 cudaError_t cudaPeekAtLastError() { return peek_last_error(); }
 const char* cudaGetErrorName(cudaError_t e) {
   switch (e) {
-    case cudaSuccess:
-      return "cudaSuccess";
-    case cudaErrorInvalidValue:
-      return "cudaErrorInvalidValue";
-    case cudaErrorMemoryAllocation:
-      return "cudaErrorMemoryAllocation";
-    case cudaErrorInitializationError:
-      return "cudaErrorInitializationError";
-    case cudaErrorInvalidConfiguration:
-      return "cudaErrorInvalidConfiguration";
-    case cudaErrorInvalidDevicePointer:
-      return "cudaErrorInvalidDevicePointer";
-    case cudaErrorInvalidMemcpyDirection:
-      return "cudaErrorInvalidMemcpyDirection";
-    case cudaErrorInvalidDeviceFunction:
-      return "cudaErrorInvalidDeviceFunction";
-    case cudaErrorNoDevice:
-      return "cudaErrorNoDevice";
-    case cudaErrorInvalidDevice:
-      return "cudaErrorInvalidDevice";
-    case cudaErrorInvalidResourceHandle:
-      return "cudaErrorInvalidResourceHandle";
-    case cudaErrorNotReady:
-      return "cudaErrorNotReady";
-    case cudaErrorIllegalAddress:
-      return "cudaErrorIllegalAddress";
-    case cudaErrorLaunchOutOfResources:
-      return "cudaErrorLaunchOutOfResources";
-    case cudaErrorLaunchFailure:
-      return "cudaErrorLaunchFailure";
-    default:
-      return "cudaErrorUnknown";
+    case cudaSuccess: return "cudaSuccess";
+    case cudaErrorInvalidValue: return "cudaErrorInvalidValue";
+    case cudaErrorMemoryAllocation: return "cudaErrorMemoryAllocation";
+    case cudaErrorInitializationError: return "cudaErrorInitializationError";
+    case cudaErrorInvalidConfiguration: return "cudaErrorInvalidConfiguration";
+    case cudaErrorInvalidDevicePointer: return "cudaErrorInvalidDevicePointer";
+    case cudaErrorInvalidMemcpyDirection: return "cudaErrorInvalidMemcpyDirection";
+    case cudaErrorInvalidDeviceFunction: return "cudaErrorInvalidDeviceFunction";
+    case cudaErrorNoDevice: return "cudaErrorNoDevice";
+    case cudaErrorInvalidDevice: return "cudaErrorInvalidDevice";
+    case cudaErrorInvalidResourceHandle: return "cudaErrorInvalidResourceHandle";
+    case cudaErrorNotReady: return "cudaErrorNotReady";
+    case cudaErrorIllegalAddress: return "cudaErrorIllegalAddress";
+    case cudaErrorLaunchOutOfResources: return "cudaErrorLaunchOutOfResources";
+    case cudaErrorLaunchFailure: return "cudaErrorLaunchFailure";
+    default: return "cudaErrorUnknown";
   }
 }
 const char* cudaGetErrorString(cudaError_t e) {
   switch (e) {
-    case cudaSuccess:
-      return "no error";
-    case cudaErrorLaunchFailure:
-      return "unspecified launch failure (the emulation printed why: [cuda-emu] above)";
-    default:
-      return "see the [cuda-emu] report above";
+    case cudaSuccess: return "no error";
+    case cudaErrorLaunchFailure: return "unspecified launch failure (the emulation printed why: [cuda-emu] above)";
+    default: return "see the [cuda-emu] report above";
   }
 }
 
@@ -359,24 +322,15 @@ cudaError_t cudaStreamDestroy(cudaStream_t s) {
   return cudaSuccess;
 }
 cudaError_t cudaStreamSynchronize(cudaStream_t s) {
-  if (!stream_is_valid(s))
-    return fail(cudaErrorInvalidResourceHandle, "invalid-stream", "cudaStreamSynchronize(%p): not a live stream",
-                static_cast<void*>(s));
+  if (cudaError_t e = check_stream(s, "cudaStreamSynchronize")) return e;
   bump(&Counters::stream_syncs);
   bump(&Counters::host_waits);
   return cudaSuccess;
 }
-cudaError_t cudaStreamQuery(cudaStream_t s) {
-  if (!stream_is_valid(s))
-    return fail(cudaErrorInvalidResourceHandle, "invalid-stream", "cudaStreamQuery(%p): not a live stream",
-                static_cast<void*>(s));
-  return cudaSuccess;
-}
+cudaError_t cudaStreamQuery(cudaStream_t s) { return check_stream(s, "cudaStreamQuery"); }
 cudaError_t cudaStreamWaitEvent(cudaStream_t s, cudaEvent_t e, unsigned) {
-  if (!stream_is_valid(s) || !event_is_valid(e))
-    return fail(cudaErrorInvalidResourceHandle, "invalid-handle",
-                "cudaStreamWaitEvent(%p, %p): not a live stream/event", static_cast<void*>(s), static_cast<void*>(e));
-  return cudaSuccess;
+  if (cudaError_t r = check_stream(s, "cudaStreamWaitEvent")) return r;
+  return check_event(e, "cudaStreamWaitEvent");
 }
 
 cudaError_t cudaEventCreate(cudaEvent_t* e) { return cudaEventCreateWithFlags(e, cudaEventDefault); }
@@ -399,30 +353,22 @@ cudaError_t cudaEventDestroy(cudaEvent_t e) {
   return cudaSuccess;
 }
 cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s) {
-  if (!event_is_valid(e) || !stream_is_valid(s))
-    return fail(cudaErrorInvalidResourceHandle, "invalid-handle", "cudaEventRecord(%p, %p): not a live event/stream",
-                static_cast<void*>(e), static_cast<void*>(s));
+  if (cudaError_t r = check_event(e, "cudaEventRecord")) return r;
+  if (cudaError_t r = check_stream(s, "cudaEventRecord")) return r;
   e->recorded = true;
   e->time = std::chrono::steady_clock::now();
   return cudaSuccess;
 }
 cudaError_t cudaEventSynchronize(cudaEvent_t e) {
-  if (!event_is_valid(e))
-    return fail(cudaErrorInvalidResourceHandle, "invalid-event", "cudaEventSynchronize(%p): not a live event",
-                static_cast<void*>(e));
+  if (cudaError_t r = check_event(e, "cudaEventSynchronize")) return r;
   bump(&Counters::event_syncs);
   bump(&Counters::host_waits);
   return cudaSuccess;
 }
-cudaError_t cudaEventQuery(cudaEvent_t e) {
-  if (!event_is_valid(e))
-    return fail(cudaErrorInvalidResourceHandle, "invalid-event", "cudaEventQuery(%p): not a live event",
-                static_cast<void*>(e));
-  return cudaSuccess;
-}
+cudaError_t cudaEventQuery(cudaEvent_t e) { return check_event(e, "cudaEventQuery"); }
 cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t a, cudaEvent_t b) {
-  if (!event_is_valid(a) || !event_is_valid(b))
-    return fail(cudaErrorInvalidResourceHandle, "invalid-event", "cudaEventElapsedTime: not a live event");
+  if (cudaError_t r = check_event(a, "cudaEventElapsedTime")) return r;
+  if (cudaError_t r = check_event(b, "cudaEventElapsedTime")) return r;
   if ((a->flags | b->flags) & cudaEventDisableTiming)
     return fail(cudaErrorInvalidResourceHandle, "invalid-event",
                 "cudaEventElapsedTime on an event created with cudaEventDisableTiming");

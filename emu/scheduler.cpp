@@ -43,11 +43,6 @@ namespace {
 
 // ---- fiber stacks ------------------------------------------------------------------------
 
-size_t page_size() {
-  static const size_t p = size_t(sysconf(_SC_PAGESIZE));
-  return p;
-}
-
 struct Stack {
   char* base = nullptr;  // mapping start: one guard page, then `size` usable bytes
   size_t size = 0;
@@ -626,6 +621,7 @@ void run_grid(const LaunchSite& site, const void* func, dim3 grid, dim3 block, s
 
 cudaError_t emu_func_set_attribute(const void* func, cudaFuncAttribute attr, int value) {
   using namespace emu::detail;
+  DeviceScope scope;  // g_max_dyn_smem is read by launches on any thread
   if (attr == cudaFuncAttributeMaxDynamicSharedMemorySize) {
     if (value < 0 || size_t(value) > kMaxOptinSmem)
       return fail(cudaErrorInvalidValue, "invalid-attribute", "MaxDynamicSharedMemorySize %d is outside [0, %zu]",

@@ -33,18 +33,10 @@ static void launch_fill(void* p, int64_t n, T v, cudaStream_t s) {
 void fill_cuda(void* data, DType dtype, int64_t n, double value, Stream stream) {
   cudaStream_t s = cuda_stream(stream);
   switch (dtype) {
-    case DType::F32:
-      launch_fill<float>(data, n, static_cast<float>(value), s);
-      break;
-    case DType::I32:
-      launch_fill<int32_t>(data, n, static_cast<int32_t>(value), s);
-      break;
-    case DType::U8:
-      launch_fill<uint8_t>(data, n, static_cast<uint8_t>(value), s);
-      break;
-    case DType::I64:
-      launch_fill<int64_t>(data, n, static_cast<int64_t>(value), s);
-      break;
+    case DType::F32: launch_fill<float>(data, n, static_cast<float>(value), s); break;
+    case DType::I32: launch_fill<int32_t>(data, n, static_cast<int32_t>(value), s); break;
+    case DType::U8: launch_fill<uint8_t>(data, n, static_cast<uint8_t>(value), s); break;
+    case DType::I64: launch_fill<int64_t>(data, n, static_cast<int64_t>(value), s); break;
     default:
       if (value != 0.0) throw std::invalid_argument(std::string("fill_: no fill for dtype ") + dtype_name(dtype));
       CUDA_CHECK(cudaMemsetAsync(data, 0, n * dtype_size(dtype), s));

@@ -149,11 +149,10 @@ struct DeviceSelect {
         !cub_check_range(what, "d_num_selected_out", num_selected, sizeof(*num_selected)))
       return cudaErrorInvalidValue;
     int64_t k = 0;
-    for (int64_t i = 0; i < int64_t(n); ++i)
-      if (flags[i]) {
-        if (!cub_check_range(what, "d_out", out + k, sizeof(*out))) return cudaErrorInvalidValue;
-        out[k++] = in[i];
-      }
+    for (int64_t i = 0; i < int64_t(n); ++i) k += flags[i] ? 1 : 0;
+    if (!cub_check_range(what, "d_out", out, size_t(k) * sizeof(*out))) return cudaErrorInvalidValue;
+    for (int64_t i = 0, j = 0; i < int64_t(n); ++i)
+      if (flags[i]) out[j++] = in[i];
     *num_selected = static_cast<std::remove_reference_t<decltype(*num_selected)>>(k);
     return cudaSuccess;
   }
