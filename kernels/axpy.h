@@ -1,6 +1,8 @@
 // y += a * x on F32 tensors of the same number of elements (any shapes), on the
 // context's device. Used where gradients accumulate (layers' "+=" rule). Deterministic:
-// every element is computed independently, with the same arithmetic on both devices.
+// every element is computed independently, a product then a sum, each rounded on its own
+// on both devices (no FMA: the _rn intrinsics on CUDA; on the CPU because baseline x86-64
+// has no FMA instruction, see kernels/box_math.h).
 #pragma once
 #include <cstdint>
 

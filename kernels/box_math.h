@@ -5,11 +5,15 @@
 // no "+1": width = x2 - x1.
 //
 // Bit-exactness between devices: every product goes through fmul_rn(), which the CUDA
-// compiler never fuses with a neighbouring add into an FMA (nvcc contracts by default,
-// the host compiler in our -std=c++17 builds does not). IoU uses only +, -, *, / and
-// max/min, all correctly rounded on both devices, so box_iou() is bit-identical on the
-// CPU and the GPU, and so are NMS keep lists and IoU-threshold labels. Decode/encode use
-// exp/log, whose device versions may differ from the host libm by an ulp or two.
+// compiler never fuses with a neighbouring add into an FMA (nvcc contracts by default).
+// The host compiler would contract too where it can: GCC's C++ default is
+// -ffp-contract=fast, -std=c++17 or not. Our builds target baseline x86-64, which has no
+// FMA instruction, so the CPU rounds every operation on its own; a host build for an FMA
+// target (-march=haswell or later, aarch64) needs -ffp-contract=off to stay bit-identical
+// (the emulated build passes it). IoU uses only +, -, *, / and max/min, all correctly
+// rounded on both devices, so box_iou() is bit-identical on the CPU and the GPU, and so
+// are NMS keep lists and IoU-threshold labels. Decode/encode use exp/log, whose device
+// versions may differ from the host libm by an ulp or two.
 #pragma once
 #include <math.h>
 

@@ -2,7 +2,11 @@
 // Faster R-CNN solver; train/sgd.h applies it to every parameter):
 //   v = momentum * v + lr_eff * (g + decay_eff * w);  w = w - v
 // w, v, g: F32 tensors of one shape on the context's device; w and v are updated in
-// place. Deterministic, element by element, the same arithmetic on both devices.
+// place. Deterministic, element by element. Both devices do the same five float
+// operations in the same order, each rounded on its own: on CUDA the _rn intrinsics below
+// forbid FMA contraction; on the CPU nothing is contracted only because the target
+// (baseline x86-64) has no FMA instruction: a host build for an FMA target would fuse
+// them unless given -ffp-contract=off (kernels/box_math.h).
 #pragma once
 #include <cstdint>
 
