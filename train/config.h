@@ -34,7 +34,10 @@ struct SolverConfig {
   float momentum = 0.9f;
   float weight_decay = 0.0005f;
   float gamma = 0.1f;          // lr multiplier at each step
-  float bias_lr_mult = 2.f;    // biases learn 2x faster and have no decay (Caffe models)
+  // Biases learn at bias_lr_mult x the lr (py-faster-rcnn's lr_mult: 2) and get no weight
+  // decay (decay_mult 0, set by Conv2d and Linear). py-faster-rcnn's VGG16 prototxts give
+  // biases no decay_mult, so Caffe's default of 1 applies there: its biases are decayed.
+  float bias_lr_mult = 2.f;
 };
 
 // One training stage: iterations, the lr step, images per batch.
