@@ -24,22 +24,6 @@ class HostBackend : public RawBackend {
   Device device() const override { return Device::cpu(); }
 };
 
-// The CPU allocator does not cache: malloc is already fast, and tests want
-// ASan/valgrind to see every use-after-free.
-class HostAllocator : public Allocator {
- public:
-  void* allocate(size_t bytes, Stream) override {
-    void* p = backend_.allocate(bytes);
-    if (!p) throw std::bad_alloc();
-    return p;
-  }
-  void deallocate(void* p) override { backend_.release(p); }
-  Device device() const override { return Device::cpu(); }
-
- private:
-  HostBackend backend_;
-};
-
 }  // namespace
 
 std::unique_ptr<RawBackend> make_host_backend() { return std::make_unique<HostBackend>(); }
@@ -74,7 +58,7 @@ size_t CachingAllocator::round_size(size_t bytes) {
   return (bytes + kLarge - 1) / kLarge * kLarge;
 }
 
-void* CachingAllocator::take_cached(size_t size, void* stream) {
+void* CachingAllocator::take_cached(size_t size, uint64_t stream) {
   // Best fit on the same stream, wasting at most the size itself (a 4 MiB request may
   // take an 8 MiB block, not a 1 GiB one).
   for (auto it = free_.lower_bound(size); it != free_.end() && it->first <= 2 * size; ++it) {
@@ -91,18 +75,14 @@ void* CachingAllocator::take_cached(size_t size, void* stream) {
 void* CachingAllocator::allocate(size_t bytes, Stream stream) {
   std::lock_guard<std::mutex> lock(mu_);
   const size_t size = caching_ ? round_size(bytes) : std::max<size_t>(bytes, 1);
-  void* p = caching_ ? take_cached(size, stream.handle) : nullptr;
+  void* p = caching_ ? take_cached(size, stream.id) : nullptr;
   if (p) {
     ++stats_.cache_hits;
   } else {
     p = backend_->allocate(size);
     if (!p) {
       // Out of memory: give the cache back and try once more.
-      for (auto& kv : free_) {
-        backend_->release(kv.second.first);
-        ++stats_.raw_frees;
-        stats_.bytes_reserved -= kv.first;
-      }
+      for (auto& kv : free_) release_locked(kv.second.first, kv.first);
       free_.clear();
       p = backend_->allocate(size);
       if (!p)
@@ -112,7 +92,7 @@ void* CachingAllocator::allocate(size_t bytes, Stream stream) {
     }
     ++stats_.raw_allocs;
     stats_.bytes_reserved += size;
-    live_[p] = Block{size, stream.handle};
+    live_[p] = Block{size, stream.id};
   }
   stats_.bytes_in_use += live_[p].size;
   if (stats_.bytes_in_use > stats_.peak_bytes_in_use) stats_.peak_bytes_in_use = stats_.bytes_in_use;
@@ -125,14 +105,36 @@ void CachingAllocator::deallocate(void* p) {
   auto it = live_.find(p);
   if (it == live_.end()) throw std::logic_error("CachingAllocator::deallocate: pointer not allocated here");
   stats_.bytes_in_use -= it->second.size;
-  if (caching_) {
+  if (caching_ && !dead_streams_.count(it->second.stream)) {
     free_.emplace(it->second.size, std::make_pair(p, it->second.stream));
   } else {
-    backend_->release(p);
-    ++stats_.raw_frees;
-    stats_.bytes_reserved -= it->second.size;
+    release_locked(p, it->second.size);
   }
   live_.erase(it);
+}
+
+void CachingAllocator::release_locked(void* p, size_t size) {
+  backend_->release(p);
+  ++stats_.raw_frees;
+  stats_.bytes_reserved -= size;
+}
+
+void CachingAllocator::release_stream(uint64_t stream_id) {
+  if (stream_id == 0) return;  // the legacy default stream never dies
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto it = free_.begin(); it != free_.end();) {
+    if (it->second.second == stream_id) {
+      release_locked(it->second.first, it->first);
+      it = free_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (const auto& kv : live_)
+    if (kv.second.stream == stream_id) {
+      dead_streams_.insert(stream_id);
+      break;
+    }
 }
 
 void CachingAllocator::set_caching(bool on) {
@@ -148,11 +150,7 @@ bool CachingAllocator::caching() const {
 
 void CachingAllocator::empty_cache() {
   std::lock_guard<std::mutex> lock(mu_);
-  for (auto& kv : free_) {
-    backend_->release(kv.second.first);
-    ++stats_.raw_frees;
-    stats_.bytes_reserved -= kv.first;
-  }
+  for (auto& kv : free_) release_locked(kv.second.first, kv.first);
   free_.clear();
 }
 
@@ -188,14 +186,33 @@ CachingAllocator& cuda_allocator(int index) {
   }
   return *v[index];
 }
+
+CachingAllocator& host_allocator() {
+  // Never destroyed, like the CUDA ones. Caching off: see the header comment.
+  static CachingAllocator* host = [] {
+    auto* a = new CachingAllocator(make_host_backend());
+    a->set_caching(false);
+    return a;
+  }();
+  return *host;
+}
+
+CachingAllocator& allocator_of(const Device& d) { return d.is_cpu() ? host_allocator() : cuda_allocator(d.index); }
 }  // namespace
 
-Allocator& default_allocator(const Device& d) {
-  if (d.is_cpu()) {
-    static HostAllocator* host = new HostAllocator();
-    return *host;
+Allocator& default_allocator(const Device& d) { return allocator_of(d); }
+AllocatorStats allocator_stats(const Device& d) { return allocator_of(d).stats(); }
+void reset_allocator_peak(const Device& d) { allocator_of(d).reset_peak(); }
+
+void release_stream_blocks(const Stream& s) {
+  if (s.id == 0) return;
+  std::vector<CachingAllocator*> all;
+  {
+    std::lock_guard<std::mutex> lock(g_alloc_mu);
+    for (auto& a : cuda_allocators())
+      if (a) all.push_back(a.get());
   }
-  return cuda_allocator(d.index);
+  for (CachingAllocator* a : all) a->release_stream(s.id);
 }
 
 AllocatorStats cuda_allocator_stats(int index) { return cuda_allocator(index).stats(); }

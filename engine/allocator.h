@@ -3,15 +3,20 @@
 // RawBackend         gets and returns memory from the system (malloc, cudaMalloc).
 // CachingAllocator   keeps freed blocks in size buckets and hands them out again, so a
 //                    training loop does not cudaMalloc every step. Blocks remember the
-//                    stream they were used on and are reused only on that stream, so
-//                    reuse needs no synchronisation. Counters: bytes in use, peak,
-//                    reserved, raw allocations, cache hits.
+//                    stream they were allocated on (by Stream::id, never by handle: the
+//                    driver reuses handles) and are reused only on that stream, so
+//                    reuse needs no synchronisation. When a stream dies its cached
+//                    blocks go back to the backend, and its blocks still in use go back
+//                    when freed. Counters: bytes in use, peak, reserved, raw
+//                    allocations, cache hits.
 // Buffer             a move-only RAII allocation (what Storage holds).
 //
 // The caching logic is device-agnostic and tested on the CPU with a malloc backend;
 // the CUDA build plugs in cudaMalloc/cudaFree. default_allocator(device) returns the
 // process-wide allocator of a device (one per GPU, created on first use), as every
-// framework's tensor allocator is.
+// framework's tensor allocator is. The CPU's is the same class with caching off (malloc
+// is fast, and ASan/valgrind then see every use after free), so its counters — peak
+// bytes in use above all — work the same on both devices.
 //
 // Caching can be switched off (set_caching(false), or FRCNN_CUDA_CACHING=0 for the
 // process-wide CUDA allocators): every request is then its own backend allocation of
@@ -25,6 +30,7 @@
 #include <memory>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "engine/device.h"
 #include "engine/stream.h"
@@ -74,6 +80,10 @@ class CachingAllocator : public Allocator {
   Device device() const override { return backend_->device(); }
 
   void empty_cache();  // returns every cached (free) block to the backend
+  // The stream is gone (its work finished): its cached blocks return to the backend now,
+  // its live ones when they are freed. Stream ids are never reused, so nothing else
+  // could take them, but they would sit in the cache for good.
+  void release_stream(uint64_t stream_id);
   AllocatorStats stats() const;
   void reset_peak();
   // Off: exact-size backend allocations, released on free (empties the cache now).
@@ -86,21 +96,29 @@ class CachingAllocator : public Allocator {
  private:
   struct Block {
     size_t size;
-    void* stream;
+    uint64_t stream;  // Stream::id
   };
-  void* take_cached(size_t size, void* stream);  // nullptr when nothing fits
+  void* take_cached(size_t size, uint64_t stream);  // nullptr when nothing fits
+  void release_locked(void* p, size_t size);        // back to the backend
 
   std::unique_ptr<RawBackend> backend_;
   mutable std::mutex mu_;
-  std::multimap<size_t, std::pair<void*, void*>> free_;  // size -> (ptr, stream)
+  std::multimap<size_t, std::pair<void*, uint64_t>> free_;  // size -> (ptr, stream id)
   std::unordered_map<void*, Block> live_;
+  std::unordered_set<uint64_t> dead_streams_;  // released streams with blocks still live
   AllocatorStats stats_;
   bool caching_ = true;
 };
 
 // Process-wide allocator of a device (see the header comment).
 Allocator& default_allocator(const Device& d);
-// Its counters (CUDA devices only; the CPU allocator is a plain aligned malloc).
+// Its counters and peak reset, on either device.
+AllocatorStats allocator_stats(const Device& d);
+void reset_allocator_peak(const Device& d);
+// A stream is being destroyed: every CUDA allocator releases what it keeps for it
+// (CachingAllocator::release_stream). CudaStream's destructor calls it.
+void release_stream_blocks(const Stream& s);
+// The CUDA allocators' counters and knobs.
 AllocatorStats cuda_allocator_stats(int index = 0);
 void cuda_empty_cache(int index = 0);
 void cuda_set_caching(bool on, int index = 0);

@@ -1,7 +1,10 @@
 #include "engine/stream.h"
 
+#include <atomic>
 #include <stdexcept>
 #include <utility>
+
+#include "engine/allocator.h"
 
 namespace frcnn {
 
@@ -26,25 +29,44 @@ void device_synchronize() {
 #endif
 }
 
+namespace {
+// Stream ids are never reused (0 is the legacy default stream's).
+uint64_t next_stream_id() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1);
+}
+
+void destroy(Stream s) noexcept {
+#if FRCNN_WITH_CUDA
+  if (!s.handle) return;
+  try {
+    stream_synchronize_impl(s.handle);
+    release_stream_blocks(s);
+  } catch (...) {
+    // A destructor must not throw; a failed sync means the device is already broken
+    // and the next CUDA call reports it.
+  }
+  stream_destroy_impl(s.handle);
+#else
+  (void)s;
+#endif
+}
+}  // namespace
+
 CudaStream::CudaStream() {
 #if FRCNN_WITH_CUDA
   s_.handle = stream_create_impl();
+  s_.id = next_stream_id();
 #else
   throw std::runtime_error("CudaStream: this frcnn was built without CUDA");
 #endif
 }
 
-CudaStream::~CudaStream() {
-#if FRCNN_WITH_CUDA
-  if (s_.handle) stream_destroy_impl(s_.handle);
-#endif
-}
+CudaStream::~CudaStream() { destroy(s_); }
 
 CudaStream& CudaStream::operator=(CudaStream&& o) noexcept {
   if (this != &o) {
-#if FRCNN_WITH_CUDA
-    if (s_.handle) stream_destroy_impl(s_.handle);
-#endif
+    destroy(s_);
     s_ = std::exchange(o.s_, Stream{});
   }
   return *this;

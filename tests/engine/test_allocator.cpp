@@ -69,7 +69,7 @@ TEST_CASE("allocator: freed blocks are reused and counters track use and peak", 
 
 TEST_CASE("allocator: blocks are reused only on their own stream and not if far too big", "[allocator]") {
   CachingAllocator a(std::make_unique<CountingBackend>());
-  Stream s1{reinterpret_cast<void*>(0x1)}, s2{reinterpret_cast<void*>(0x2)};
+  Stream s1{reinterpret_cast<void*>(0x1), 1}, s2{reinterpret_cast<void*>(0x2), 2};
   void* p = a.allocate(4096, s1);
   a.deallocate(p);
   void* q = a.allocate(4096, s2);
@@ -83,12 +83,72 @@ TEST_CASE("allocator: blocks are reused only on their own stream and not if far 
   REQUIRE_THROWS_AS(a.deallocate(reinterpret_cast<void*>(0x1234)), std::logic_error);
 }
 
+TEST_CASE("allocator: a new stream with a dead stream's handle never gets its blocks", "[allocator]") {
+  // The driver may give a new stream the handle of a destroyed one; the allocator keys
+  // blocks by Stream::id, and a released stream's blocks go back to the backend.
+  auto backend = std::make_unique<CountingBackend>();
+  auto* raw = backend.get();
+  CachingAllocator a(std::move(backend));
+  void* const h = reinterpret_cast<void*>(0x42);
+  const Stream old_stream{h, 7}, new_stream{h, 8};
+  void* cached = a.allocate(4096, old_stream);
+  void* live = a.allocate(8192, old_stream);
+  a.deallocate(cached);
+  // Same handle, another stream: no reuse even before the old one is released.
+  void* other = a.allocate(4096, new_stream);
+  REQUIRE(a.stats().cache_hits == 0);
+  a.deallocate(other);
+  a.release_stream(old_stream.id);
+  auto st = a.stats();
+  REQUIRE(st.raw_frees == 1);  // the cached block of the dead stream is gone
+  REQUIRE(raw->ptrs_.count(cached) == 0);
+  REQUIRE(st.bytes_reserved == raw->held_);
+  // A block still in use when its stream died goes to the backend when freed, not to the cache.
+  a.deallocate(live);
+  REQUIRE(a.stats().raw_frees == 2);
+  REQUIRE(raw->ptrs_.count(live) == 0);
+  // The live stream's own reuse is untouched.
+  REQUIRE(a.allocate(4096, new_stream) == other);
+  REQUIRE(a.stats().cache_hits == 1);
+}
+
+TEST_CASE("allocator: the CPU allocator counts bytes in use and the peak", "[allocator]") {
+  const Device cpu = Device::cpu();
+  const AllocatorStats before = allocator_stats(cpu);
+  reset_allocator_peak(cpu);
+  {
+    Tensor t = Tensor::empty({1000, 250}, DType::F32, cpu);  // 1,000,000 bytes
+    REQUIRE(allocator_stats(cpu).bytes_in_use == before.bytes_in_use + 1000000);
+  }
+  const AllocatorStats after = allocator_stats(cpu);
+  REQUIRE(after.bytes_in_use == before.bytes_in_use);
+  REQUIRE(after.peak_bytes_in_use >= before.bytes_in_use + 1000000);
+  REQUIRE(after.cache_hits == before.cache_hits);  // no caching on the CPU
+}
+
+TEST_CASE("allocator: a destroyed CUDA stream's cached blocks return to the device", "[allocator][gpu]") {
+  FRCNN_REQUIRE_GPU();
+  const bool was = cuda_caching();
+  cuda_set_caching(true);
+  cuda_empty_cache();
+  const AllocatorStats before = cuda_allocator_stats();
+  {
+    CudaStream s;
+    Buffer b(1 << 20, Device::cuda(), s.get());
+  }  // b freed (cached on s), then s destroyed: the block must not stay cached
+  const AllocatorStats after = cuda_allocator_stats();
+  REQUIRE(after.raw_allocs - before.raw_allocs == 1);
+  REQUIRE(after.raw_frees - before.raw_frees == 1);
+  REQUIRE(after.bytes_reserved == before.bytes_reserved);
+  cuda_set_caching(was);
+}
+
 TEST_CASE("allocator: out of memory empties the cache and retries then throws", "[allocator]") {
   auto backend = std::make_unique<CountingBackend>(8 << 20);
   CachingAllocator a(std::move(backend));
   void* p = a.allocate(6 << 20, {});
   a.deallocate(p);  // cached, 6 MiB of the 8 MiB budget still held
-  void* q = a.allocate(4 << 20, {reinterpret_cast<void*>(0x9)});  // other stream: needs the cache back
+  void* q = a.allocate(4 << 20, {reinterpret_cast<void*>(0x9), 9});  // other stream: needs the cache back
   REQUIRE(q != nullptr);
   REQUIRE_THROWS_WITH(a.allocate(6 << 20, {}), Catch::Contains("out of memory"));
 }
