@@ -28,4 +28,11 @@ void tensor_axpy(Context& ctx, float a, const Tensor& x, Tensor& y) {
   axpy_cpu(a, x.data<float>(), y.data<float>(), x.numel());
 }
 
+Tensor tensor_scaled(Context& ctx, float a, const Tensor& x) {
+  if (a == 1.f) return x;
+  Tensor out = Tensor::zeros(x.shape(), DType::F32, x.device(), ctx.stream());
+  tensor_axpy(ctx, a, x, out);
+  return out;
+}
+
 }  // namespace frcnn

@@ -23,6 +23,8 @@ FRCNN_HD float axpy_element(float a, float x, float y) {
 }
 
 void tensor_axpy(Context& ctx, float a, const Tensor& x, Tensor& y);
+// a * x as a fresh tensor of x's shape (x itself when a == 1): 0 + a * x per element.
+Tensor tensor_scaled(Context& ctx, float a, const Tensor& x);
 
 // x, y: (n)
 void axpy_cpu(float a, const float* x, float* y, int64_t n);

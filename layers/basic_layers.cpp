@@ -45,7 +45,7 @@ Tensor Dropout::forward(Context& ctx, const Tensor& x) {
   saved_training_ = training_;
   if (!training_ || p_ == 0.f) return x;
   if (!rng_) throw std::logic_error(name_ + ": Dropout in training mode needs set_rng(&counter_rng) first");
-  key_ = rng_->key(RngPurpose::Dropout, layer_id_);
+  key_ = rng_->key(RngPurpose::Dropout, layer_id_, slot_);
   return dropout_apply(ctx, x, p_, key_);
 }
 

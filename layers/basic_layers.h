@@ -37,13 +37,18 @@ class MaxPool2d : public Layer {
 };
 
 // Inverted dropout with probability p (0.5 in VGG16's fc6/fc7). In training mode the
-// mask comes from rng->key(RngPurpose::Dropout, layer_id) at the rng's current step,
-// so CPU and CUDA drop the same elements and a resumed run repeats the same masks.
-// Eval mode is the identity. Training mode without set_rng() throws.
+// mask comes from rng->key(RngPurpose::Dropout, layer_id, slot) at the rng's current
+// step: each image of a minibatch (its slot) gets its own mask, CPU and CUDA drop the
+// same elements, and a resumed run repeats the same masks. Eval mode is the identity.
+// Training mode without set_rng() throws.
 class Dropout : public Layer {
  public:
   Dropout(std::string name, float p = 0.5f, uint32_t layer_id = 0);
-  void set_rng(const CounterRng* rng) { rng_ = rng; }
+  // The generator and the image's place in the minibatch; both are read at forward.
+  void set_rng(const CounterRng* rng, uint32_t slot = 0) {
+    rng_ = rng;
+    slot_ = slot;
+  }
   Tensor forward(Context& ctx, const Tensor& x) override;
   Tensor backward(Context& ctx, const Tensor& grad_out) override;
   float p() const { return p_; }
@@ -52,6 +57,7 @@ class Dropout : public Layer {
   float p_;
   uint32_t layer_id_;
   const CounterRng* rng_ = nullptr;
+  uint32_t slot_ = 0;
   RngKey key_;       // the key of the last training forward
   bool saved_ = false;
   bool saved_training_ = false;

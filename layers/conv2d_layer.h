@@ -3,7 +3,8 @@
 //   cudnn — cuDNN (the cross-check and speed yardstick; needs FRCNN_WITH_CUDNN).
 // The CPU path (im2col + BLAS) is the same for both. Params "<name>.weight"
 // (out, in, k, k) and "<name>.bias" (out); bias lr_mult 2 as in py-faster-rcnn, decay_mult 0
-// (py-faster-rcnn's prototxts leave Caffe's default of 1, so its biases are decayed).
+// here; the trainer sets both from solver.bias_lr_mult / bias_decay_mult (default 1, as
+// py-faster-rcnn's prototxts leave Caffe's default, so its biases are decayed).
 // Parameter grads accumulate (+=); frozen params get no grad computed.
 #pragma once
 #include "layers/layer.h"

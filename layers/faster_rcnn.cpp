@@ -6,14 +6,11 @@
 #include "engine/log.h"
 #include "engine/safetensors.h"
 #include "engine/timer.h"
-#include "kernels/anchor_targets.h"
 #include "kernels/anchors.h"
 #include "kernels/axpy.h"
 #include "kernels/box_ops.h"
-#include "kernels/layout.h"
 #include "kernels/losses.h"
 #include "kernels/nms.h"
-#include "kernels/proposal_targets.h"
 #include "kernels/rpn_ops.h"
 
 namespace frcnn {
@@ -24,20 +21,6 @@ std::string join(const std::vector<std::string>& v) {
   std::string s;
   for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + v[i];
   return s;
-}
-
-// loss_scale * g as a fresh tensor (g itself when the scale is 1).
-Tensor scaled(Context& ctx, const Tensor& g, float s) {
-  if (s == 1.f) return g;
-  Tensor out = Tensor::zeros(g.shape(), DType::F32, g.device(), ctx.stream());
-  tensor_axpy(ctx, s, g, out);
-  return out;
-}
-
-BoxCoder head_coder(const RoiHeadConfig& c) {
-  BoxCoder coder;
-  for (int j = 0; j < 4; ++j) coder.stds[j] = c.bbox_stds.at(j);
-  return coder;
 }
 
 }  // namespace
@@ -168,7 +151,7 @@ DetectResult FasterRCNN::detect(Context& ctx, const Tensor& image, float scale) 
   if (res.num_proposals > 0) {
     HeadOutput o = head_.forward(ctx, feat, boxes_to_rois(ctx, props.boxes, 0));
     Tensor probs = softmax(ctx, o.cls_score);
-    Tensor boxes = decode_boxes(ctx, props.boxes, o.bbox_pred, head_coder(cfg_.roi));
+    Tensor boxes = decode_boxes(ctx, props.boxes, o.bbox_pred, head_.coder());
     boxes = clip_boxes(ctx, boxes, float(image.size(2)), float(image.size(3)));
     det = detect_per_class(ctx, boxes, probs,
                            DetectConfig{cfg_.test.score_threshold, cfg_.test.nms, cfg_.test.max_per_image});
@@ -178,7 +161,7 @@ DetectResult FasterRCNN::detect(Context& ctx, const Tensor& image, float scale) 
     det.labels = Tensor::empty({0}, DType::I32, ctx.device());
   }
   // Back to original-image coordinates.
-  res.boxes = scaled(ctx, det.boxes, 1.f / scale).to(Device::cpu(), ctx.stream());
+  res.boxes = tensor_scaled(ctx, 1.f / scale, det.boxes).to(Device::cpu(), ctx.stream());
   res.scores = det.scores.to(Device::cpu(), ctx.stream());
   res.labels = det.labels.to(Device::cpu(), ctx.stream());
   ctx.synchronize();
@@ -187,73 +170,64 @@ DetectResult FasterRCNN::detect(Context& ctx, const Tensor& image, float scale) 
   return res;
 }
 
+TrainStep minibatch_step(TrainParts parts, const ModelConfig& cfg, int ims_per_batch, float bg_iou_lo) {
+  if (ims_per_batch < 1) throw std::invalid_argument("minibatch_step: ims_per_batch must be at least 1");
+  if (parts != TrainParts::Rpn && cfg.roi.batch % ims_per_batch != 0)
+    throw std::invalid_argument("model.roi.batch (" + std::to_string(cfg.roi.batch) + ") must be a multiple of the " +
+                                std::to_string(ims_per_batch) + " images per batch");
+  TrainStep s;
+  s.parts = parts;
+  s.loss_scale = 1.f / float(ims_per_batch);
+  s.rois_per_image = cfg.roi.batch / ims_per_batch;
+  s.bg_iou_lo = bg_iou_lo;
+  return s;
+}
+
 StepLosses FasterRCNN::train_image(Context& ctx, const Tensor& image, const Tensor& gt_boxes, const Tensor& gt_labels,
-                                   float scale, TrainParts parts, const Tensor& proposals, const CounterRng& rng,
-                                   uint32_t slot, float loss_scale) {
+                                   float scale, const Tensor& proposals, const CounterRng& rng, uint32_t slot,
+                                   const TrainStep& step) {
   StepLosses L;
-  const bool do_rpn = parts != TrainParts::Head, do_head = parts != TrainParts::Rpn;
-  const bool backbone_trains = backbone_.frozen_blocks() < 5;
-  backbone_.set_training(backbone_trains);  // a frozen backbone saves no activations
+  const bool do_rpn = step.parts != TrainParts::Head, do_head = step.parts != TrainParts::Rpn;
+  // Only what trains keeps activations: the backbone from its first trainable block on.
+  backbone_.set_training(true);
   rpn_.set_training(do_rpn);
   head_.set_training(do_head);
+  const bool backbone_trains = backbone_.frozen_blocks() < 5;
   rpn_.set_propagate_down(backbone_trains);
   head_.set_propagate_down(backbone_trains);
-  head_.set_rng(&rng);
+  head_.set_rng(&rng, slot);
 
   const float img_h = float(image.size(2)), img_w = float(image.size(3));
   Tensor feat = backbone_.forward(ctx, image);
   const int h = static_cast<int>(feat.size(2)), w = static_cast<int>(feat.size(3));
-  const int A = cfg_.anchors.count();
-  const int64_t K = int64_t(h) * w * A;
-  Tensor grad_feat;
+  Tensor grad_feat;  // dL/dconv5_3: the RPN's and the head's contributions, summed
   Tensor head_props = proposals;
 
   if (do_rpn) {
     RpnOutput r = rpn_.forward(ctx, feat);
-    const Tensor& anchors = anchors_for(ctx, h, w);
-    AnchorTargetConfig ac{cfg_.rpn.pos_iou, cfg_.rpn.neg_iou, cfg_.rpn.batch, cfg_.rpn.fg_fraction,
-                          float(cfg_.rpn.allowed_border)};
-    AnchorTargets t = anchor_targets(ctx, anchors, gt_boxes, img_h, img_w, ac,
-                                     rng.key(RngPurpose::AnchorSampling, slot));
-    // Channels last: (1, 2A, h, w) -> (h, w, A, 2) = (K, 2), the anchors' order.
-    LossResult ce = softmax_cross_entropy(ctx, nchw_to_nhwc(ctx, r.logits).reshape({K, 2}), t.labels);
-    LossResult sl = smooth_l1(ctx, nchw_to_nhwc(ctx, r.deltas).reshape({K, 4}), t.bbox_targets,
-                              t.bbox_inside_weights, t.bbox_outside_weights, cfg_.rpn.sigma, 1.f);
-    L.rpn_cls = ce.loss;
-    L.rpn_bbox = sl.loss;
-    if (parts == TrainParts::Joint) {
-      // Proposals for the head, treated as constants (approximate joint training).
+    RpnLosses rl = rpn_.losses(ctx, r, anchors_for(ctx, h, w), gt_boxes, img_h, img_w,
+                               rng.key(RngPurpose::AnchorSampling, slot), step.loss_scale);
+    L.rpn_cls = rl.cls;
+    L.rpn_bbox = rl.bbox;
+    // Approximate joint training: the RPN's proposals feed the head as constants.
+    if (step.parts == TrainParts::Joint)
       head_props = rpn_proposals(ctx, r, h, w, image, scale, cfg_.rpn.train_pre_nms, cfg_.rpn.train_post_nms).boxes;
-    }
-    Tensor g_logits = nhwc_to_nchw(ctx, scaled(ctx, ce.grad, loss_scale).reshape({1, h, w, 2 * A}));
-    Tensor g_deltas = nhwc_to_nchw(ctx, scaled(ctx, sl.grad, loss_scale).reshape({1, h, w, 4 * A}));
-    Tensor g = rpn_.backward(ctx, g_logits, g_deltas);
+    Tensor g = rpn_.backward(ctx, rl.grad_logits, rl.grad_deltas);
     if (g.defined()) add_into(ctx, grad_feat, g);
   }
 
   if (do_head) {
     if (!head_props.defined()) throw std::invalid_argument("train_image: the head needs proposals");
-    ProposalTargetConfig pc;
-    pc.batch = cfg_.roi.batch;
-    pc.fg_fraction = cfg_.roi.fg_fraction;
-    pc.fg_thresh = cfg_.roi.fg_iou;
-    pc.bg_hi = cfg_.roi.bg_iou_hi;
-    pc.bg_lo = cfg_.roi.bg_iou_lo;
-    pc.coder = head_coder(cfg_.roi);
-    ProposalTargets t = proposal_targets(ctx, head_props, gt_boxes, gt_labels, cfg_.num_classes(), pc,
-                                         rng.key(RngPurpose::RoiSampling, slot));
-    const int64_t R = t.rois.size(0);
-    L.rois = static_cast<int>(R);
-    if (R > 0) {
-      std::vector<int32_t> labels = t.labels.to_vector<int32_t>();
-      for (int32_t l : labels) L.fg_rois += l > 0;
+    ProposalTargets t = head_.sample(ctx, head_props, gt_boxes, gt_labels, step.rois_per_image, step.bg_iou_lo,
+                                     rng.key(RngPurpose::RoiSampling, slot));
+    L.rois = static_cast<int>(t.rois.size(0));
+    if (L.rois > 0) {
+      for (int32_t l : t.labels.to_vector<int32_t>()) L.fg_rois += l > 0;
       HeadOutput o = head_.forward(ctx, feat, boxes_to_rois(ctx, t.rois, 0));
-      LossResult ce = softmax_cross_entropy(ctx, o.cls_score, t.labels);
-      LossResult sl = smooth_l1(ctx, o.bbox_pred, t.bbox_targets, t.bbox_inside_weights, t.bbox_inside_weights,
-                                cfg_.roi.sigma, float(R));
-      L.cls = ce.loss;
-      L.bbox = sl.loss;
-      Tensor g = head_.backward(ctx, scaled(ctx, ce.grad, loss_scale), scaled(ctx, sl.grad, loss_scale));
+      HeadLosses hl = head_.losses(ctx, o, t, step.loss_scale);
+      L.cls = hl.cls;
+      L.bbox = hl.bbox;
+      Tensor g = head_.backward(ctx, hl.grad_cls, hl.grad_bbox);
       if (g.defined()) add_into(ctx, grad_feat, g);
     }
   }

@@ -8,9 +8,10 @@
 //
 // Training is one image at a time: train_image() runs forward and backward for the
 // parts a stage trains and ACCUMULATES parameter gradients (scaled by loss_scale, so a
-// batch of n images uses 1/n). The shared conv5_3 gradient is the sum of what the RPN
-// and the RoI head send back, and reaches the backbone only when it has trainable
-// blocks. Which parameters are frozen is the caller's (the schedule's) business.
+// batch of n images uses 1/n). The heads own their losses (RpnHead::losses,
+// RoiHead::sample + losses); the shared conv5_3 gradient is the sum of what the RPN and
+// the RoI head send back, and reaches the backbone only when it has trainable blocks.
+// Which parameters are frozen is the caller's (the schedule's) business.
 //
 // Parameter names: conv1_1.* ... conv5_3.*, rpn_conv.*, rpn_cls_score.*, rpn_bbox_pred.*,
 // fc6.*, fc7.*, cls_score.*, bbox_pred.* (see each part's header).
@@ -46,6 +47,19 @@ struct DetectResult {
 // What a training step trains: the RPN, the Fast R-CNN head on given proposals, or
 // both at once on the RPN's own proposals (approximate joint training).
 enum class TrainParts { Rpn, Head, Joint };
+
+// One image's training step: what it trains and its share of the minibatch.
+struct TrainStep {
+  TrainParts parts = TrainParts::Joint;
+  float loss_scale = 1.f;    // multiplies every gradient: 1 / images in the minibatch
+  int rois_per_image = 128;  // Fast R-CNN RoIs sampled from this image
+  float bg_iou_lo = 0.f;     // background RoIs: max IoU in [bg_iou_lo, roi.bg_iou_hi)
+};
+
+// py-faster-rcnn's split of a Fast R-CNN minibatch: model.roi.batch RoIs over
+// `ims_per_batch` images (rois_per_image = batch / images; a head step throws when it
+// does not divide, which validate_config reports first).
+TrainStep minibatch_step(TrainParts parts, const ModelConfig& cfg, int ims_per_batch, float bg_iou_lo);
 
 struct StepLosses {
   double rpn_cls = 0, rpn_bbox = 0, cls = 0, bbox = 0;
@@ -87,11 +101,12 @@ class FasterRCNN {
 
   // One image's forward + backward. gt_boxes (G, 4) F32 in input-image coordinates,
   // gt_labels (G) I32 in 1..K, both on ctx's device. `proposals` (P, 4) in input-image
-  // coordinates are used for TrainParts::Head. Sampling draws from rng's current step
-  // with `slot` (the image's place in the batch) in the stream id.
+  // coordinates are used for TrainParts::Head. Anchor sampling, RoI sampling and the
+  // dropout masks draw from rng's current step with `slot` (the image's place in the
+  // minibatch) in their stream ids, so every image of a batch gets its own draws.
   StepLosses train_image(Context& ctx, const Tensor& image, const Tensor& gt_boxes, const Tensor& gt_labels,
-                         float scale, TrainParts parts, const Tensor& proposals, const CounterRng& rng, uint32_t slot,
-                         float loss_scale);
+                         float scale, const Tensor& proposals, const CounterRng& rng, uint32_t slot,
+                         const TrainStep& step);
 
  private:
   const Tensor& anchors_for(Context& ctx, int h, int w);

@@ -18,6 +18,10 @@ struct BackboneConfig {
   std::vector<int> widths{64, 128, 256, 512, 512};  // output channels of conv blocks 1..5 (VGG16)
   int frozen_blocks = 2;                             // conv1_x..conv2_x never train (the paper)
   std::string conv_backend = "own";                  // CUDA conv: own | cudnn
+  // FP32 math of cuDNN and cuBLAS: fp32 (no TF32) | tf32; our own CUDA kernels are always
+  // fp32 (engine/math_mode.h). A Context carries it (apps/run_setup.cpp applies it).
+  std::string math = "fp32";
+  bool deterministic = true;                         // cuDNN uses only deterministic algorithms
 };
 
 struct AnchorConfig {
@@ -47,11 +51,11 @@ struct RoiHeadConfig {
   int pool = 7;                  // RoI max-pool output size
   int fc_dim = 4096;             // fc6 / fc7 width
   float dropout = 0.5f;          // after fc6 and fc7 (training only)
-  int batch = 128;               // sampled RoIs per image
-  float fg_fraction = 0.25f;     // foreground share of the RoI batch
+  int batch = 128;               // RoIs sampled per MINIBATCH, split evenly over its images
+                                 // (py-faster-rcnn's BATCH_SIZE: 64 per image with 2 images)
+  float fg_fraction = 0.25f;     // foreground share of each image's RoI batch
   float fg_iou = 0.5f;           // RoI foreground at IoU >= this
-  float bg_iou_hi = 0.5f;        // background in [bg_iou_lo, bg_iou_hi)
-  float bg_iou_lo = 0.0f;
+  float bg_iou_hi = 0.5f;        // background below this, down to the training stage's bg_iou_lo
   std::vector<float> bbox_stds{0.1f, 0.1f, 0.2f, 0.2f};  // regression target normalisation
   float sigma = 1.f;             // smooth-L1 sigma of the head box loss
 };

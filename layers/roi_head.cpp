@@ -1,5 +1,7 @@
 #include "layers/roi_head.h"
 
+#include "kernels/axpy.h"
+#include "kernels/losses.h"
 #include "kernels/roi_pool.h"
 #include "layers/init.h"
 
@@ -7,6 +9,7 @@ namespace frcnn {
 
 RoiHead::RoiHead(int in_channels, int num_classes, const RoiHeadConfig& cfg, float spatial_scale)
     : cfg_(cfg),
+      num_classes_(num_classes),
       spatial_scale_(spatial_scale),
       fc6_("fc6", int64_t(in_channels) * cfg.pool * cfg.pool, cfg.fc_dim),
       fc7_("fc7", cfg.fc_dim, cfg.fc_dim),
@@ -33,6 +36,39 @@ HeadOutput RoiHead::forward(Context& ctx, const Tensor& features, const Tensor& 
   h = relu7_.forward(ctx, h);
   if (cfg_.dropout > 0) h = drop7_.forward(ctx, h);
   return {cls_.forward(ctx, h), bbox_.forward(ctx, h)};
+}
+
+ProposalTargets RoiHead::sample(Context& ctx, const Tensor& proposals, const Tensor& gt_boxes, const Tensor& gt_labels,
+                                int rois_per_image, float bg_iou_lo, RngKey sampling) const {
+  ProposalTargetConfig pc;
+  pc.batch = rois_per_image;
+  pc.fg_fraction = cfg_.fg_fraction;
+  pc.fg_thresh = cfg_.fg_iou;
+  pc.bg_hi = cfg_.bg_iou_hi;
+  pc.bg_lo = bg_iou_lo;
+  pc.coder = coder();
+  return proposal_targets(ctx, proposals, gt_boxes, gt_labels, num_classes_, pc, sampling);
+}
+
+HeadLosses RoiHead::losses(Context& ctx, const HeadOutput& out, const ProposalTargets& t, float loss_scale) const {
+  const int64_t R = t.rois.size(0);
+  if (R == 0) throw std::invalid_argument("RoiHead::losses: no RoIs (the caller skips the head for such an image)");
+  LossResult ce = softmax_cross_entropy(ctx, out.cls_score, t.labels);
+  // py-faster-rcnn's outside weights equal the inside ones (1 in the label's 4 columns).
+  LossResult sl = smooth_l1(ctx, out.bbox_pred, t.bbox_targets, t.bbox_inside_weights, t.bbox_inside_weights,
+                            cfg_.sigma, float(R));
+  HeadLosses L;
+  L.cls = ce.loss;
+  L.bbox = sl.loss;
+  L.grad_cls = tensor_scaled(ctx, loss_scale, ce.grad);
+  L.grad_bbox = tensor_scaled(ctx, loss_scale, sl.grad);
+  return L;
+}
+
+BoxCoder RoiHead::coder() const {
+  BoxCoder c;
+  for (int j = 0; j < 4; ++j) c.stds[j] = cfg_.bbox_stds.at(j);
+  return c;
 }
 
 Tensor RoiHead::backward(Context& ctx, const Tensor& grad_cls, const Tensor& grad_bbox) {
@@ -86,9 +122,9 @@ void RoiHead::set_frozen(bool f) {
   for (Layer* l : std::initializer_list<Layer*>{&fc6_, &fc7_, &cls_, &bbox_}) l->set_frozen(f);
 }
 
-void RoiHead::set_rng(const CounterRng* rng) {
-  drop6_.set_rng(rng);
-  drop7_.set_rng(rng);
+void RoiHead::set_rng(const CounterRng* rng, uint32_t slot) {
+  drop6_.set_rng(rng, slot);
+  drop7_.set_rng(rng, slot);
 }
 
 void RoiHead::init(Context& ctx, uint64_t seed, bool with_fc, const std::string& method) {

@@ -1,5 +1,9 @@
 #include "layers/rpn_head.h"
 
+#include "kernels/anchor_targets.h"
+#include "kernels/axpy.h"
+#include "kernels/layout.h"
+#include "kernels/losses.h"
 #include "layers/init.h"
 
 namespace frcnn {
@@ -17,7 +21,8 @@ Conv2dOptions conv_opts(int in, int out, int k, ConvBackend b) {
 }  // namespace
 
 RpnHead::RpnHead(int in_channels, int num_anchors, const RpnConfig& cfg, ConvBackend backend)
-    : conv_("rpn_conv", conv_opts(in_channels, cfg.channels, 3, backend)),
+    : cfg_(cfg),
+      conv_("rpn_conv", conv_opts(in_channels, cfg.channels, 3, backend)),
       relu_("rpn_relu", /*inplace=*/true),
       cls_("rpn_cls_score", conv_opts(cfg.channels, 2 * num_anchors, 1, backend)),
       bbox_("rpn_bbox_pred", conv_opts(cfg.channels, 4 * num_anchors, 1, backend)) {}
@@ -25,6 +30,25 @@ RpnHead::RpnHead(int in_channels, int num_anchors, const RpnConfig& cfg, ConvBac
 RpnOutput RpnHead::forward(Context& ctx, const Tensor& features) {
   Tensor h = relu_.forward(ctx, conv_.forward(ctx, features));
   return {cls_.forward(ctx, h), bbox_.forward(ctx, h)};
+}
+
+RpnLosses RpnHead::losses(Context& ctx, const RpnOutput& out, const Tensor& anchors, const Tensor& gt_boxes,
+                          float img_h, float img_w, RngKey sampling, float loss_scale) const {
+  const int64_t h = out.logits.size(2), w = out.logits.size(3), A = out.logits.size(1) / 2;
+  const int64_t K = h * w * A;
+  AnchorTargetConfig ac{cfg_.pos_iou, cfg_.neg_iou, cfg_.batch, cfg_.fg_fraction, float(cfg_.allowed_border)};
+  AnchorTargets t = anchor_targets(ctx, anchors, gt_boxes, img_h, img_w, ac, sampling);
+  // Channels last: (1, 2A, h, w) -> (h, w, A, 2) = (K, 2), the anchors' order; the
+  // gradients go back the same way.
+  LossResult ce = softmax_cross_entropy(ctx, nchw_to_nhwc(ctx, out.logits).reshape({K, 2}), t.labels);
+  LossResult sl = smooth_l1(ctx, nchw_to_nhwc(ctx, out.deltas).reshape({K, 4}), t.bbox_targets, t.bbox_inside_weights,
+                            t.bbox_outside_weights, cfg_.sigma, 1.f);
+  RpnLosses L;
+  L.cls = ce.loss;
+  L.bbox = sl.loss;
+  L.grad_logits = nhwc_to_nchw(ctx, tensor_scaled(ctx, loss_scale, ce.grad).reshape({1, h, w, 2 * A}));
+  L.grad_deltas = nhwc_to_nchw(ctx, tensor_scaled(ctx, loss_scale, sl.grad).reshape({1, h, w, 4 * A}));
+  return L;
 }
 
 Tensor RpnHead::backward(Context& ctx, const Tensor& grad_logits, const Tensor& grad_deltas) {

@@ -41,15 +41,16 @@ Tensor Vgg16Backbone::forward(Context& ctx, const Tensor& x) {
   return h;
 }
 
-Tensor Vgg16Backbone::backward(Context& ctx, const Tensor& grad_out) {
-  if (frozen_blocks_ >= 5) return Tensor();
-  // The first trainable conv: backward runs down to it and no further.
-  size_t stop = 0;
+size_t Vgg16Backbone::first_trainable_layer() const {
   for (size_t i = 0; i < convs_.size(); ++i)
-    if (conv_block_[i] > frozen_blocks_) {
-      stop = conv_index_[i];
-      break;
-    }
+    if (conv_block_[i] > frozen_blocks_) return conv_index_[i];
+  return layers_.size();
+}
+
+Tensor Vgg16Backbone::backward(Context& ctx, const Tensor& grad_out) {
+  // Backward runs down to the first trainable conv and no further.
+  const size_t stop = first_trainable_layer();
+  if (stop == layers_.size()) return Tensor();
   Tensor g = grad_out;
   for (size_t i = layers_.size(); i-- > stop;) g = layers_[i]->backward(ctx, g);
   return Tensor();
@@ -68,7 +69,11 @@ void Vgg16Backbone::to(Context& ctx) {
 
 void Vgg16Backbone::set_training(bool t) {
   Layer::set_training(t);
-  for (auto& l : layers_) l->set_training(t);
+  // The layers below the first trainable conv never run backward: in training mode
+  // they would keep activations (over 500 MB for conv1-conv2 of a 600x1000 image) for
+  // nothing, so they always run in eval mode and free each input as they go.
+  const size_t first = first_trainable_layer();
+  for (size_t i = 0; i < layers_.size(); ++i) layers_[i]->set_training(t && i >= first);
 }
 
 void Vgg16Backbone::freeze_blocks(int n) {
@@ -81,6 +86,7 @@ void Vgg16Backbone::freeze_blocks(int n) {
     convs_[i]->set_propagate_down(frozen ? false : first_trainable_seen);
     if (!frozen) first_trainable_seen = true;
   }
+  set_training(training_);  // which layers keep activations depends on the frozen blocks
 }
 
 void Vgg16Backbone::set_conv_backend(ConvBackend b) {

@@ -6,9 +6,11 @@
 // Pools round up like Caffe (MaxPool2d), so a 600x1000 input gives a 38x63 map.
 // Parameter names are the converted-weights names: conv1_1.weight (out, in, 3, 3), ...
 //
-// Frozen blocks (the paper freezes conv1-conv2): their parameters are marked frozen, and
+// Frozen blocks (the paper freezes conv1-conv2): their parameters are marked frozen,
 // backward stops at the first trainable conv (which skips its input gradient), so no
-// time is spent below it. With every block frozen backward does nothing.
+// time is spent below it, and the layers below that conv run in eval mode even when the
+// backbone trains, so they keep no activations. With every block frozen backward does
+// nothing and a training-mode forward keeps nothing.
 #pragma once
 #include <memory>
 #include <vector>
@@ -29,6 +31,7 @@ class Vgg16Backbone : public Layer {
   Tensor backward(Context& ctx, const Tensor& grad_out) override;
   std::vector<Param*> params() override;
   void to(Context& ctx) override;
+  // Training mode for the layers from the first trainable conv on; eval below it.
   void set_training(bool t) override;
 
   // Freezes conv blocks 1..n (n = 0: all train; n = 5: none trains).
@@ -44,6 +47,9 @@ class Vgg16Backbone : public Layer {
   std::vector<Conv2d*> convs_;                  // the 13 convs
   std::vector<int> conv_block_;                 // block (1..5) of each conv
   std::vector<size_t> conv_index_;              // position of each conv in layers_
+  // Position in layers_ of the first trainable conv (layers_.size() when all are frozen).
+  size_t first_trainable_layer() const;
+
   int frozen_blocks_ = 0;
   int out_channels_ = 0;
 };

@@ -2,14 +2,18 @@
 # Downloads ImageNet-pretrained VGG16 weights and converts them to frcnn's safetensors
 # (scripts/convert_vgg16.py). Needs internet (it cannot run in the build sandbox or CI).
 #
-#   scripts/fetch-vgg16.sh [torchvision|caffe|pyfrcnn] [DEST]      DEST defaults to ./datasets
+#   scripts/fetch-vgg16.sh [caffe|pyfrcnn|torchvision] [DEST]      DEST defaults to ./datasets
 #
-#   torchvision (default)  download.pytorch.org/models/vgg16-397923af.pth  (528 MB, needs
-#                          python3-torch to convert). Input convention: RGB, 0-1, ImageNet mean/std.
-#   caffe                  the VGG group's original VGG_ILSVRC_16_layers.caffemodel (528 MB),
-#                          converted with numpy only. Input: BGR, 0-255 minus the means.
-#   pyfrcnn                py-faster-rcnn's imagenet_models.tgz (VGG16.v2.caffemodel: the
-#                          exact ImageNet model the paper's code starts from). Input as caffe.
+#   caffe (default)  the VGG group's original VGG_ILSVRC_16_layers.caffemodel (528 MB),
+#                    converted with numpy only. Input: BGR, 0-255 minus the means. The paper's
+#                    figures were obtained from Caffe VGG16 weights with this input convention:
+#                    expect about the paper's 69.9 % VOC07 mAP (configs/vgg16_voc07.yaml, alt4).
+#   pyfrcnn          py-faster-rcnn's imagenet_models.tgz (VGG16.v2.caffemodel, the copy the
+#                    paper's released code downloads; about 1 GB). Input and expectation as caffe.
+#   torchvision      download.pytorch.org/models/vgg16-397923af.pth (528 MB, needs python3-torch
+#                    to convert). Input: RGB, 0-1, ImageNet mean/std. Differently trained ImageNet
+#                    weights: PyTorch reimplementations report about one point less VOC07 mAP
+#                    with them than with the Caffe model (published reports, not measured here).
 # Output: DEST/vgg16_<source>.safetensors (conv1_1 ... conv5_3, fc6, fc7, with the input
 # convention in the metadata; see docs/DATA.md).
 #
@@ -25,7 +29,7 @@
 #   caffe: no published checksum was available; the MD5 is printed for you to compare.
 set -euo pipefail
 
-SRC=${1:-torchvision}
+SRC=${1:-caffe}
 DEST=${2:-datasets}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PY=${PYTHON:-/usr/bin/python3}
@@ -81,7 +85,7 @@ case "$SRC" in
     "$PY" "$HERE/convert_vgg16.py" "$DEST/imagenet_models/VGG16.v2.caffemodel" "$DEST/vgg16_pyfrcnn.safetensors"
     ;;
   *)
-    echo "usage: $0 [torchvision|caffe|pyfrcnn] [DEST]" >&2
+    echo "usage: $0 [caffe|pyfrcnn|torchvision] [DEST]   (default: caffe)" >&2
     exit 2
     ;;
 esac

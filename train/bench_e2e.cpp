@@ -239,6 +239,8 @@ TrainBench bench_train_stage(FasterRCNN& model, const Config& cfg, Context& ctx,
   Sgd sgd(sg);
 
   const int n = r.ims_per_batch;
+  const TrainStep step = minibatch_step(parts, cfg.model, n, parts == TrainParts::Joint ? sc.joint.bg_iou_lo
+                                                                                         : sc.frcn1.bg_iou_lo);
   const int K = cfg.model.num_classes();
   std::vector<Tensor> imgs, props;
   std::vector<Gt> gts;
@@ -259,8 +261,7 @@ TrainBench bench_train_stage(FasterRCNN& model, const Config& cfg, Context& ctx,
     zero_grad(ctx, trainable);
     double loss = 0;
     for (int i = 0; i < n; ++i)
-      loss += model.train_image(ctx, imgs[i], gts[i].boxes, gts[i].labels, 1.f, parts, props[i], rng, uint32_t(i),
-                                1.f / float(n))
+      loss += model.train_image(ctx, imgs[i], gts[i].boxes, gts[i].labels, 1.f, props[i], rng, uint32_t(i), step)
                   .total();
     sgd.step(ctx, trainable, it);
     ctx.synchronize();

@@ -19,6 +19,9 @@ void visit_config(Config& c, V&& v) {
   v("model.backbone.widths", m.backbone.widths, "output channels of VGG16 conv blocks 1..5");
   v("model.backbone.frozen_blocks", m.backbone.frozen_blocks, "conv blocks that never train (the paper: 2)");
   v("model.backbone.conv_backend", m.backbone.conv_backend, "CUDA convolution: own | cudnn");
+  v("model.backbone.math", m.backbone.math,
+    "FP32 math of cuDNN and cuBLAS: fp32 (no TF32) | tf32; our own CUDA kernels are always fp32");
+  v("model.backbone.deterministic", m.backbone.deterministic, "cuDNN uses only deterministic algorithms");
   v("model.anchors.stride", m.anchors.stride, "feature stride of conv5_3");
   v("model.anchors.sizes", m.anchors.sizes, "anchor sides in pixels (sqrt of area)");
   v("model.anchors.ratios", m.anchors.ratios, "anchor aspect ratios (height / width)");
@@ -38,11 +41,11 @@ void visit_config(Config& c, V&& v) {
   v("model.roi.pool", m.roi.pool, "RoI max-pool output size");
   v("model.roi.fc_dim", m.roi.fc_dim, "fc6 and fc7 width");
   v("model.roi.dropout", m.roi.dropout, "dropout after fc6 and fc7 in training");
-  v("model.roi.batch", m.roi.batch, "RoIs sampled per image");
-  v("model.roi.fg_fraction", m.roi.fg_fraction, "foreground share of the RoI batch");
+  v("model.roi.batch", m.roi.batch,
+    "RoIs sampled per minibatch, split evenly over its images (py-faster-rcnn: 128, so 64 per image with 2)");
+  v("model.roi.fg_fraction", m.roi.fg_fraction, "foreground share of each image's RoI batch");
   v("model.roi.fg_iou", m.roi.fg_iou, "RoI is foreground at IoU >= this");
-  v("model.roi.bg_iou_hi", m.roi.bg_iou_hi, "RoI is background at IoU in [bg_iou_lo, bg_iou_hi)");
-  v("model.roi.bg_iou_lo", m.roi.bg_iou_lo, "lower end of the background IoU range");
+  v("model.roi.bg_iou_hi", m.roi.bg_iou_hi, "RoI is background at IoU in [the stage's bg_iou_lo, this)");
   v("model.roi.bbox_stds", m.roi.bbox_stds, "normalisation of the head's regression targets");
   v("model.roi.sigma", m.roi.sigma, "smooth-L1 sigma of the head box loss");
   v("model.test.nms", m.test.nms, "per-class NMS IoU of the final detections");
@@ -59,20 +62,25 @@ void visit_config(Config& c, V&& v) {
   v("data.prefetch", c.data.prefetch, "images decoded ahead of the trainer");
   v("solver.base_lr", c.solver.base_lr, "SGD learning rate");
   v("solver.momentum", c.solver.momentum, "SGD momentum");
-  v("solver.weight_decay", c.solver.weight_decay, "L2 weight decay (not on biases)");
+  v("solver.weight_decay", c.solver.weight_decay, "L2 weight decay (biases: times bias_decay_mult)");
   v("solver.gamma", c.solver.gamma, "lr multiplier at each stage's step");
   v("solver.bias_lr_mult", c.solver.bias_lr_mult, "bias learning-rate multiplier");
-  auto stage = [&](const std::string& name, StageConfig& s, const std::string& what) {
+  v("solver.bias_decay_mult", c.solver.bias_decay_mult,
+    "bias weight-decay multiplier (py-faster-rcnn: Caffe's default 1, its prototxts set none)");
+  auto stage = [&](const std::string& name, StageConfig& s, const std::string& what, bool trains_head) {
     v("schedule." + name + ".iters", s.iters, what + ": iterations");
     v("schedule." + name + ".step", s.step, what + ": lr step iteration (0: none)");
     v("schedule." + name + ".ims_per_batch", s.ims_per_batch, what + ": images per batch");
+    if (trains_head)
+      v("schedule." + name + ".bg_iou_lo", s.bg_iou_lo,
+        what + ": background RoIs have IoU in [this, model.roi.bg_iou_hi)");
   };
   v("schedule.type", c.schedule.type, "alt4 (4-step alternating) | joint (approximate joint)");
-  stage("rpn1", c.schedule.rpn1, "stage 1 RPN");
-  stage("frcn1", c.schedule.frcn1, "stage 1 Fast R-CNN");
-  stage("rpn2", c.schedule.rpn2, "stage 2 RPN");
-  stage("frcn2", c.schedule.frcn2, "stage 2 Fast R-CNN");
-  stage("joint", c.schedule.joint, "approximate joint training");
+  stage("rpn1", c.schedule.rpn1, "stage 1 RPN", false);
+  stage("frcn1", c.schedule.frcn1, "stage 1 Fast R-CNN", true);
+  stage("rpn2", c.schedule.rpn2, "stage 2 RPN", false);
+  stage("frcn2", c.schedule.frcn2, "stage 2 Fast R-CNN", true);
+  stage("joint", c.schedule.joint, "approximate joint training", true);
   v("schedule.proposal_post_nms", c.schedule.proposal_post_nms, "proposals per image for Fast R-CNN stages");
   v("schedule.log_every", c.schedule.log_every, "iterations between progress lines");
   v("schedule.checkpoint_every", c.schedule.checkpoint_every, "iterations between checkpoints");
@@ -222,6 +230,7 @@ void validate_config(const Config& c) {
   need(m.backbone.frozen_blocks >= 0 && m.backbone.frozen_blocks <= 5, "model.backbone.frozen_blocks", "must be 0..5");
   need(m.backbone.conv_backend == "own" || m.backbone.conv_backend == "cudnn", "model.backbone.conv_backend",
        "must be own or cudnn");
+  need(m.backbone.math == "fp32" || m.backbone.math == "tf32", "model.backbone.math", "must be fp32 or tf32");
   need(m.anchors.stride == 16, "model.anchors.stride", "must be 16 (four 2x2 pools of VGG16)");
   need(!m.anchors.sizes.empty() && !m.anchors.ratios.empty(), "model.anchors", "needs sizes and ratios");
   need(m.rpn.neg_iou <= m.rpn.pos_iou, "model.rpn.neg_iou", "must not exceed pos_iou");
@@ -229,7 +238,8 @@ void validate_config(const Config& c) {
   need(m.rpn.test_post_nms > 0 && m.rpn.train_post_nms > 0, "model.rpn", "post-NMS counts must be positive");
   need(m.roi.pool > 0 && m.roi.fc_dim > 0, "model.roi", "pool and fc_dim must be positive");
   need(m.roi.dropout >= 0 && m.roi.dropout < 1, "model.roi.dropout", "must be in [0, 1)");
-  need(m.roi.bg_iou_lo <= m.roi.bg_iou_hi, "model.roi.bg_iou_lo", "must not exceed bg_iou_hi");
+  need(m.roi.batch > 0 && m.roi.fg_fraction >= 0 && m.roi.fg_fraction <= 1, "model.roi",
+       "batch/fg_fraction out of range");
   need(m.roi.bbox_stds.size() == 4, "model.roi.bbox_stds", "must have 4 entries");
   need(c.input.scale > 0 && c.input.max_size >= c.input.scale, "input", "needs 0 < scale <= max_size");
   need(c.input.convention == "caffe" || c.input.convention == "torchvision", "input.convention",
@@ -238,6 +248,15 @@ void validate_config(const Config& c) {
   for (const StageConfig* s : {&c.schedule.rpn1, &c.schedule.frcn1, &c.schedule.rpn2, &c.schedule.frcn2,
                                &c.schedule.joint})
     need(s->iters >= 0 && s->ims_per_batch >= 1, "schedule", "stages need iters >= 0 and ims_per_batch >= 1");
+  const std::pair<const char*, const StageConfig*> head_stages[] = {
+      {"frcn1", &c.schedule.frcn1}, {"frcn2", &c.schedule.frcn2}, {"joint", &c.schedule.joint}};
+  for (const auto& [name, s] : head_stages) {
+    const std::string key = std::string("schedule.") + name;
+    need(m.roi.batch % s->ims_per_batch == 0, key + ".ims_per_batch",
+         "must divide model.roi.batch (" + std::to_string(m.roi.batch) + " RoIs per minibatch, split evenly)");
+    need(s->bg_iou_lo >= 0 && s->bg_iou_lo <= m.roi.bg_iou_hi, key + ".bg_iou_lo",
+         "must be in [0, model.roi.bg_iou_hi]");
+  }
   need(c.solver.base_lr > 0, "solver.base_lr", "must be positive");
   need(c.init == "msra" || c.init == "xavier", "init", "must be msra or xavier");
 }

@@ -34,26 +34,32 @@ struct SolverConfig {
   float momentum = 0.9f;
   float weight_decay = 0.0005f;
   float gamma = 0.1f;          // lr multiplier at each step
-  // Biases learn at bias_lr_mult x the lr (py-faster-rcnn's lr_mult: 2) and get no weight
-  // decay (decay_mult 0, set by Conv2d and Linear). py-faster-rcnn's VGG16 prototxts give
-  // biases no decay_mult, so Caffe's default of 1 applies there: its biases are decayed.
+  // Biases learn at bias_lr_mult x the lr (py-faster-rcnn's lr_mult: 2) and are decayed at
+  // bias_decay_mult x weight_decay. py-faster-rcnn's VGG16 prototxts give biases no
+  // decay_mult, so Caffe's default of 1 applies there: its biases are decayed, and so
+  // are ours by default (Conv2d/Linear alone would give them 0).
   float bias_lr_mult = 2.f;
+  float bias_decay_mult = 1.f;
 };
 
-// One training stage: iterations, the lr step, images per batch.
+// One training stage: iterations, the lr step, images per batch, and for the stages that
+// train the Fast R-CNN head the lower end of the background RoIs' IoU range.
 struct StageConfig {
   int iters = 0;
-  int step = 0;          // lr *= gamma at this iteration (0: never)
+  int step = 0;           // lr *= gamma at this iteration (0: never)
   int ims_per_batch = 1;
+  float bg_iou_lo = 0.f;  // head stages: background RoIs have IoU in [this, model.roi.bg_iou_hi)
 };
 
 struct ScheduleConfig {
   std::string type = "alt4";             // alt4 (4-step alternating) | joint (approximate joint)
   StageConfig rpn1{80000, 60000, 1};     // stage 1 RPN
-  StageConfig frcn1{40000, 30000, 2};    // stage 1 Fast R-CNN
+  // bg_iou_lo: py-faster-rcnn's BG_THRESH_LO, 0.1 for alt-opt (its default), 0.0 for
+  // end-to-end (faster_rcnn_end2end.yml).
+  StageConfig frcn1{40000, 30000, 2, 0.1f};  // stage 1 Fast R-CNN
   StageConfig rpn2{80000, 60000, 1};     // stage 2 RPN (conv frozen)
-  StageConfig frcn2{40000, 30000, 2};    // stage 2 Fast R-CNN (conv frozen)
-  StageConfig joint{70000, 50000, 1};    // approximate joint training
+  StageConfig frcn2{40000, 30000, 2, 0.1f};  // stage 2 Fast R-CNN (conv frozen)
+  StageConfig joint{70000, 50000, 1, 0.0f};  // approximate joint training
   int proposal_post_nms = 2000;          // proposals per image written for a Fast R-CNN stage (no pre-NMS cap)
   int log_every = 20;                    // iterations between progress lines
   int checkpoint_every = 5000;           // iterations between checkpoints

@@ -25,25 +25,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// One training stage of a schedule.
-struct Stage {
-  std::string name;         // rpn1, frcn1, rpn2, frcn2, joint
-  TrainParts parts;
-  StageConfig sc;
-  int frozen_blocks;        // backbone blocks frozen during the stage
-  std::string proposals;    // Head stages: the stored proposals they train on
-  int index;                // position in the schedule (RNG and loader offsets)
-};
-
-std::vector<Stage> make_schedule(const Config& c) {
-  const int f = c.model.backbone.frozen_blocks;
-  const ScheduleConfig& s = c.schedule;
-  if (s.type == "joint") return {{"joint", TrainParts::Joint, s.joint, f, "", 0}};
-  return {{"rpn1", TrainParts::Rpn, s.rpn1, f, "", 0},
-          {"frcn1", TrainParts::Head, s.frcn1, f, "proposals_rpn1", 1},
-          {"rpn2", TrainParts::Rpn, s.rpn2, 5, "", 2},
-          {"frcn2", TrainParts::Head, s.frcn2, 5, "proposals_rpn2", 3}};
-}
+using Stage = StagePlan;
 
 // The RNG step of iteration `it` of a stage: distinct across stages.
 uint64_t rng_step(const Stage& st, int64_t it) { return uint64_t(st.index) * 1000000000ull + uint64_t(it); }
@@ -95,8 +77,10 @@ class TrainRun {
                 : input_convention_or(read_safetensors_metadata(opts.imagenet_weights), opts.imagenet_weights,
                                       cfg.input.convention);
     for (Param* p : model_.params())
-      if (p->name.size() > 5 && p->name.compare(p->name.size() - 5, 5, ".bias") == 0)
+      if (p->name.size() > 5 && p->name.compare(p->name.size() - 5, 5, ".bias") == 0) {
         p->lr_mult = cfg.solver.bias_lr_mult;
+        p->decay_mult = cfg.solver.bias_decay_mult;
+      }
   }
 
   TrainResult run() {
@@ -172,9 +156,15 @@ class TrainRun {
     if (!opts_.imagenet_weights.empty()) model_.load_imagenet(ctx_, opts_.imagenet_weights);
   }
 
+  // Where each stage starts (py-faster-rcnn's train_faster_rcnn_alt_opt.py and the
+  // alt-opt prototxts; docs/TRAINING.md): rpn1, frcn1 and joint from the ImageNet (or
+  // random) init; rpn2 from frcn1 with fresh RPN layers (frcn1 carries only never-trained
+  // RPN fillers); frcn2 from rpn2's snapshot, which holds the backbone, fc6, fc7 and the
+  // RPN but no cls_score / bbox_pred, so those two start from their fillers again.
   void prepare_stage(const Stage& st) {
     if (st.name == "rpn1" || st.name == "frcn1" || st.name == "joint") fresh_init();
     if (st.name == "rpn2") model_.rpn().init(ctx_, cfg_.seed + 1);
+    if (st.name == "frcn2") model_.head().init(ctx_, cfg_.seed + 3, /*with_fc=*/false, cfg_.init);
     sgd_momentum_.clear();
   }
 
@@ -260,8 +250,7 @@ class TrainRun {
         Tensor lab = s->gt_labels.to(ctx_.device(), ctx_.stream());
         Tensor props;
         if (store) props = proposals_for(store->get(s->id), *s).to(ctx_.device(), ctx_.stream());
-        StepLosses l = model_.train_image(ctx_, img, gt, lab, s->scale, st.parts, props, rng, uint32_t(slot),
-                                          1.f / float(n_img));
+        StepLosses l = model_.train_image(ctx_, img, gt, lab, s->scale, props, rng, uint32_t(slot), st.step);
         if (!std::isfinite(l.total()))
           throw std::runtime_error(str_cat("stage ", st.name, ", iteration ", it + 1, ", image ", s->id,
                                            ": the loss is not finite (rpn_cls ", l.rpn_cls, ", rpn_bbox ", l.rpn_bbox,
@@ -354,6 +343,21 @@ class TrainRun {
 };
 
 }  // namespace
+
+std::vector<StagePlan> make_schedule(const Config& c) {
+  const int f = c.model.backbone.frozen_blocks;
+  const ScheduleConfig& s = c.schedule;
+  auto stage = [&](const char* name, TrainParts parts, const StageConfig& sc, int frozen, const char* proposals,
+                   int index) {
+    return StagePlan{name, parts, sc, frozen, proposals, index,
+                     minibatch_step(parts, c.model, sc.ims_per_batch, sc.bg_iou_lo)};
+  };
+  if (s.type == "joint") return {stage("joint", TrainParts::Joint, s.joint, f, "", 0)};
+  return {stage("rpn1", TrainParts::Rpn, s.rpn1, f, "", 0),
+          stage("frcn1", TrainParts::Head, s.frcn1, f, "proposals_rpn1", 1),
+          stage("rpn2", TrainParts::Rpn, s.rpn2, 5, "", 2),
+          stage("frcn2", TrainParts::Head, s.frcn2, 5, "proposals_rpn2", 3)};
+}
 
 TrainResult train(const Config& cfg, Context& ctx, const TrainOptions& opts) {
   if (cfg.data.root.empty()) throw std::runtime_error("train: no dataset (set data.root or pass --data)");

@@ -11,16 +11,20 @@
 //   rpn2   RPN layers only (re-initialised, as py-faster-rcnn's stage-2 RPN starts from
 //          the stage-1 detector, which has no RPN layers) on frcn1's frozen backbone;
 //   proposals with the rpn2 network -> proposals_rpn2.safetensors;
-//   frcn2  fc6, fc7, cls_score, bbox_pred only (continuing from frcn1), backbone frozen,
-//          on rpn2's proposals.
+//   frcn2  fc6, fc7, cls_score, bbox_pred only, backbone frozen, on rpn2's proposals:
+//          fc6/fc7 continue from frcn1, cls_score/bbox_pred start again from their
+//          Gaussian init (py-faster-rcnn's frcn2 starts from the rpn2 snapshot, which
+//          carries fc6/fc7 as dummy layers but not the two output layers).
 //   The final model is one network: frcn1's (= rpn2's = frcn2's) backbone, rpn2's RPN,
 //   frcn2's head.
 // joint: one network, RPN and Fast R-CNN losses summed, proposals from the current RPN
 //   treated as constants.
 //
 // Every iteration: zero_grad, ims_per_batch images (each image's losses scaled by
-// 1/ims_per_batch, gradients accumulate), one SGD step over the stage's trainable
-// parameters only (so weight decay never touches parameters the stage does not train).
+// 1/ims_per_batch, gradients accumulate; a head stage samples model.roi.batch /
+// ims_per_batch RoIs per image, background from the stage's bg_iou_lo), one SGD step
+// over the stage's trainable parameters only (so weight decay never touches parameters
+// the stage does not train).
 // Randomness: CounterRng(seed, step) with step = stage offset + iteration; the loader's
 // order is a pure function of (seed, position). A checkpoint (train/checkpoint.h) holds
 // every parameter, the momentum buffers, the stage, the iteration and the loader
@@ -38,6 +42,7 @@
 #include <string>
 
 #include "engine/context.h"
+#include "layers/faster_rcnn.h"
 #include "train/config.h"
 
 namespace frcnn {
@@ -58,5 +63,19 @@ struct TrainResult {
 };
 
 TrainResult train(const Config& cfg, Context& ctx, const TrainOptions& opts);
+
+// One stage of a schedule, as train() runs it.
+struct StagePlan {
+  std::string name;       // rpn1, frcn1, rpn2, frcn2, joint
+  TrainParts parts;
+  StageConfig sc;
+  int frozen_blocks;      // backbone blocks frozen during the stage
+  std::string proposals;  // alt4's head stages: the stored proposals they train on
+  int index;              // position in the schedule (RNG and loader offsets)
+  TrainStep step;         // per image: loss scale, RoIs sampled, background IoU range
+};
+
+// The stages of cfg.schedule.type in order (alt4: rpn1, frcn1, rpn2, frcn2; joint: joint).
+std::vector<StagePlan> make_schedule(const Config& cfg);
 
 }  // namespace frcnn

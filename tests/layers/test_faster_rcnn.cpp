@@ -3,6 +3,7 @@
 // whole model), frozen parts, save/load.
 #include <catch2/catch.hpp>
 
+#include "engine/allocator.h"
 #include "engine/safetensors.h"
 #include "layers/faster_rcnn.h"
 #include "layers/linear.h"
@@ -50,6 +51,15 @@ Tensor some_proposals() {
     v.insert(v.end(), {x, y, x + 20.f + float(i), y + 18.f + float(i % 4)});
   }
   return Tensor::from_vector<float>({int64_t(v.size() / 4), 4}, v);
+}
+
+// One image's step of `parts` with small_config()'s 32 RoIs per image.
+TrainStep step_of(TrainParts parts, float loss_scale = 1.f) {
+  TrainStep s;
+  s.parts = parts;
+  s.loss_scale = loss_scale;
+  s.rois_per_image = 32;
+  return s;
 }
 
 Param* find_param(FasterRCNN& m, const std::string& name) {
@@ -153,7 +163,8 @@ TEST_CASE("faster rcnn: RPN loss gradients match finite differences through the 
   const float S = 1000.f;  // scale the loss so its gradients are O(1) for the checker
   auto objective = [&] {
     zero_grad(ctx, m.params());
-    StepLosses l = m.train_image(ctx, img, gt_boxes(), gt_labels(), 1.f, TrainParts::Rpn, Tensor(), rng, 0, S);
+    StepLosses l =
+        m.train_image(ctx, img, gt_boxes(), gt_labels(), 1.f, Tensor(), rng, 0, step_of(TrainParts::Rpn, S));
     return S * (l.rpn_cls + l.rpn_bbox);
   };
   test::GradCheckOptions o;
@@ -177,7 +188,8 @@ TEST_CASE("faster rcnn: head loss gradients reach fc and conv layers through RoI
   const float S = 1000.f;
   auto objective = [&] {
     zero_grad(ctx, m.params());
-    StepLosses l = m.train_image(ctx, img, gt_boxes(), gt_labels(), 1.f, TrainParts::Head, props, rng, 0, S);
+    StepLosses l =
+        m.train_image(ctx, img, gt_boxes(), gt_labels(), 1.f, props, rng, 0, step_of(TrainParts::Head, S));
     REQUIRE(l.fg_rois > 0);
     return S * (l.cls + l.bbox);
   };
@@ -201,7 +213,7 @@ TEST_CASE("faster rcnn: frozen blocks receive no gradient", "[model]") {
   Tensor img = test::random_tensor({1, 3, 96, 128}, 7, -50, 50);
   CounterRng rng(1);
   zero_grad(ctx, m.params());
-  m.train_image(ctx, img, gt_boxes(), gt_labels(), 1.f, TrainParts::Joint, Tensor(), rng, 0, 1.f);
+  m.train_image(ctx, img, gt_boxes(), gt_labels(), 1.f, Tensor(), rng, 0, step_of(TrainParts::Joint, 1.f));
   auto grad_sum = [&](const std::string& n) {
     double s = 0;
     for (float g : find_param(m, n)->grad.to_vector<float>()) s += std::fabs(g);
@@ -215,10 +227,121 @@ TEST_CASE("faster rcnn: frozen blocks receive no gradient", "[model]") {
   // Every block frozen: the backbone gets nothing, the heads still learn.
   m.backbone().freeze_blocks(5);
   zero_grad(ctx, m.params());
-  m.train_image(ctx, img, gt_boxes(), gt_labels(), 1.f, TrainParts::Joint, Tensor(), rng, 0, 1.f);
+  m.train_image(ctx, img, gt_boxes(), gt_labels(), 1.f, Tensor(), rng, 0, step_of(TrainParts::Joint, 1.f));
   REQUIRE(grad_sum("conv5_3.weight") == 0);
   REQUIRE(grad_sum("rpn_conv.weight") > 0);
   REQUIRE(grad_sum("bbox_pred.weight") > 0);
+}
+
+TEST_CASE("faster rcnn: the RoI head draws a different dropout mask for each image of a batch", "[model]") {
+  Context ctx;
+  ModelConfig cfg = small_config();
+  cfg.roi.dropout = 0.5f;
+  FasterRCNN m(cfg);
+  m.init(ctx, 6, "msra");
+  m.head().set_training(true);
+  Tensor feat = test::random_tensor({1, 32, 6, 8}, 8, 0, 1);
+  Tensor rois = Tensor::from_vector<float>({2, 5}, {0, 0, 0, 60, 50, 0, 30, 10, 120, 90});
+  CounterRng rng(4, 11);
+  auto scores = [&](uint32_t slot) {
+    m.head().set_rng(&rng, slot);
+    return m.head().forward(ctx, feat, rois).cls_score.to_vector<float>();
+  };
+  const std::vector<float> image0 = scores(0), image1 = scores(1);
+  REQUIRE(image0 != image1);
+  REQUIRE(scores(0) == image0);  // the same image slot at the same step: the same mask
+}
+
+TEST_CASE("faster rcnn: a Fast R-CNN minibatch samples model.roi.batch / images RoIs per image", "[model]") {
+  Context ctx;
+  ModelConfig cfg = small_config();
+  cfg.roi.batch = 64;
+  FasterRCNN m(cfg);
+  m.init(ctx, 7, "msra");
+  Tensor img = test::random_tensor({1, 3, 96, 128}, 9, -1, 1);
+  // Plenty of candidates: jittered copies of the GT boxes and 150 random boxes.
+  std::vector<float> v = some_proposals().to_vector<float>();
+  Tensor r = test::random_tensor({150, 4}, 10, 0, 1);
+  for (int i = 0; i < 150; ++i) {
+    const float* q = r.data<float>() + 4 * i;
+    const float x = q[0] * 90, y = q[1] * 60;
+    v.insert(v.end(), {x, y, x + 8 + q[2] * 30, y + 8 + q[3] * 30});
+  }
+  Tensor props = Tensor::from_vector<float>({int64_t(v.size() / 4), 4}, v);
+  CounterRng rng(3, 1);
+  for (int images : {1, 2}) {
+    const TrainStep step = minibatch_step(TrainParts::Head, cfg, images, 0.1f);
+    REQUIRE(step.rois_per_image == 64 / images);
+    REQUIRE(step.loss_scale == 1.f / float(images));
+    REQUIRE(step.bg_iou_lo == 0.1f);
+    zero_grad(ctx, m.params());
+    StepLosses l = m.train_image(ctx, img, gt_boxes(), gt_labels(), 1.f, props, rng, 0, step);
+    REQUIRE(l.rois == 64 / images);
+    REQUIRE(l.fg_rois > 0);
+    REQUIRE(l.fg_rois <= int(std::lround(0.25 * (64 / images))));
+  }
+  REQUIRE_THROWS_WITH(minibatch_step(TrainParts::Head, cfg, 3, 0.f), Catch::Contains("multiple of the 3 images"));
+  REQUIRE(minibatch_step(TrainParts::Rpn, cfg, 3, 0.f).loss_scale == 1.f / 3.f);  // the RPN samples no RoIs
+}
+
+TEST_CASE("faster rcnn: background RoIs start at the step's bg_iou_lo", "[model]") {
+  Context ctx;
+  FasterRCNN m(small_config());
+  // One GT box [0, 0, 99, 99]; 10 proposals overlapping it at IoU ~0.05 and 10 at ~0.3.
+  Tensor gt = Tensor::from_vector<float>({1, 4}, {0, 0, 99, 99});
+  Tensor labels = Tensor::from_vector<int32_t>({1}, {2});
+  std::vector<float> v;
+  for (int i = 0; i < 10; ++i) {
+    v.insert(v.end(), {float(i), 0, float(i) + 99, 4});  // IoU 5/100 * (100-i)/(100+i): < 0.1
+    v.insert(v.end(), {float(i), 0, float(i) + 99, 29});  // IoU ~0.3 * (100-i)/(100+i): >= 0.1 for i < 10
+  }
+  Tensor props = Tensor::from_vector<float>({20, 4}, v);
+  CounterRng rng(1, 2);
+  auto backgrounds = [&](float bg_lo) {
+    ProposalTargets t = m.head().sample(ctx, props, gt, labels, 64, bg_lo, rng.key(RngPurpose::RoiSampling, 0));
+    int bg = 0;
+    for (int32_t l : t.labels.to_vector<int32_t>()) bg += l == 0;
+    return bg;
+  };
+  REQUIRE(backgrounds(0.0f) == 20);  // approximate joint training (py-faster-rcnn's end-to-end yml)
+  REQUIRE(backgrounds(0.1f) == 10);  // alt-opt: BG_THRESH_LO 0.1
+}
+
+TEST_CASE("faster rcnn: frozen blocks keep no activations, so a frozen-backbone step peaks lower", "[model]") {
+  Context ctx;
+  const Device cpu = Device::cpu();
+  Tensor img = test::random_tensor({1, 3, 96, 128}, 12, -1, 1);
+  CounterRng rng(2, 5);
+  // Bytes a training-mode backbone forward leaves allocated (its output and what its
+  // layers keep for backward), and the peak above the start of one RPN training step.
+  auto measure = [&](int frozen_blocks, size_t& held, size_t& step_peak) {
+    ModelConfig cfg = small_config();
+    cfg.backbone.frozen_blocks = frozen_blocks;
+    FasterRCNN m(cfg);
+    m.init(ctx, 8, "msra");
+    zero_grad(ctx, m.params());  // gradients allocated up front in both runs
+    m.backbone().set_training(true);
+    size_t before = allocator_stats(cpu).bytes_in_use;
+    {
+      Tensor feat = m.backbone().forward(ctx, img);
+      held = allocator_stats(cpu).bytes_in_use - before;
+    }
+    m.to(ctx);  // drops the saved activations
+    before = allocator_stats(cpu).bytes_in_use;
+    reset_allocator_peak(cpu);
+    m.train_image(ctx, img, gt_boxes(), gt_labels(), 1.f, Tensor(), rng, 0, step_of(TrainParts::Rpn));
+    step_peak = allocator_stats(cpu).peak_bytes_in_use - before;
+  };
+  size_t held0 = 0, peak0 = 0, held2 = 0, peak2 = 0;
+  measure(0, held0, peak0);
+  measure(2, held2, peak2);
+  // conv1_2's and conv2_2's inputs (8 x 96 x 128 and 16 x 48 x 64 floats) are kept only
+  // for the backward of blocks 1-2: with those blocks frozen they must not be.
+  const size_t block12_inputs = (8 * 96 * 128 + 16 * 48 * 64) * sizeof(float);
+  INFO("held: unfrozen " << held0 << " B, conv1-2 frozen " << held2 << " B");
+  REQUIRE(held0 >= held2 + block12_inputs);
+  INFO("step peak: unfrozen " << peak0 << " B, conv1-2 frozen " << peak2 << " B");
+  REQUIRE(peak2 < peak0);
 }
 
 TEST_CASE("faster rcnn: save and load round trip and refuse other classes", "[model]") {

@@ -103,6 +103,27 @@ TEST_CASE("layers: dropout keeps about half and scales by two and is the identit
   REQUIRE_THROWS_WITH(no_rng.forward(ctx, x), Catch::Contains("set_rng"));
 }
 
+TEST_CASE("layers: each image of a minibatch gets its own dropout mask", "[layers]") {
+  Context ctx;
+  CounterRng rng(5, 3);
+  Dropout drop("drop6", 0.5f, 6);
+  Tensor x = Tensor::full({4096}, 1.0);
+  drop.set_rng(&rng, 0);
+  const std::vector<float> image0 = drop.forward(ctx, x).to_vector<float>();
+  drop.set_rng(&rng, 1);
+  const std::vector<float> image1 = drop.forward(ctx, x).to_vector<float>();
+  REQUIRE(image0 != image1);
+  // The masks are independent: about a quarter of the elements are kept by both.
+  int both = 0;
+  for (size_t i = 0; i < image0.size(); ++i) both += image0[i] != 0.f && image1[i] != 0.f;
+  REQUIRE(both > 900);
+  REQUIRE(both < 1150);
+  // Backward uses the mask of the last forward (image 1's), and slot 0 repeats its mask.
+  REQUIRE(drop.backward(ctx, x).to_vector<float>() == image1);
+  drop.set_rng(&rng, 0);
+  REQUIRE(drop.forward(ctx, x).to_vector<float>() == image0);
+}
+
 TEST_CASE("layers: init is deterministic with the requested statistics", "[layers]") {
   Context ctx;
   Tensor a = Tensor::empty({256, 64, 3, 3}), b = Tensor::empty({256, 64, 3, 3});

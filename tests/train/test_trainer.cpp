@@ -1,4 +1,5 @@
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <filesystem>
 
 #include "engine/safetensors.h"
@@ -69,6 +70,64 @@ TEST_CASE("trainer: frozen parts do not change across a stage", "[trainer]") {
   REQUIRE(param_of(f("frcn2"), "fc6.weight") != param_of(f("rpn2"), "fc6.weight"));
   // The final model is frcn2's network.
   REQUIRE(param_of(f("model"), "fc7.weight") == param_of(f("frcn2"), "fc7.weight"));
+}
+
+TEST_CASE("trainer: each schedule splits the RoI minibatch and sets the background range like py-faster-rcnn",
+          "[trainer]") {
+  Config paper = default_config();
+  std::vector<StagePlan> alt4 = make_schedule(paper);
+  REQUIRE(alt4.size() == 4);
+  for (const StagePlan& s : alt4) {
+    INFO(s.name);
+    REQUIRE(s.step.parts == s.parts);
+    REQUIRE(s.step.loss_scale == 1.f / float(s.sc.ims_per_batch));
+    if (s.parts == TrainParts::Head) {
+      REQUIRE(s.sc.ims_per_batch == 2);
+      REQUIRE(s.step.rois_per_image == 64);  // BATCH_SIZE 128 over 2 images
+      REQUIRE(s.step.bg_iou_lo == 0.1f);     // alt-opt: BG_THRESH_LO's default
+    }
+  }
+  paper.schedule.type = "joint";
+  std::vector<StagePlan> joint = make_schedule(paper);
+  REQUIRE(joint.size() == 1);
+  REQUIRE(joint[0].step.parts == TrainParts::Joint);
+  REQUIRE(joint[0].step.rois_per_image == 128);  // one image per batch
+  REQUIRE(joint[0].step.bg_iou_lo == 0.0f);      // faster_rcnn_end2end.yml
+  REQUIRE_THROWS_WITH(default_config({"schedule.frcn1.ims_per_batch=3"}),
+                      Catch::Contains("schedule.frcn1.ims_per_batch") && Catch::Contains("model.roi.batch"));
+  REQUIRE_THROWS_WITH(default_config({"schedule.joint.bg_iou_lo=0.6"}), Catch::Contains("schedule.joint.bg_iou_lo"));
+}
+
+TEST_CASE("trainer: each alt4 stage starts from what py-faster-rcnn's starts from", "[trainer]") {
+  Context ctx;
+  Config cfg = test::tiny_train_config(test::tiny_dataset());
+  // rpn2 and frcn2 run no iteration: their stage files hold their starting points.
+  cfg.schedule.rpn2.iters = 0;
+  cfg.schedule.frcn2.iters = 0;
+  auto out = test::temp_dir("train_stage_init");
+  REQUIRE(train(cfg, ctx, {out.string(), "", false, -1}).finished);
+  auto f = [&](const char* stage) { return (out / (std::string(stage) + ".safetensors")).string(); };
+  // rpn2: frcn1's backbone and head, fresh RPN layers (not rpn1's).
+  for (const char* p : {"conv3_1.weight", "fc6.weight", "fc7.weight", "cls_score.weight", "bbox_pred.weight"})
+    REQUIRE(param_of(f("rpn2"), p) == param_of(f("frcn1"), p));
+  REQUIRE(param_of(f("rpn2"), "rpn_conv.weight") != param_of(f("rpn1"), "rpn_conv.weight"));
+  // frcn2: rpn2's snapshot (backbone, RPN, fc6, fc7); cls_score and bbox_pred from their
+  // Gaussian fillers (std 0.01 and 0.001, zero biases), not frcn1's trained ones.
+  for (const char* p : {"conv3_1.weight", "rpn_conv.weight", "rpn_cls_score.weight", "fc6.weight", "fc7.weight"})
+    REQUIRE(param_of(f("frcn2"), p) == param_of(f("rpn2"), p));
+  auto stddev = [](const std::vector<float>& v) {
+    double s = 0, s2 = 0;
+    for (float x : v) s += x, s2 += double(x) * x;
+    const double m = s / double(v.size());
+    return std::sqrt(s2 / double(v.size()) - m * m);
+  };
+  const std::vector<float> cls = param_of(f("frcn2"), "cls_score.weight");
+  const std::vector<float> bbox = param_of(f("frcn2"), "bbox_pred.weight");
+  REQUIRE(cls != param_of(f("frcn1"), "cls_score.weight"));
+  REQUIRE(bbox != param_of(f("frcn1"), "bbox_pred.weight"));
+  REQUIRE(stddev(cls) == Approx(0.01).epsilon(0.2));
+  REQUIRE(stddev(bbox) == Approx(0.001).epsilon(0.2));
+  for (float b : param_of(f("frcn2"), "cls_score.bias")) REQUIRE(b == 0.f);
 }
 
 TEST_CASE("trainer: joint training trains every part at once", "[trainer]") {
