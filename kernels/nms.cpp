@@ -2,6 +2,9 @@
 // nms_cpu.cpp).
 #include "kernels/nms.h"
 
+#include <cfloat>
+#include <cmath>
+
 #include "kernels/dispatch.h"
 #include "kernels/nms_impl.h"
 
@@ -14,8 +17,16 @@ namespace frcnn {
 using namespace kernels_detail;
 using namespace nms_detail;
 
+float nms_float_threshold(double t) {
+  if (!(t < double(FLT_MAX))) return t == INFINITY ? INFINITY : FLT_MAX;  // NaN is refused by the callers
+  if (t < -double(FLT_MAX)) return -INFINITY;
+  float f = static_cast<float>(t);  // the nearest float, which may lie above t
+  if (double(f) > t) f = std::nextafter(f, -INFINITY);
+  return f;
+}
+
 // boxes: (n, 4), scores: (n), classes: (n) or undefined -> kept indices, score order
-static Tensor nms_cpu(const Tensor& boxes, const Tensor& scores, const Tensor& classes, float thresh,
+static Tensor nms_cpu(const Tensor& boxes, const Tensor& scores, const Tensor& classes, double iou_thresh,
                       int64_t max_keep) {
   const int64_t n = boxes.size(0);
   const float* b = boxes.data<float>();
@@ -27,12 +38,13 @@ static Tensor nms_cpu(const Tensor& boxes, const Tensor& scores, const Tensor& c
     for (int j = 0; j < 4; ++j) sorted_boxes[4 * i + j] = b[4 * order[i] + j];
     if (c) sorted_cls[i] = c[order[i]];
   }
-  std::vector<int32_t> keep = nms_sorted_cpu(sorted_boxes.data(), c ? sorted_cls.data() : nullptr, n, thresh, max_keep);
+  std::vector<int32_t> keep =
+      nms_sorted_cpu(sorted_boxes.data(), c ? sorted_cls.data() : nullptr, n, iou_thresh, max_keep);
   for (auto& k : keep) k = order[k];
   return Tensor::from_vector<int32_t>({static_cast<int64_t>(keep.size())}, keep);
 }
 
-static void check_nms_args(const char* op, const Tensor& boxes, const Tensor& scores, float iou_thresh) {
+static void check_nms_args(const char* op, const Tensor& boxes, const Tensor& scores, double iou_thresh) {
   require_boxes(op, boxes, "boxes");
   require(scores.defined() && scores.dtype() == DType::F32 && scores.ndim() == 1 && scores.size(0) == boxes.size(0),
           op, "scores must be F32 (N) with N = " + std::to_string(boxes.size(0)) + ", got " + desc(scores));
@@ -40,7 +52,7 @@ static void check_nms_args(const char* op, const Tensor& boxes, const Tensor& sc
   require(boxes.size(0) < (int64_t(1) << 31), op, "more than 2^31 boxes");
 }
 
-Tensor nms(Context& ctx, const Tensor& boxes, const Tensor& scores, float iou_thresh) {
+Tensor nms(Context& ctx, const Tensor& boxes, const Tensor& scores, double iou_thresh) {
   check_nms_args("nms", boxes, scores, iou_thresh);
   [[maybe_unused]] Device dev = common_device("nms", {&boxes, &scores});
 #if FRCNN_WITH_CUDA
@@ -49,8 +61,7 @@ Tensor nms(Context& ctx, const Tensor& boxes, const Tensor& scores, float iou_th
   return nms_cpu(boxes, scores, Tensor(), iou_thresh, 0);
 }
 
-Tensor batched_nms(Context& ctx, const Tensor& boxes, const Tensor& scores, const Tensor& classes,
-                   float iou_thresh) {
+Tensor batched_nms(Context& ctx, const Tensor& boxes, const Tensor& scores, const Tensor& classes, double iou_thresh) {
   check_nms_args("batched_nms", boxes, scores, iou_thresh);
   require(classes.defined() && classes.dtype() == DType::I32 && classes.ndim() == 1 &&
               classes.size(0) == boxes.size(0),

@@ -3,10 +3,15 @@
 //
 // Rule (the same on both devices): boxes are visited in descending score order, ties
 // broken by the lower index first (a stable sort by score, descending); a box is kept
-// unless an already kept box has IoU > iou_thresh with it (strictly greater, as
-// torchvision; IoU without +1, box_math.h). IoU is bit-identical on the CPU and CUDA,
-// so keep lists are identical too. A NaN score is visited after every number (-inf
-// included), NaNs among themselves by index (kernels/score_order.h), on both devices.
+// unless an already kept box has an IoU with it that is strictly greater than
+// iou_thresh. The IoU is a float (box_iou in box_math.h, no +1); the threshold is a
+// double, and the comparison is the one torchvision's CPU kernel makes,
+// double(iou) > iou_thresh: at 0.3 an IoU of exactly 0.3f (0.3000000119...) suppresses,
+// at 0.7 an IoU of 0.7f (0.6999999880...) does not. Both devices compare the float IoU
+// with nms_float_threshold(iou_thresh), which decides every float the same way
+// (docs/KERNELS.md). IoU is bit-identical on the CPU and CUDA, so keep lists are
+// identical too. A NaN score is visited after every number (-inf included), NaNs among
+// themselves by index (kernels/score_order.h), on both devices.
 //
 // CUDA: stable radix sort (CUB) by score, then the bitmask algorithm — one 64-bit word
 // per (box, block of 64 later boxes) saying which of them it suppresses — and the
@@ -20,16 +25,21 @@
 
 namespace frcnn {
 
+// The largest float <= t (t not NaN): for every float v, v > nms_float_threshold(t)
+// exactly when double(v) > t. -inf below -FLT_MAX, FLT_MAX from FLT_MAX up to a finite
+// t, +inf for t = +inf.
+float nms_float_threshold(double t);
+
 // boxes: (N, 4) F32, scores: (N) F32 -> kept indices I32 (P), in descending score order.
-Tensor nms(Context& ctx, const Tensor& boxes, const Tensor& scores, float iou_thresh);
+Tensor nms(Context& ctx, const Tensor& boxes, const Tensor& scores, double iou_thresh);
 
 // As nms() but boxes only suppress boxes of the same class: classes (N) I32 (any values).
 // Equivalent to running nms() per class and merging the kept lists by (score desc, index).
-Tensor batched_nms(Context& ctx, const Tensor& boxes, const Tensor& scores, const Tensor& classes, float iou_thresh);
+Tensor batched_nms(Context& ctx, const Tensor& boxes, const Tensor& scores, const Tensor& classes, double iou_thresh);
 
 struct DetectConfig {
   float score_thresh = 0.05f;  // candidates need prob > score_thresh (py-faster-rcnn test_net)
-  float nms_thresh = 0.3f;     // per-class NMS IoU
+  double nms_thresh = 0.3;     // per-class NMS IoU (compared as nms() does)
   int max_per_image = 100;     // keep the top-scoring ones after NMS; <= 0: no cap
 };
 

@@ -3,6 +3,7 @@
 #include <numeric>
 
 #include "kernels/box_math.h"
+#include "kernels/nms.h"
 #include "kernels/nms_impl.h"
 #include "kernels/score_order.h"
 
@@ -16,8 +17,9 @@ std::vector<int32_t> order_by_score_desc(const float* scores, int64_t n) {
 }
 
 // boxes: (n, 4) in visiting order; classes: (n) or nullptr
-std::vector<int32_t> nms_sorted_cpu(const float* boxes, const int32_t* classes, int64_t n, float thresh,
+std::vector<int32_t> nms_sorted_cpu(const float* boxes, const int32_t* classes, int64_t n, double iou_thresh,
                                     int64_t max_keep) {
+  const float thresh = nms_float_threshold(iou_thresh);  // float iou > thresh <=> double(iou) > iou_thresh
   std::vector<int32_t> keep;
   std::vector<char> suppressed(static_cast<size_t>(n), 0);
   for (int64_t i = 0; i < n; ++i) {

@@ -127,8 +127,9 @@ __global__ void compose_kernel(const int32_t* __restrict__ order, const int32_t*
 
 namespace nms_detail {
 
-void nms_sorted_cuda(const float* boxes, const int32_t* classes, int n_max, const int32_t* n_dev, float thresh,
+void nms_sorted_cuda(const float* boxes, const int32_t* classes, int n_max, const int32_t* n_dev, double iou_thresh,
                      int max_keep, int32_t* keep_out, int32_t* count_out, const Device& dev, Stream stream) {
+  const float thresh = nms_float_threshold(iou_thresh);  // float iou > thresh <=> double(iou) > iou_thresh
   cudaStream_t s = cuda_stream(stream);
   if (n_max <= 0) {
     CUDA_CHECK(cudaMemsetAsync(count_out, 0, sizeof(int32_t), s));
@@ -148,7 +149,7 @@ void nms_sorted_cuda(const float* boxes, const int32_t* classes, int n_max, cons
 }  // namespace nms_detail
 
 // boxes: (n, 4), scores: (n), classes: (n) I32 or undefined -> kept indices (P) I32
-Tensor nms_cuda(const Tensor& boxes, const Tensor& scores, const Tensor& classes, float thresh, int max_keep,
+Tensor nms_cuda(const Tensor& boxes, const Tensor& scores, const Tensor& classes, double iou_thresh, int max_keep,
                 Stream stream) {
   const Device dev = boxes.device();
   const int n = static_cast<int>(boxes.size(0));
@@ -162,7 +163,7 @@ Tensor nms_cuda(const Tensor& boxes, const Tensor& scores, const Tensor& classes
   const int32_t* cls = classes.defined() ? classes.data<int32_t>() : nullptr;
   FRCNN_LAUNCH(gather_sorted_kernel, grid_stride_blocks(n), kBlockThreads, 0, s, boxes.data<float>(), cls, order.p, n,
                sboxes.p, scls.p);
-  nms_detail::nms_sorted_cuda(sboxes.p, cls ? scls.p : nullptr, n, nullptr, thresh, max_keep, keep.p, count.p, dev,
+  nms_detail::nms_sorted_cuda(sboxes.p, cls ? scls.p : nullptr, n, nullptr, iou_thresh, max_keep, keep.p, count.p, dev,
                               stream);
   const int32_t p = read_count(count.p, stream);
   Tensor out = Tensor::empty({p}, DType::I32, dev, stream);

@@ -11,11 +11,12 @@ namespace nms_detail {
 // number of valid boxes is *n_dev (device memory, <= n_max) or n_max when n_dev is
 // nullptr. Writes kept positions to keep_out (n_max) and their count to *count_out
 // (device). Everything stays on the device.
-void nms_sorted_cuda(const float* boxes, const int32_t* classes, int n_max, const int32_t* n_dev, float thresh,
+void nms_sorted_cuda(const float* boxes, const int32_t* classes, int n_max, const int32_t* n_dev, double iou_thresh,
                      int max_keep, int32_t* keep_out, int32_t* count_out, const Device& dev, Stream stream);
 }  // namespace nms_detail
 
-Tensor nms_cuda(const Tensor& boxes, const Tensor& scores, const Tensor& classes, float thresh, int max_keep, Stream s);
+Tensor nms_cuda(const Tensor& boxes, const Tensor& scores, const Tensor& classes, double iou_thresh, int max_keep,
+                Stream s);
 Detections detect_per_class_cuda(const Tensor& boxes, const Tensor& probs, const DetectConfig& cfg, Stream s);
 
 }  // namespace frcnn

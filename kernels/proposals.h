@@ -30,7 +30,7 @@ namespace frcnn {
 struct ProposalConfig {
   int pre_nms_top_n = 6000;  // boxes entering NMS (train 12000, test 6000; <= 0: no cap)
   int post_nms_top_n = 300;  // proposals kept after NMS (train 2000, test 300; <= 0: no cap)
-  float nms_thresh = 0.7f;   // RPN NMS IoU
+  double nms_thresh = 0.7;   // RPN NMS IoU (compared as nms() does, nms.h)
   float min_size = 16.f;     // minimum box side at the original image scale (pixels)
 };
 

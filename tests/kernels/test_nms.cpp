@@ -1,3 +1,5 @@
+#include <cmath>
+#include <limits>
 #include <set>
 
 #include "kernels/box_ops.h"
@@ -25,6 +27,50 @@ TEST_CASE("nms: IoU equal to the threshold does not suppress", "[nms]") {
   Tensor s = Tensor::from_vector<float>({2}, {0.9f, 0.8f});
   REQUIRE(vec<int32_t>(nms(ctx, b, s, 0.5f)).size() == 2);
   REQUIRE(vec<int32_t>(nms(ctx, b, s, 0.49f)).size() == 1);
+}
+
+// The threshold is a double compared with the float IoU as torchvision's CPU kernel does
+// (double(iou) > t). Box 1 lies inside box 0: IoU 30/100 = 0.3f, 70/100 = 0.7f exactly.
+static Tensor nested_boxes(float h) { return Tensor::from_vector<float>({2, 4}, {0, 0, 10, 10, 0, 0, 10, h}); }
+
+TEST_CASE("nms: a float IoU on the threshold is compared with the double threshold", "[nms]") {
+  Context ctx;
+  Tensor s = Tensor::from_vector<float>({2}, {0.9f, 0.8f});
+  // 0.3f = 0.300000011920928955078125 > 0.3 (double): suppressed at 0.3, kept at the float 0.3f
+  REQUIRE(vec<int32_t>(nms(ctx, nested_boxes(3), s, 0.3)) == std::vector<int32_t>{0});
+  REQUIRE(vec<int32_t>(nms(ctx, nested_boxes(3), s, 0.3f)) == std::vector<int32_t>{0, 1});
+  // 0.7f = 0.699999988079071044921875 < 0.7: kept at 0.7 and at 0.7f
+  REQUIRE(vec<int32_t>(nms(ctx, nested_boxes(7), s, 0.7)) == std::vector<int32_t>{0, 1});
+  REQUIRE(vec<int32_t>(nms(ctx, nested_boxes(7), s, 0.7f)) == std::vector<int32_t>{0, 1});
+  REQUIRE(vec<int32_t>(nms(ctx, nested_boxes(7), s, std::nextafter(0.7f, 0.f))) == std::vector<int32_t>{0});
+  // batched NMS and the final detections follow the same rule
+  Tensor c = Tensor::from_vector<int32_t>({2}, {1, 1});
+  REQUIRE(vec<int32_t>(batched_nms(ctx, nested_boxes(3), s, c, 0.3)) == std::vector<int32_t>{0});
+  REQUIRE(vec<int32_t>(batched_nms(ctx, nested_boxes(3), s, c, 0.3f)) == std::vector<int32_t>{0, 1});
+  Tensor rb = Tensor::from_vector<float>({2, 8}, {0, 0, 0, 0, 0, 0, 10, 10, 0, 0, 0, 0, 0, 0, 10, 3});
+  Tensor rp = Tensor::from_vector<float>({2, 2}, {0.1f, 0.9f, 0.2f, 0.8f});
+  REQUIRE(detect_per_class(ctx, rb, rp).scores.numel() == 1);  // DetectConfig::nms_thresh = 0.3
+  DetectConfig f;
+  f.nms_thresh = 0.3f;
+  REQUIRE(detect_per_class(ctx, rb, rp, f).scores.numel() == 2);
+}
+
+TEST_CASE("nms: nms_float_threshold is the largest float not above the threshold", "[nms]") {
+  REQUIRE(nms_float_threshold(0.3) == std::nextafter(0.3f, 0.f));
+  REQUIRE(nms_float_threshold(0.3f) == 0.3f);
+  REQUIRE(nms_float_threshold(0.7) == 0.7f);
+  REQUIRE(nms_float_threshold(0.5) == 0.5f);
+  REQUIRE(nms_float_threshold(0.0) == 0.f);
+  REQUIRE(nms_float_threshold(-1e-300) == -std::numeric_limits<float>::denorm_min());
+  REQUIRE(nms_float_threshold(1e300) == std::numeric_limits<float>::max());
+  REQUIRE(nms_float_threshold(-1e300) == -INFINITY);
+  REQUIRE(nms_float_threshold(INFINITY) == INFINITY);
+  // v > nms_float_threshold(t) exactly when double(v) > t, on floats around t
+  for (double t : {0.3, 0.7, 0.45, 0.6, 1.0 / 3.0}) {
+    const float f = nms_float_threshold(t);
+    float v = std::nextafter(std::nextafter(f, 0.f), 0.f);
+    for (int i = 0; i < 5; ++i, v = std::nextafter(v, 2.f)) REQUIRE((v > f) == (double(v) > t));
+  }
 }
 
 TEST_CASE("nms: equal scores are visited lower index first", "[nms]") {
@@ -164,6 +210,32 @@ TEST_CASE("nms: CPU and CUDA keep the same boxes", "[nms][gpu]") {
   REQUIRE(vec<float>(dg.boxes) == vec<float>(dc.boxes));
   Tensor e = nms(gpu, Tensor::empty({0, 4}, DType::F32, gpu.device()), Tensor::empty({0}, DType::F32, gpu.device()), 0.5f);
   REQUIRE(e.numel() == 0);
+}
+
+TEST_CASE("nms: CPU and CUDA decide an IoU on the threshold alike", "[nms][gpu]") {
+  FRCNN_REQUIRE_GPU();
+  Context cpu, gpu(Device::cuda(0));
+  Tensor s = Tensor::from_vector<float>({2}, {0.9f, 0.8f});
+  for (float h : {3.f, 7.f})
+    for (double t : {0.3, double(0.3f), 0.7, double(std::nextafter(0.7f, 0.f))}) {
+      Tensor b = nested_boxes(h);
+      REQUIRE(vec<int32_t>(nms(gpu, b.to(gpu.device(), gpu.stream()), s.to(gpu.device(), gpu.stream()), t)) ==
+              vec<int32_t>(nms(cpu, b, s, t)));
+    }
+  REQUIRE(vec<int32_t>(nms(gpu, nested_boxes(3).to(gpu.device()), s.to(gpu.device()), 0.3)) == std::vector<int32_t>{0});
+  // 64 copies of the pair (one mask block per pair of rows), every other pair at the boundary
+  std::vector<float> b, sc;
+  for (int i = 0; i < 64; ++i) {
+    const float x = 20.f * i, h = i % 2 ? 3.f : 3.5f;
+    b.insert(b.end(), {x, 0, x + 10, 10, x, 0, x + 10, h});
+    sc.insert(sc.end(), {1.f - 0.01f * i, 0.5f - 0.001f * i});
+  }
+  Tensor tb = Tensor::from_vector<float>({128, 4}, b), ts = Tensor::from_vector<float>({128}, sc);
+  for (double t : {0.3, double(0.3f)}) {
+    auto kc = vec<int32_t>(nms(cpu, tb, ts, t));
+    REQUIRE(vec<int32_t>(nms(gpu, tb.to(gpu.device()), ts.to(gpu.device()), t)) == kc);
+    REQUIRE(kc.size() == (t == 0.3 ? 64u : 96u));
+  }
 }
 
 TEST_CASE("nms: CPU and CUDA visit NaN and infinite scores in the same order", "[nms][gpu]") {
