@@ -38,7 +38,7 @@ struct RpnConfig {
   int batch = 256;              // sampled anchors per image
   float fg_fraction = 0.5f;     // at most this share of positives
   int allowed_border = 0;       // anchors crossing the border by more than this are ignored
-  float nms = 0.7f;             // proposal NMS IoU
+  double nms = 0.7;             // proposal NMS IoU (a double, compared as torchvision's nms: kernels/nms.h)
   int train_pre_nms = 12000;    // proposals kept before NMS, RPN training (<=0: no cap)
   int train_post_nms = 2000;    // ... after NMS
   int test_pre_nms = 6000;      // proposals kept before NMS at test time
@@ -61,7 +61,7 @@ struct RoiHeadConfig {
 };
 
 struct TestConfig {
-  float nms = 0.3f;              // per-class NMS IoU of the final detections
+  double nms = 0.3;              // per-class NMS IoU of the final detections (a double, as rpn.nms)
   float score_threshold = 0.05f; // detections below are dropped
   int max_per_image = 100;       // detections kept per image
 };

@@ -138,7 +138,8 @@ void set_path(YAML::Node& root, const std::string& path, const std::string& valu
 template <class T>
 std::string yaml_value(const T& v) {
   YAML::Emitter e;
-  e.SetFloatPrecision(7);  // 0.7f prints as 0.7, and reads back as the same float
+  e.SetFloatPrecision(7);    // 0.7f prints as 0.7, and reads back as the same float
+  e.SetDoublePrecision(15);  // the NMS thresholds: 0.3 prints as 0.3, not 0.29999999999999999
   e << YAML::Flow << v;
   return e.c_str();
 }

@@ -23,10 +23,15 @@ TEST_CASE("config: defaults are the paper's VGG16 VOC07 setup", "[config]") {
 TEST_CASE("config: the dump loads back to the same config", "[config]") {
   auto dir = test::temp_dir("config");
   Config c = default_config({"model.rpn.nms=0.6", "model.classes=[a, b]", "seed=11"});
-  REQUIRE(c.model.rpn.nms == Approx(0.6f));
+  // NMS thresholds are doubles, as torchvision's nms takes them (kernels/nms.h): 0.6 is the
+  // double 0.6, not 0.6f, and prints back as 0.6.
+  REQUIRE(c.model.rpn.nms == 0.6);
+  REQUIRE(c.model.test.nms == 0.3);
   REQUIRE(c.model.classes == std::vector<std::string>{"a", "b"});
   std::string text = dump_config(c);
   REQUIRE(text.find("# proposal NMS IoU") != std::string::npos);
+  REQUIRE(text.find("  nms: 0.6  #") != std::string::npos);
+  REQUIRE(text.find("  nms: 0.3  #") != std::string::npos);
   auto p = (dir / "c.yaml").string();
   std::ofstream(p) << text;
   Config back = load_config(p);
