@@ -5,7 +5,8 @@
 namespace frcnn {
 
 #if FRCNN_WITH_CUDA
-void* cublas_create_impl(Stream s);  // context_cuda.cpp
+void* cublas_create_impl(Stream s, MathMode m);  // context_cuda.cpp
+void cublas_set_math_impl(void* h, MathMode m);
 void cublas_destroy_impl(void* h) noexcept;
 void* cudnn_create_impl(Stream s);
 void cudnn_destroy_impl(void* h) noexcept;
@@ -23,6 +24,7 @@ Context::Context(Device device) : device_(device) {
 }
 
 Context::~Context() {
+  caches_.clear();  // may hold descriptors and workspaces that use the handles and the stream
 #if FRCNN_WITH_CUDA
   if (cublas_) cublas_destroy_impl(cublas_);
   if (cudnn_) cudnn_destroy_impl(cudnn_);
@@ -32,9 +34,16 @@ Context::~Context() {
 void* Context::cublas() {
   if (!is_cuda()) throw std::logic_error("Context::cublas() on a CPU context");
 #if FRCNN_WITH_CUDA
-  if (!cublas_) cublas_ = cublas_create_impl(stream());
+  if (!cublas_) cublas_ = cublas_create_impl(stream(), math_);
 #endif
   return cublas_;
+}
+
+void Context::set_math_mode(MathMode m) {
+#if FRCNN_WITH_CUDA
+  if (cublas_) cublas_set_math_impl(cublas_, m);
+#endif
+  math_ = m;
 }
 
 void* Context::cudnn() {

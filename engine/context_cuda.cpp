@@ -8,18 +8,41 @@
 #include <string>
 
 #include "engine/cuda_check.h"
+#include "engine/math_mode.h"
+#include "engine/stream.h"
 
 namespace frcnn {
 
 void set_device_impl(int index) { CUDA_CHECK(cudaSetDevice(index)); }
 
-void* cublas_create_impl(Stream s) {
+namespace {
+
+void cublas_check(cublasStatus_t st, const char* what) {
+  if (st != CUBLAS_STATUS_SUCCESS)
+    throw std::runtime_error(std::string(what) + " failed: cuBLAS status " + std::to_string(int(st)));
+}
+
+// See engine/math_mode.h for why these two.
+cublasMath_t cublas_math(MathMode m) { return m == MathMode::Fp32 ? CUBLAS_DEFAULT_MATH : CUBLAS_TF32_TENSOR_OP_MATH; }
+
+}  // namespace
+
+void cublas_set_math_impl(void* h, MathMode m) {
+  cublas_check(
+      cublasSetMathMode(static_cast<cublasHandle_t>(h), cublas_math(m)),
+      m == MathMode::Fp32 ? "cublasSetMathMode(CUBLAS_DEFAULT_MATH)" : "cublasSetMathMode(CUBLAS_TF32_TENSOR_OP_MATH)");
+}
+
+void* cublas_create_impl(Stream s, MathMode m) {
   cublasHandle_t h = nullptr;
-  cublasStatus_t st = cublasCreate(&h);
-  if (st != CUBLAS_STATUS_SUCCESS) throw std::runtime_error("cublasCreate failed: status " + std::to_string(st));
-  cublasSetStream(h, cuda_stream(s));
-  // Full fp32: the engine's reference numbers are fp32; TF32 would be a separate choice.
-  cublasSetMathMode(h, CUBLAS_DEFAULT_MATH);
+  cublas_check(cublasCreate(&h), "cublasCreate");
+  try {
+    cublas_check(cublasSetStream(h, cuda_stream(s)), "cublasSetStream");
+    cublas_set_math_impl(h, m);
+  } catch (...) {
+    cublasDestroy(h);
+    throw;
+  }
   return h;
 }
 
@@ -30,7 +53,11 @@ void* cudnn_create_impl(Stream s) {
   cudnnHandle_t h = nullptr;
   cudnnStatus_t st = cudnnCreate(&h);
   if (st != CUDNN_STATUS_SUCCESS) throw std::runtime_error(std::string("cudnnCreate failed: ") + cudnnGetErrorString(st));
-  cudnnSetStream(h, cuda_stream(s));
+  st = cudnnSetStream(h, cuda_stream(s));
+  if (st != CUDNN_STATUS_SUCCESS) {
+    cudnnDestroy(h);
+    throw std::runtime_error(std::string("cudnnSetStream failed: ") + cudnnGetErrorString(st));
+  }
   return h;
 #else
   (void)s;

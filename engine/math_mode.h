@@ -1,0 +1,50 @@
+// What the NVIDIA libraries may compute FP32 data with (config model.backbone.math).
+//
+// Since sm_80, cuDNN and cuBLAS can run FP32 convolutions and GEMMs on tensor cores in
+// TF32: inputs rounded to a 10-bit mantissa (FP32 has 23), products accumulated in FP32.
+// That is several times faster and about 1e-3 relative error per product, so a result is
+// no longer comparable with an FP32 reference at FP32 tolerances. The mode is therefore
+// explicit, carried by the Context that owns the library handles (engine/context.h), and
+// reported by `frcnn info` and the benchmarks:
+//
+//   mode  cuDNN convolution math type      cuBLAS math mode
+//   fp32  CUDNN_FMA_MATH                   CUBLAS_DEFAULT_MATH
+//   tf32  as ranked by cuDNN (TF32 tensor  CUBLAS_TF32_TENSOR_OP_MATH
+//         cores allowed, no FP16 down-
+//         conversion)
+//
+// fp32, cuDNN: CUDNN_DEFAULT_MATH is NOT enough, it permits TF32 on sm_80+; only
+// CUDNN_FMA_MATH restricts cuDNN to FMA kernels. fp32, cuBLAS: CUBLAS_DEFAULT_MATH
+// computes "with at least the requested precision" (cuBLAS docs, cublasMath_t), which
+// excludes TF32 for sgemm/sgemv/sger; TF32 needs CUBLAS_TF32_TENSOR_OP_MATH (or a
+// FAST_TF32 compute type, which frcnn never passes). CUBLAS_PEDANTIC_MATH would also
+// guarantee it but additionally forbids cuBLAS's ordinary choices of fast FP32 kernels
+// and is documented for "numerical robustness studies"; our cuBLAS numbers are the
+// yardstick a user of cuBLAS gets, so we use the default.
+//
+// Our own CUDA kernels are plain FP32 FMA code whatever the mode (a tensor-core path is
+// future work). The process environment can still override what a program sets: see
+// math_env_overrides().
+#pragma once
+#include <string>
+
+namespace frcnn {
+
+enum class MathMode { Fp32, Tf32 };
+
+// "fp32" | "tf32"; throws std::invalid_argument naming the bad value.
+MathMode parse_math_mode(const std::string& s);
+const char* math_mode_name(MathMode m);  // "fp32" | "tf32"
+// One line for logs and reports: the mode and what it sets in cuDNN and cuBLAS, e.g.
+// "fp32 (cuDNN CUDNN_FMA_MATH, cuBLAS CUBLAS_DEFAULT_MATH: no TF32; own kernels fp32)".
+std::string math_mode_description(MathMode m);
+
+// The environment variables NVIDIA's libraries read that change the math a program asked
+// for, as "NAME=value (effect)" joined by "; ", or "" when none is set:
+//   NVIDIA_TF32_OVERRIDE=0            cuBLAS and cuDNN never use TF32 (tf32 mode runs fp32)
+//   NVIDIA_TF32_OVERRIDE=<other>      listed as set (NVIDIA documents only the value 0)
+//   CUBLAS_EMULATE_SINGLE_PRECISION   cuBLAS may emulate FP32 GEMMs with BF16x9 on GPUs that
+//                                     have it (Blackwell); not TF32, but not plain FMA either
+std::string math_env_overrides();
+
+}  // namespace frcnn
