@@ -1,12 +1,14 @@
 // cuDNN backend of Conv2d: the correctness cross-check and speed yardstick for our own
-// kernels. fp32 maths (CUDNN_DEFAULT_MATH: no TF32), algorithms chosen by
-// cudnnFind*AlgorithmEx-free heuristics (cudnnGet*_v7, first one that fits the
-// workspace cap), so the choice does not depend on timing noise.
+// kernels. Plans, the algorithm picker and the math-type rules: layers/conv2d_cudnn.h.
+#include <cstdio>
+#include <map>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 
-#include "engine/cuda_check.h"
+#include "engine/allocator.h"
 #include "kernels/conv2d.h"
+#include "layers/conv2d_cudnn.h"
 #include "layers/conv2d_layer.h"
 #if FRCNN_WITH_CUDNN
 #include <cudnn.h>
@@ -22,63 +24,308 @@ void cudnn_check(cudnnStatus_t st, const char* what) {
     throw std::runtime_error(std::string("conv2d (cuDNN): ") + what + ": " + cudnnGetErrorString(st));
 }
 
-constexpr size_t kWorkspaceCap = size_t(1) << 30;  // 1 GiB
+std::string mib(size_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f MiB", double(bytes) / double(1 << 20));
+  return buf;
+}
 
-// The best-ranked algorithm of cuDNN's heuristic list that works within the workspace
-// cap (its workspace size in ws_bytes), else `fallback` with no workspace.
-template <class Perf, class Algo>
-Algo pick_algo(const Perf* perf, int n, Algo fallback, size_t& ws_bytes) {
-  ws_bytes = 0;
-  for (int i = 0; i < n; ++i)
-    if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= kWorkspaceCap) {
-      ws_bytes = perf[i].memory;
-      return perf[i].algo;
+std::string policy_str(const CudnnAlgoPolicy& p) {
+  return std::string(math_mode_name(p.math)) + (p.deterministic ? ", deterministic" : ", any determinism") +
+         ", workspace cap " + mib(p.workspace_cap);
+}
+
+std::string candidate_str(CudnnPass pass, const CudnnCandidate& c, int rank) {
+  return std::string(cudnn_algo_name(pass, c.algo)) + " (rank " + std::to_string(rank) + ", " +
+         cudnn_math_name(c.math) + ", " +
+         (c.determinism == CUDNN_DETERMINISTIC ? "deterministic" : "non-deterministic") + ", " + mib(c.memory) + ")";
+}
+
+// Plans of one context, keyed by geometry, math mode and determinism, plus the workspace
+// they share (every call runs in order on the context's stream).
+struct CudnnConvCache {
+  using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int, bool>;
+  std::map<Key, std::unique_ptr<CudnnConvPlan>> plans;
+  Buffer workspace;
+
+  void* workspace_for(Context& ctx, size_t bytes) {
+    if (bytes == 0) return nullptr;
+    if (workspace.bytes() < bytes) {
+      workspace.reset();  // stream-ordered free: the next use is on the same stream
+      workspace = Buffer(bytes, ctx.device(), ctx.stream());
     }
-  return fallback;
+    return workspace.data();
+  }
+};
+
+CudnnConvCache::Key plan_key(const Conv2dGeom& g, const CudnnAlgoPolicy& p) {
+  return {g.N, g.Cin, g.H, g.W, g.Cout, g.KH, g.KW, g.pad, g.stride, int(p.math), p.deterministic};
+}
+
+}  // namespace
+
+const char* cudnn_pass_name(CudnnPass p) {
+  switch (p) {
+    case CudnnPass::Forward: return "fwd";
+    case CudnnPass::BackwardData: return "bwd_data";
+    case CudnnPass::BackwardFilter: return "bwd_filter";
+  }
+  return "?";
+}
+
+const char* cudnn_math_name(cudnnMathType_t m) {
+  switch (m) {
+    case CUDNN_DEFAULT_MATH: return "CUDNN_DEFAULT_MATH";
+    case CUDNN_TENSOR_OP_MATH: return "CUDNN_TENSOR_OP_MATH";
+    case CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION: return "CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION";
+    case CUDNN_FMA_MATH: return "CUDNN_FMA_MATH";
+  }
+  return "unknown cudnnMathType_t";
+}
+
+const char* cudnn_algo_name(CudnnPass p, int algo) {
+  static const char* const fwd[] = {"IMPLICIT_GEMM", "IMPLICIT_PRECOMP_GEMM", "GEMM", "DIRECT", "FFT", "FFT_TILING",
+                                    "WINOGRAD",      "WINOGRAD_NONFUSED"};
+  static const char* const bwd_data[] = {"ALGO_0", "ALGO_1", "FFT", "FFT_TILING", "WINOGRAD", "WINOGRAD_NONFUSED"};
+  static const char* const bwd_filter[] = {"ALGO_0",    "ALGO_1", "FFT", "ALGO_3", "WINOGRAD", "WINOGRAD_NONFUSED",
+                                           "FFT_TILING"};
+  auto at = [algo](const char* const* names, int n) { return algo >= 0 && algo < n ? names[algo] : "unknown algo"; };
+  switch (p) {
+    case CudnnPass::Forward: return at(fwd, 8);
+    case CudnnPass::BackwardData: return at(bwd_data, 6);
+    case CudnnPass::BackwardFilter: return at(bwd_filter, 7);
+  }
+  return "?";
+}
+
+cudnnMathType_t cudnn_query_math(MathMode m) { return m == MathMode::Fp32 ? CUDNN_FMA_MATH : CUDNN_DEFAULT_MATH; }
+
+std::string CudnnAlgoChoice::str() const {
+  return std::string(cudnn_pass_name(pass)) + " " + cudnn_algo_name(pass, algo) + " (rank " + std::to_string(rank) +
+         "), " + cudnn_math_name(math) + ", " + (deterministic ? "deterministic" : "non-deterministic") +
+         ", workspace " + mib(workspace);
+}
+
+std::vector<CudnnAlgoChoice> cudnn_allowed_algos(CudnnPass pass, const std::vector<CudnnCandidate>& ranked,
+                                                 const CudnnAlgoPolicy& policy, std::vector<std::string>* why_not) {
+  std::vector<CudnnAlgoChoice> out;
+  for (int i = 0; i < int(ranked.size()); ++i) {
+    const CudnnCandidate& c = ranked[size_t(i)];
+    std::string why;
+    if (c.status != CUDNN_STATUS_SUCCESS)
+      why = std::string("status ") + cudnnGetErrorString(c.status);
+    else if (c.memory > policy.workspace_cap)
+      why = "workspace above the cap";
+    else if (policy.deterministic && c.determinism != CUDNN_DETERMINISTIC)
+      why = "non-deterministic";
+    else if (policy.math == MathMode::Fp32 && c.math != CUDNN_FMA_MATH && c.math != CUDNN_DEFAULT_MATH)
+      why = std::string("math ") + cudnn_math_name(c.math) + " is not fp32";
+    else if (policy.math == MathMode::Tf32 && c.math != CUDNN_FMA_MATH && c.math != CUDNN_DEFAULT_MATH &&
+             c.math != CUDNN_TENSOR_OP_MATH)
+      why = std::string("math ") + cudnn_math_name(c.math) + " may convert FP32 data below TF32";
+    if (!why.empty()) {
+      if (why_not) why_not->push_back(candidate_str(pass, c, i) + ": " + why);
+      continue;
+    }
+    CudnnAlgoChoice a;
+    a.pass = pass;
+    a.algo = c.algo;
+    a.math = policy.math == MathMode::Fp32 ? CUDNN_FMA_MATH : c.math;
+    a.workspace = c.memory;
+    a.deterministic = c.determinism == CUDNN_DETERMINISTIC;
+    a.rank = i;
+    out.push_back(a);
+  }
+  return out;
+}
+
+namespace {
+
+[[noreturn]] void throw_no_algo(CudnnPass pass, const CudnnAlgoPolicy& policy, size_t n,
+                                const std::vector<std::string>& why_not) {
+  std::string msg = std::string("conv2d (cuDNN): no ") + cudnn_pass_name(pass) + " algorithm qualifies under " +
+                    policy_str(policy) + " (" + std::to_string(n) + " candidates from cuDNN)";
+  for (const std::string& w : why_not) msg += "\n  " + w;
+  throw std::runtime_error(msg);
+}
+
+}  // namespace
+
+CudnnAlgoChoice pick_cudnn_algo(CudnnPass pass, const std::vector<CudnnCandidate>& ranked,
+                                const CudnnAlgoPolicy& policy) {
+  std::vector<std::string> why_not;
+  std::vector<CudnnAlgoChoice> ok = cudnn_allowed_algos(pass, ranked, policy, &why_not);
+  if (ok.empty()) throw_no_algo(pass, policy, ranked.size(), why_not);
+  return ok.front();
 }
 
 // RAII descriptors for one convolution geometry.
-struct Descs {
+struct CudnnConvPlan::Descs {
   cudnnTensorDescriptor_t x = nullptr, y = nullptr, b = nullptr;
   cudnnFilterDescriptor_t w = nullptr;
   cudnnConvolutionDescriptor_t conv = nullptr;
   explicit Descs(const Conv2dGeom& g) {
-    cudnn_check(cudnnCreateTensorDescriptor(&x), "create x desc");
-    cudnn_check(cudnnCreateTensorDescriptor(&y), "create y desc");
-    cudnn_check(cudnnCreateTensorDescriptor(&b), "create bias desc");
-    cudnn_check(cudnnCreateFilterDescriptor(&w), "create filter desc");
-    cudnn_check(cudnnCreateConvolutionDescriptor(&conv), "create conv desc");
-    cudnn_check(cudnnSetTensor4dDescriptor(x, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, int(g.N), int(g.Cin), int(g.H),
-                                           int(g.W)),
-                "x desc");
-    cudnn_check(cudnnSetTensor4dDescriptor(y, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, int(g.N), int(g.Cout), int(g.Ho),
-                                           int(g.Wo)),
-                "y desc");
-    cudnn_check(cudnnSetTensor4dDescriptor(b, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1, int(g.Cout), 1, 1), "bias desc");
-    cudnn_check(cudnnSetFilter4dDescriptor(w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, int(g.Cout), int(g.Cin), int(g.KH),
-                                           int(g.KW)),
-                "filter desc");
-    cudnn_check(cudnnSetConvolution2dDescriptor(conv, int(g.pad), int(g.pad), int(g.stride), int(g.stride), 1, 1,
-                                                CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT),
-                "conv desc");
-    cudnn_check(cudnnSetConvolutionMathType(conv, CUDNN_DEFAULT_MATH), "math type");
+    try {
+      cudnn_check(cudnnCreateTensorDescriptor(&x), "create x desc");
+      cudnn_check(cudnnCreateTensorDescriptor(&y), "create y desc");
+      cudnn_check(cudnnCreateTensorDescriptor(&b), "create bias desc");
+      cudnn_check(cudnnCreateFilterDescriptor(&w), "create filter desc");
+      cudnn_check(cudnnCreateConvolutionDescriptor(&conv), "create conv desc");
+      cudnn_check(
+          cudnnSetTensor4dDescriptor(x, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, int(g.N), int(g.Cin), int(g.H), int(g.W)),
+          "x desc");
+      cudnn_check(cudnnSetTensor4dDescriptor(y, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, int(g.N), int(g.Cout), int(g.Ho),
+                                             int(g.Wo)),
+                  "y desc");
+      cudnn_check(cudnnSetTensor4dDescriptor(b, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1, int(g.Cout), 1, 1),
+                  "bias desc");
+      cudnn_check(cudnnSetFilter4dDescriptor(w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, int(g.Cout), int(g.Cin), int(g.KH),
+                                             int(g.KW)),
+                  "filter desc");
+      cudnn_check(cudnnSetConvolution2dDescriptor(conv, int(g.pad), int(g.pad), int(g.stride), int(g.stride), 1, 1,
+                                                  CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT),
+                  "conv desc");
+    } catch (...) {
+      destroy();
+      throw;
+    }
   }
-  ~Descs() {
-    cudnnDestroyTensorDescriptor(x);
-    cudnnDestroyTensorDescriptor(y);
-    cudnnDestroyTensorDescriptor(b);
-    cudnnDestroyFilterDescriptor(w);
-    cudnnDestroyConvolutionDescriptor(conv);
+  ~Descs() { destroy(); }
+  void destroy() noexcept {
+    if (x) cudnnDestroyTensorDescriptor(x);
+    if (y) cudnnDestroyTensorDescriptor(y);
+    if (b) cudnnDestroyTensorDescriptor(b);
+    if (w) cudnnDestroyFilterDescriptor(w);
+    if (conv) cudnnDestroyConvolutionDescriptor(conv);
+    x = y = b = nullptr;
+    w = nullptr;
+    conv = nullptr;
   }
+  void set_math(cudnnMathType_t m) { cudnn_check(cudnnSetConvolutionMathType(conv, m), "set math type"); }
   Descs(const Descs&) = delete;
   Descs& operator=(const Descs&) = delete;
 };
 
-int current_device() {
-  int d = 0;
-  CUDA_CHECK(cudaGetDevice(&d));
-  return d;
+CudnnConvPlan::CudnnConvPlan(const Conv2dGeom& g, const CudnnAlgoPolicy& policy)
+    : g_(g), policy_(policy), d_(std::make_unique<Descs>(g)) {
+  d_->set_math(cudnn_query_math(policy.math));
 }
+
+CudnnConvPlan::~CudnnConvPlan() = default;
+
+const CudnnAlgoChoice* CudnnConvPlan::chosen(CudnnPass p) const { return chosen_[int(p)].get(); }
+
+cudnnMathType_t CudnnConvPlan::descriptor_math() const {
+  cudnnMathType_t m = CUDNN_DEFAULT_MATH;
+  cudnn_check(cudnnGetConvolutionMathType(d_->conv, &m), "get math type");
+  return m;
+}
+
+const CudnnAlgoChoice& CudnnConvPlan::choose(cudnnHandle_t h, CudnnPass p) {
+  if (const CudnnAlgoChoice* c = chosen(p)) return *c;
+  Descs& d = *d_;
+  // Query with the mode's query math type: it tells cuDNN which kernels to rank.
+  d.set_math(cudnn_query_math(policy_.math));
+  std::vector<CudnnCandidate> ranked;
+  int n = 0;
+  if (p == CudnnPass::Forward) {
+    cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+    cudnn_check(
+        cudnnGetConvolutionForwardAlgorithm_v7(h, d.x, d.w, d.conv, d.y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n, perf),
+        "forward algorithm");
+    ranked = cudnn_candidates(perf, n);
+  } else if (p == CudnnPass::BackwardData) {
+    cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
+    cudnn_check(cudnnGetConvolutionBackwardDataAlgorithm_v7(h, d.w, d.y, d.conv, d.x,
+                                                            CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &n, perf),
+                "backward-data algorithm");
+    ranked = cudnn_candidates(perf, n);
+  } else {
+    cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
+    cudnn_check(cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, d.x, d.y, d.conv, d.w,
+                                                              CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &n, perf),
+                "backward-filter algorithm");
+    ranked = cudnn_candidates(perf, n);
+  }
+  std::vector<std::string> why_not;
+  for (CudnnAlgoChoice a : cudnn_allowed_algos(p, ranked, policy_, &why_not)) {
+    // The workspace an algorithm needs depends on the math type it runs with: ask again
+    // with that one set, and keep the candidate only if it still fits.
+    d.set_math(a.math);
+    size_t bytes = 0;
+    cudnnStatus_t st;
+    if (p == CudnnPass::Forward)
+      st = cudnnGetConvolutionForwardWorkspaceSize(h, d.x, d.w, d.conv, d.y, cudnnConvolutionFwdAlgo_t(a.algo), &bytes);
+    else if (p == CudnnPass::BackwardData)
+      st = cudnnGetConvolutionBackwardDataWorkspaceSize(h, d.w, d.y, d.conv, d.x, cudnnConvolutionBwdDataAlgo_t(a.algo),
+                                                        &bytes);
+    else
+      st = cudnnGetConvolutionBackwardFilterWorkspaceSize(h, d.x, d.y, d.conv, d.w,
+                                                          cudnnConvolutionBwdFilterAlgo_t(a.algo), &bytes);
+    if (st != CUDNN_STATUS_SUCCESS || bytes > policy_.workspace_cap) {
+      why_not.push_back(a.str() + ": " +
+                        (st != CUDNN_STATUS_SUCCESS ? std::string("workspace query: ") + cudnnGetErrorString(st)
+                                                    : "workspace with " + std::string(cudnn_math_name(a.math)) + " " +
+                                                          mib(bytes) + " above the cap"));
+      continue;
+    }
+    a.workspace = bytes;
+    chosen_[int(p)] = std::make_unique<CudnnAlgoChoice>(a);
+    return *chosen_[int(p)];
+  }
+  throw_no_algo(p, policy_, ranked.size(), why_not);
+}
+
+void CudnnConvPlan::forward(Context& ctx, const float* x, const float* w, const float* b, float* y) {
+  auto h = static_cast<cudnnHandle_t>(ctx.cudnn());
+  const CudnnAlgoChoice& a = choose(h, CudnnPass::Forward);
+  void* ws = ctx.cache<CudnnConvCache>().workspace_for(ctx, a.workspace);
+  d_->set_math(a.math);  // cuDNN picks the kernel from algorithm AND descriptor math type
+  const float one = 1.f, zero = 0.f;
+  cudnn_check(cudnnConvolutionForward(h, &one, d_->x, x, d_->w, w, d_->conv, cudnnConvolutionFwdAlgo_t(a.algo), ws,
+                                      a.workspace, &zero, d_->y, y),
+              "forward");
+  if (b) cudnn_check(cudnnAddTensor(h, &one, d_->b, b, &one, d_->y, y), "bias add");
+}
+
+void CudnnConvPlan::backward_data(Context& ctx, const float* gy, const float* w, float* gx) {
+  auto h = static_cast<cudnnHandle_t>(ctx.cudnn());
+  const CudnnAlgoChoice& a = choose(h, CudnnPass::BackwardData);
+  void* ws = ctx.cache<CudnnConvCache>().workspace_for(ctx, a.workspace);
+  d_->set_math(a.math);
+  const float one = 1.f, zero = 0.f;
+  cudnn_check(cudnnConvolutionBackwardData(h, &one, d_->w, w, d_->y, gy, d_->conv,
+                                           cudnnConvolutionBwdDataAlgo_t(a.algo), ws, a.workspace, &zero, d_->x, gx),
+              "backward-data");
+}
+
+void CudnnConvPlan::backward_filter(Context& ctx, const float* x, const float* gy, float* gw, float* gb) {
+  auto h = static_cast<cudnnHandle_t>(ctx.cudnn());
+  const CudnnAlgoChoice& a = choose(h, CudnnPass::BackwardFilter);
+  void* ws = ctx.cache<CudnnConvCache>().workspace_for(ctx, a.workspace);
+  d_->set_math(a.math);
+  const float one = 1.f;
+  // beta = 1: parameter gradients accumulate.
+  cudnn_check(cudnnConvolutionBackwardFilter(h, &one, d_->x, x, d_->y, gy, d_->conv,
+                                             cudnnConvolutionBwdFilterAlgo_t(a.algo), ws, a.workspace, &one, d_->w, gw),
+              "backward-filter");
+  if (gb) cudnn_check(cudnnConvolutionBackwardBias(h, &one, d_->y, gy, &one, d_->b, gb), "backward-bias");
+}
+
+CudnnConvPlan& cudnn_conv_plan(Context& ctx, const Conv2dGeom& g) {
+  if (!ctx.is_cuda()) throw std::invalid_argument("conv2d (cuDNN): a plan needs a CUDA context");
+  CudnnAlgoPolicy policy;
+  policy.math = ctx.math_mode();
+  policy.deterministic = ctx.deterministic();
+  CudnnConvCache& cache = ctx.cache<CudnnConvCache>();
+  std::unique_ptr<CudnnConvPlan>& p = cache.plans[plan_key(g, policy)];
+  if (!p) p = std::make_unique<CudnnConvPlan>(g, policy);
+  return *p;
+}
+
+size_t cudnn_conv_plan_count(Context& ctx) { return ctx.cache<CudnnConvCache>().plans.size(); }
+
+namespace {
 
 void check_cuda_tensors(const Context& ctx, std::initializer_list<const Tensor*> ts, const char* op) {
   if (!ctx.is_cuda()) throw std::invalid_argument(std::string(op) + ": the cuDNN backend needs a CUDA context");
@@ -99,21 +346,8 @@ Tensor conv2d_forward_cudnn(Context& ctx, const Tensor& x, const Tensor& w, cons
   check_cuda_tensors(ctx, {&x, &w, &b}, "conv2d_forward_cudnn");
   Tensor y = Tensor::empty({g.N, g.Cout, g.Ho, g.Wo}, DType::F32, ctx.device(), ctx.stream());
   if (g.N == 0) return y;
-  auto h = static_cast<cudnnHandle_t>(ctx.cudnn());
-  Descs d(g);
-  cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
-  int n = 0;
-  cudnn_check(cudnnGetConvolutionForwardAlgorithm_v7(h, d.x, d.w, d.conv, d.y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n,
-                                                     perf),
-              "forward algorithm");
-  size_t ws_bytes = 0;
-  const cudnnConvolutionFwdAlgo_t algo = pick_algo(perf, n, CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, ws_bytes);
-  Buffer ws(ws_bytes, Device::cuda(current_device()), ctx.stream());
-  const float one = 1.f, zero = 0.f;
-  cudnn_check(cudnnConvolutionForward(h, &one, d.x, x.data<float>(), d.w, w.data<float>(), d.conv, algo, ws.data(),
-                                      ws_bytes, &zero, d.y, y.data<float>()),
-              "forward");
-  if (b.defined()) cudnn_check(cudnnAddTensor(h, &one, d.b, b.data<float>(), &one, d.y, y.data<float>()), "bias add");
+  cudnn_conv_plan(ctx, g).forward(ctx, x.data<float>(), w.data<float>(), b.defined() ? b.data<float>() : nullptr,
+                                  y.data<float>());
   return y;
 }
 
@@ -124,20 +358,7 @@ Tensor conv2d_backward_data_cudnn(Context& ctx, const Tensor& gy, const Tensor& 
   check_cuda_tensors(ctx, {&gy, &w}, "conv2d_backward_data_cudnn");
   Tensor gx = Tensor::empty(x_shape, DType::F32, ctx.device(), ctx.stream());
   if (g.N == 0) return gx;
-  auto h = static_cast<cudnnHandle_t>(ctx.cudnn());
-  Descs d(g);
-  cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
-  int n = 0;
-  cudnn_check(cudnnGetConvolutionBackwardDataAlgorithm_v7(h, d.w, d.y, d.conv, d.x,
-                                                          CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &n, perf),
-              "backward-data algorithm");
-  size_t ws_bytes = 0;
-  const cudnnConvolutionBwdDataAlgo_t algo = pick_algo(perf, n, CUDNN_CONVOLUTION_BWD_DATA_ALGO_1, ws_bytes);
-  Buffer ws(ws_bytes, Device::cuda(current_device()), ctx.stream());
-  const float one = 1.f, zero = 0.f;
-  cudnn_check(cudnnConvolutionBackwardData(h, &one, d.w, w.data<float>(), d.y, gy.data<float>(), d.conv, algo,
-                                           ws.data(), ws_bytes, &zero, d.x, gx.data<float>()),
-              "backward-data");
+  cudnn_conv_plan(ctx, g).backward_data(ctx, gy.data<float>(), w.data<float>(), gx.data<float>());
   return gx;
 }
 
@@ -148,24 +369,8 @@ void conv2d_backward_weight_cudnn(Context& ctx, const Tensor& x, const Tensor& g
   if (gb.defined()) gb.check_shape({g.Cout}, "conv2d_backward_weight_cudnn: grad_bias");
   check_cuda_tensors(ctx, {&x, &gy, &gw, &gb}, "conv2d_backward_weight_cudnn");
   if (g.N == 0) return;
-  auto h = static_cast<cudnnHandle_t>(ctx.cudnn());
-  Descs d(g);
-  cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
-  int n = 0;
-  cudnn_check(cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, d.x, d.y, d.conv, d.w,
-                                                            CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &n, perf),
-              "backward-filter algorithm");
-  size_t ws_bytes = 0;
-  const cudnnConvolutionBwdFilterAlgo_t algo = pick_algo(perf, n, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1, ws_bytes);
-  Buffer ws(ws_bytes, Device::cuda(current_device()), ctx.stream());
-  const float one = 1.f;
-  // beta = 1: parameter gradients accumulate.
-  cudnn_check(cudnnConvolutionBackwardFilter(h, &one, d.x, x.data<float>(), d.y, gy.data<float>(), d.conv, algo,
-                                             ws.data(), ws_bytes, &one, d.w, gw.data<float>()),
-              "backward-filter");
-  if (gb.defined())
-    cudnn_check(cudnnConvolutionBackwardBias(h, &one, d.y, gy.data<float>(), &one, d.b, gb.data<float>()),
-                "backward-bias");
+  cudnn_conv_plan(ctx, g).backward_filter(ctx, x.data<float>(), gy.data<float>(), gw.data<float>(),
+                                          gb.defined() ? gb.data<float>() : nullptr);
 }
 
 #else  // CUDA without cuDNN: the switch exists, the backend does not.

@@ -1,6 +1,7 @@
 // Fully connected layer: y (N, out) = x (N, in) W^T + b, W: (out, in) (torch layout).
 // x may also be (N, C, H, W) with C*H*W = in (pool5 -> fc6); dL/dx comes back in x's
-// shape. CPU: OpenBLAS cblas_sgemm; CUDA: cuBLAS (Context::cublas()), fp32 math.
+// shape. CPU: OpenBLAS cblas_sgemm; CUDA: cuBLAS (Context::cublas()) in the context's math
+// mode (engine/math_mode.h: fp32 by default, CUBLAS_DEFAULT_MATH, no TF32).
 // Parameter grads accumulate (+=).
 #pragma once
 #include "layers/layer.h"
