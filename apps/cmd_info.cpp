@@ -1,9 +1,14 @@
-// `frcnn info`: build flags, library versions and the GPUs this process can see.
+// `frcnn info [--config C] [--set k=v ...]`: build flags, library versions, the GPUs this
+// process can see, and the cuDNN / cuBLAS math a run with that config would use.
 #include <cstdio>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "apps/commands.h"
 #include "engine/device.h"
+#include "engine/math_mode.h"
+#include "train/config.h"
 
 #if FRCNN_WITH_CUDA
 #include <cublas_v2.h>
@@ -19,7 +24,25 @@ namespace {
 
 std::string cuda_version_str(int v) { return std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10); }
 
-void print_info() {
+struct InfoArgs {
+  std::string config;
+  std::vector<std::string> sets;
+};
+
+// The math lines: what model.backbone.math / .deterministic select, from the config (or
+// the defaults) and its overrides, and any environment variable that overrides them.
+void print_math(const InfoArgs& a) {
+  const Config cfg = a.config.empty() ? default_config(a.sets) : load_config(a.config, a.sets);
+  const std::string from = (a.config.empty() ? std::string("defaults") : a.config) +
+                           (a.sets.empty() ? std::string() : ", " + std::to_string(a.sets.size()) + " --set");
+  std::printf("  math           %s\n", math_mode_description(parse_math_mode(cfg.model.backbone.math)).c_str());
+  std::printf("  cuDNN algos    %s\n", cfg.model.backbone.deterministic ? "deterministic only" : "any determinism");
+  std::printf("  math config    %s (model.backbone.math, .deterministic)\n", from.c_str());
+  const std::string env = math_env_overrides();
+  std::printf("  math env       %s\n", env.empty() ? "no override set" : env.c_str());
+}
+
+void print_info(const InfoArgs& a) {
   std::printf("frcnn %s\n", FRCNN_VERSION);
   std::printf("  compiler       %s\n", __VERSION__);
   std::printf("  CUDA backend   %s\n", !built_with_cuda()       ? "not built (FRCNN_CUDA=OFF or no nvcc)"
@@ -51,6 +74,7 @@ void print_info() {
 #endif
   (void)cudaGetLastError();
 #endif
+  print_math(a);
   auto gpus = list_gpus();
   if (gpus.empty()) {
     std::printf("  GPUs           no GPU (the CPU path is used)\n");
@@ -64,8 +88,12 @@ void print_info() {
 }  // namespace
 
 void add_info_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("info", "Build flags, CUDA/cuBLAS/cuDNN versions and the GPUs found");
-  cmd->callback([] { print_info(); });
+  auto* cmd = app.add_subcommand("info", "Build flags, CUDA/cuBLAS/cuDNN versions, the GPUs found, the math mode");
+  auto a = std::make_shared<InfoArgs>();
+  cmd->add_option("--config,-c", a->config, "config whose model.backbone.math to report (default: the defaults)");
+  cmd->add_option("--set", a->sets, "override a config key, e.g. --set model.backbone.math=tf32 (repeatable)")
+      ->allow_extra_args(false);
+  cmd->callback([a] { print_info(*a); });
 }
 
 }  // namespace frcnn::cli

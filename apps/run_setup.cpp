@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "engine/log.h"
+#include "engine/math_mode.h"
 #include "engine/safetensors.h"
 #include "layers/conv2d_layer.h"
 
@@ -25,6 +26,7 @@ Run start_run(const RunOptions& opt, const std::string& out_dir) {
   // The model applies the backend when it is built; checking the name here makes a typo
   // fail before any weights are read.
   const ConvBackend backend = parse_conv_backend(run.cfg.model.backbone.conv_backend);
+  const MathMode math = parse_math_mode(run.cfg.model.backbone.math);
 
   const std::string dump = dump_config(run.cfg);
   if (!out_dir.empty()) {
@@ -41,8 +43,18 @@ Run start_run(const RunOptions& opt, const std::string& out_dir) {
   const Device device = resolve_device(opt.device);
   require_device(device);
   run.ctx = std::make_unique<Context>(device);
-  log_info(str_cat("device: ", device.str(),
-                   device.is_cuda() ? str_cat(", conv backend ", conv_backend_name(backend)) : std::string()));
+  // The context carries the library math of every CUDA layer the run builds: cuDNN convs
+  // and cuBLAS fc layers (the model itself has no say in it).
+  run.ctx->set_math_mode(math);
+  run.ctx->set_deterministic(run.cfg.model.backbone.deterministic);
+  log_info(str_cat(
+      "device: ", device.str(),
+      device.is_cuda()
+          ? str_cat(", conv backend ", conv_backend_name(backend), ", math ", math_mode_description(math),
+                    run.cfg.model.backbone.deterministic ? ", deterministic cuDNN algorithms" : ", any cuDNN algorithm")
+          : std::string()));
+  if (device.is_cuda() && !math_env_overrides().empty())
+    log_warn("the environment overrides the math mode: " + math_env_overrides());
   return run;
 }
 

@@ -10,7 +10,8 @@
 //
 // start_run: loads the config (defaults when --config is empty) with the --set overrides,
 // validates it, checks model.backbone.conv_backend (the model applies it when built),
-// resolves --device (engine/device.h: cpu | cuda | cuda:N | auto) and creates the Context.
+// resolves --device (engine/device.h: cpu | cuda | cuda:N | auto) and creates the Context
+// with model.backbone.math and .deterministic (the cuDNN / cuBLAS math of the whole run).
 // The effective config (dump_config) goes to OUT_DIR/config.yaml when out_dir is given
 // (the log names the file), else onto the log, so every run records what it ran with.
 //

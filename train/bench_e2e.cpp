@@ -299,6 +299,11 @@ E2eReport run_e2e_bench(const Config& cfg, const std::string& config_name, Conte
   r.device = device_name(device);
   r.build = build_string();
   r.conv_backend = device.is_cuda() ? cfg.model.backbone.conv_backend : "cpu (im2col + BLAS)";
+  // The math is the context's (apps/run_setup.cpp sets it from model.backbone.math): what ran.
+  r.math = device.is_cuda() ? math_mode_name(ctx.math_mode()) : "fp32";
+  r.math_detail = device.is_cuda() ? math_mode_description(ctx.math_mode()) : "fp32 (CPU: OpenBLAS and plain loops)";
+  if (device.is_cuda() && !math_env_overrides().empty()) r.math_detail += "; environment: " + math_env_overrides();
+  r.deterministic = ctx.deterministic();
   r.date = utc_now();
   r.timing = device.is_cuda() ? "wall clock around device-synchronised phases (ms / s), median over iters"
                               : "wall clock (ms / s), median over iters";
@@ -333,6 +338,9 @@ nlohmann::json e2e_to_json(const E2eReport& r) {
   j["device"] = r.device;
   j["build"] = r.build;
   j["conv_backend"] = r.conv_backend;
+  j["math"] = r.math;
+  j["math_detail"] = r.math_detail;
+  j["deterministic"] = r.deterministic;
   j["date"] = r.date;
   j["timing"] = r.timing;
   j["iters"] = r.iters;
@@ -365,7 +373,8 @@ std::string e2e_table(const E2eReport& r) {
   std::ostringstream os;
   char line[256];
   os << "frcnn bench: " << r.config_name << "\n  device  " << r.device << "\n  build   " << r.build
-     << "\n  conv    " << r.conv_backend << "\n  date    " << r.date << "\n  timing  " << r.timing << " ("
+     << "\n  conv    " << r.conv_backend << "\n  math    " << r.math_detail
+     << (r.deterministic ? "" : ", any cuDNN algorithm") << "\n  date    " << r.date << "\n  timing  " << r.timing << " ("
      << r.warmup << " warm-up, " << r.iters << " timed)\n";
   auto mem = [](const PeakMemory& m) {
     return str_cat(int(std::lround(m.mib)), " MiB (", m.kind == "process_peak_rss" ? "process peak RSS" : "allocator peak",

@@ -81,6 +81,9 @@ struct E2eReport {
   std::string device;       // "cuda:0 NVIDIA H100 80GB HBM3" / "cpu: <model name> (N threads)"
   std::string build;        // version, CUDA arch, cuDNN
   std::string conv_backend; // own | cudnn on CUDA; "cpu (im2col + BLAS)" on the CPU
+  std::string math;         // ctx's math mode on CUDA (fp32 | tf32; engine/math_mode.h), "fp32" on the CPU
+  std::string math_detail;  // what that mode sets in cuDNN / cuBLAS, and environment overrides if any
+  bool deterministic = true;  // cuDNN algorithms restricted to deterministic ones
   std::string date;         // UTC, ISO 8601
   std::string timing;       // how times were taken
   int iters = 0, warmup = 0;

@@ -62,7 +62,8 @@ TEST_CASE("bench smoke: frcnn bench on the tiny config writes complete JSON", "[
   REQUIRE(rc == 0);
   REQUIRE(fs::exists(json));
   nlohmann::json j = nlohmann::json::parse(slurp(json));
-  for (const char* k : {"config", "device", "build", "conv_backend", "date", "timing", "iters", "warmup"})
+  for (const char* k :
+       {"config", "device", "build", "conv_backend", "math", "deterministic", "date", "timing", "iters", "warmup"})
     REQUIRE(j.contains(k));
   REQUIRE(j["config"] == "tiny");
   REQUIRE(j["device"].get<std::string>().rfind("cpu", 0) == 0);
