@@ -3,12 +3,16 @@
 // direct cublasSgemm calls for fc6/fc7 (CUDA) and vs direct cblas_sgemm calls (CPU),
 // and CPU conv entries at a reduced size. The Linear ratio (ours / bare GEMM) is formed
 // by scripts/bench_table.py from the pairs linear_cuda/<x> : cublas_sgemm/<x> and linear_cpu/<x> : cblas_sgemm_cpu/<x>.
-// Counters: GFLOP/s (CPU: GFLOP as a rate, shown "/s") (2 * N * Cout * Ho * Wo * Cin * k * k per pass) and, for our CUDA
-// kernels, vs_cudnn = our GFLOP/s / cuDNN's GFLOP/s on the same shape and pass.
+// Counters: GFLOP/s (CPU: GFLOP as a rate, shown "/s") (2 * N * Cout * Ho * Wo * Cin * k * k per pass) and, for our
+// CUDA kernels, vs_cudnn = our GFLOP/s / cuDNN's GFLOP/s on the same shape and pass in fp32, vs_cudnn_tf32 the same
+// against cuDNN in tf32.
+// Math (engine/math_mode.h): every CUDA row's name ends in its math mode, /fp32 or /tf32, and its label says what
+// ran: for cuDNN the algorithm picked and the math type it ran with (in tf32 mode cuDNN may still rank an FMA kernel
+// first), for cuBLAS the handle's math mode, for our kernels "own fp32" (they have no TF32 path: one row each).
+// CPU rows are fp32 (OpenBLAS) and labelled so.
 // CUDA entries use manual time from CUDA events; without a GPU they report "no GPU".
 // Inputs are uniform random (Philox), never zeros.
 #include <benchmark/benchmark.h>
-
 #include <cblas.h>
 
 #include <algorithm>
@@ -16,9 +20,11 @@
 #include <vector>
 
 #include "engine/context.h"
+#include "engine/math_mode.h"
 #include "engine/rng.h"
 #include "engine/timer.h"
 #include "kernels/conv2d.h"
+#include "layers/conv2d_cudnn.h"
 #include "layers/conv2d_layer.h"
 #include "layers/linear.h"
 #if FRCNN_WITH_CUDA
@@ -89,7 +95,17 @@ float median_ms(Context& ctx, ConvBuffers& t, Pass pass, bool cudnn, int reps) {
   return ms[ms.size() / 2];
 }
 
-void BM_ConvCuda(benchmark::State& state, ConvShape s, Pass pass, bool cudnn) {
+#if FRCNN_WITH_CUDNN
+// What cuDNN runs for this shape and pass under ctx's math mode (its plan's choice).
+std::string cudnn_label(Context& ctx, const ConvBuffers& t, Pass pass) {
+  const CudnnConvPlan& plan = cudnn_conv_plan(ctx, conv2d_geom(t.x.shape(), t.w.shape(), 1, 1));
+  const CudnnAlgoChoice* c = plan.chosen(CudnnPass(int(pass)));
+  return std::string(math_mode_name(ctx.math_mode())) + ": " + (c ? c->str() : "not chosen");
+}
+#endif
+
+// `math` is the context's for cuDNN; our kernels ignore it (registered with fp32 only).
+void BM_ConvCuda(benchmark::State& state, ConvShape s, Pass pass, bool cudnn, MathMode math) {
   if (!cuda_available()) {
     state.SkipWithError("no GPU");
     return;
@@ -103,14 +119,23 @@ void BM_ConvCuda(benchmark::State& state, ConvShape s, Pass pass, bool cudnn) {
   Context ctx(Device::cuda());
   ConvBuffers t(ctx, 1, s);
   const double flops = 2.0 * s.cout * s.h * s.w * s.cin * 9;
-  run_pass(ctx, t, pass, cudnn);  // warm-up (algorithm choice, allocator)
-  float ref_ms = 0;
+  float ref_ms = 0, ref_tf32_ms = 0;
   if (!cudnn) {
 #if FRCNN_WITH_CUDNN
-    run_pass(ctx, t, pass, true);
-    ref_ms = median_ms(ctx, t, pass, true, 5);
+    for (MathMode m : {MathMode::Fp32, MathMode::Tf32}) {
+      ctx.set_math_mode(m);
+      run_pass(ctx, t, pass, true);  // warm-up: plan, algorithm, workspace
+      (m == MathMode::Fp32 ? ref_ms : ref_tf32_ms) = median_ms(ctx, t, pass, true, 5);
+    }
 #endif
   }
+  ctx.set_math_mode(math);
+  run_pass(ctx, t, pass, cudnn);  // warm-up (algorithm choice, allocator)
+#if FRCNN_WITH_CUDNN
+  state.SetLabel(cudnn ? cudnn_label(ctx, t, pass) : "own fp32 (FMA)");
+#else
+  state.SetLabel("own fp32 (FMA)");
+#endif
   CudaEventTimer timer(ctx.stream());
   double total_ms = 0;
   for (auto _ : state) {
@@ -124,6 +149,7 @@ void BM_ConvCuda(benchmark::State& state, ConvShape s, Pass pass, bool cudnn) {
   const double mean_ms = total_ms / double(state.iterations());
   state.counters["GFLOP/s"] = flops / (mean_ms * 1e6);
   if (ref_ms > 0) state.counters["vs_cudnn"] = ref_ms / mean_ms;  // > 1: ours is faster
+  if (ref_tf32_ms > 0) state.counters["vs_cudnn_tf32"] = ref_tf32_ms / mean_ms;
 }
 
 // CPU conv at a reduced size (the VGG channel counts, 1/10 of the 600x1000 map).
@@ -135,20 +161,23 @@ void BM_ConvCpu(benchmark::State& state, ConvShape s, Pass pass) {
   ConvBuffers t(ctx, 1, small);
   const double flops = 2.0 * small.cout * small.h * small.w * small.cin * 9;
   for (auto _ : state) run_pass(ctx, t, pass, false);
+  state.SetLabel("fp32 (CPU)");
   state.counters["GFLOP"] = benchmark::Counter(flops * double(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
 }
 
 // fc6 (25088 -> 4096) and fc7 (4096 -> 4096) with `rows` RoIs: our Linear (cuBLAS gemm
-// + bias) and bare cublasSgemm calls doing the same products. Forward: y = x W^T (one
-// GEMM, 2*rows*in*out FLOP). Backward: dx = dy W and dW += dy^T x (two GEMMs, 4*rows*in*out
-// FLOP; ours also reduces the bias gradient).
-void BM_LinearCuda(benchmark::State& state, int64_t in, int64_t out, int64_t rows, bool bare, bool backward) {
+// + bias) and bare cublasSgemm calls doing the same products, on a handle in `math`.
+// Forward: y = x W^T (one GEMM, 2*rows*in*out FLOP). Backward: dx = dy W and dW += dy^T x
+// (two GEMMs, 4*rows*in*out FLOP; ours also reduces the bias gradient).
+void BM_LinearCuda(benchmark::State& state, int64_t in, int64_t out, int64_t rows, bool bare, bool backward,
+                   MathMode math) {
   if (!cuda_available()) {
     state.SkipWithError("no GPU");
     return;
   }
 #if FRCNN_WITH_CUDA
   Context ctx(Device::cuda());
+  ctx.set_math_mode(math);
   Linear fc("fc", in, out);
   fc.to(ctx);
   fill_uniform(fc.weight().value, RngKey{1, 1}, ctx.stream());
@@ -159,6 +188,12 @@ void BM_LinearCuda(benchmark::State& state, int64_t in, int64_t out, int64_t row
   Tensor gx = Tensor::empty({rows, in}, DType::F32, ctx.device(), ctx.stream());
   Tensor gw = Tensor::zeros({out, in}, DType::F32, ctx.device(), ctx.stream());
   auto h = static_cast<cublasHandle_t>(ctx.cublas());
+  cublasMath_t handle_math = CUBLAS_DEFAULT_MATH;
+  cublasGetMathMode(h, &handle_math);  // what the handle really has
+  state.SetLabel(std::string(math_mode_name(math)) +
+                 (handle_math == CUBLAS_TF32_TENSOR_OP_MATH ? ": cuBLAS CUBLAS_TF32_TENSOR_OP_MATH"
+                  : handle_math == CUBLAS_DEFAULT_MATH      ? ": cuBLAS CUBLAS_DEFAULT_MATH"
+                                                            : ": cuBLAS other math mode"));
   if (backward && !bare) fc.forward(ctx, x);  // saves x for backward
   auto run = [&] {
     const float one = 1.f, zero = 0.f;
@@ -226,6 +261,7 @@ void BM_LinearCpu(benchmark::State& state, int64_t in, int64_t out, int64_t rows
                   gw.data<float>(), I);
     }
   }
+  state.SetLabel("fp32 (CPU)");
   const double flops = (backward ? 4.0 : 2.0) * rows * in * out;
   state.counters["GFLOP/s"] = benchmark::Counter(flops * double(state.iterations()) * 1e-9, benchmark::Counter::kIsRate);
 }
@@ -234,12 +270,15 @@ int register_all() {
   for (const ConvShape& s : kVgg)
     for (int p = 0; p < 3; ++p) {
       std::string base = std::string(s.name) + "/" + kPassName[p];
-      benchmark::RegisterBenchmark(("conv_cuda_own/" + base).c_str(), BM_ConvCuda, s, Pass(p), false)
+      benchmark::RegisterBenchmark(("conv_cuda_own/" + base + "/fp32").c_str(), BM_ConvCuda, s, Pass(p), false,
+                                   MathMode::Fp32)
           ->UseManualTime()
           ->Unit(benchmark::kMillisecond);
-      benchmark::RegisterBenchmark(("conv_cuda_cudnn/" + base).c_str(), BM_ConvCuda, s, Pass(p), true)
-          ->UseManualTime()
-          ->Unit(benchmark::kMillisecond);
+      for (MathMode m : {MathMode::Fp32, MathMode::Tf32})
+        benchmark::RegisterBenchmark(("conv_cuda_cudnn/" + base + "/" + math_mode_name(m)).c_str(), BM_ConvCuda, s,
+                                     Pass(p), true, m)
+            ->UseManualTime()
+            ->Unit(benchmark::kMillisecond);
       benchmark::RegisterBenchmark(("conv_cpu/" + base + "_div10").c_str(), BM_ConvCpu, s, Pass(p))
           ->Unit(benchmark::kMillisecond)
           ->UseRealTime();  // OpenBLAS threads: the main thread's CPU time undercounts
@@ -248,14 +287,17 @@ int register_all() {
     for (auto [name, in] : {std::pair<const char*, int64_t>{"fc6", 25088}, {"fc7", 4096}}) {
       for (bool bwd : {false, true}) {
         std::string base = std::string(name) + (bwd ? "_bwd" : "") + "/rows" + std::to_string(rows);
-        benchmark::RegisterBenchmark(("linear_cuda/" + base).c_str(), BM_LinearCuda, in, int64_t(4096), rows, false,
-                                     bwd)
-            ->UseManualTime()
-            ->Unit(benchmark::kMillisecond);
-        benchmark::RegisterBenchmark(("cublas_sgemm/" + base).c_str(), BM_LinearCuda, in, int64_t(4096), rows, true,
-                                     bwd)
-            ->UseManualTime()
-            ->Unit(benchmark::kMillisecond);
+        for (MathMode m : {MathMode::Fp32, MathMode::Tf32}) {
+          const std::string suffix = std::string("/") + math_mode_name(m);
+          benchmark::RegisterBenchmark(("linear_cuda/" + base + suffix).c_str(), BM_LinearCuda, in, int64_t(4096), rows,
+                                       false, bwd, m)
+              ->UseManualTime()
+              ->Unit(benchmark::kMillisecond);
+          benchmark::RegisterBenchmark(("cublas_sgemm/" + base + suffix).c_str(), BM_LinearCuda, in, int64_t(4096),
+                                       rows, true, bwd, m)
+              ->UseManualTime()
+              ->Unit(benchmark::kMillisecond);
+        }
         benchmark::RegisterBenchmark(("linear_cpu/" + base).c_str(), BM_LinearCpu, in, int64_t(4096), rows, false, bwd)
             ->Unit(benchmark::kMillisecond)
             ->UseRealTime();

@@ -2,14 +2,18 @@
 // (METHOD: "measure the two ceilings once on the device machine"):
 //   peak/copy   a large device-to-device copy: bytes read + written per second
 //   peak/sgemm  a large fp32 GEMM through cuBLAS (CPU: OpenBLAS): FLOP/s
+//   peak/tf32   the same GEMM in cuBLAS's TF32 tensor-core mode (CUDA only), the ceiling of
+//               the tf32 rows (engine/math_mode.h)
 // CUDA entries time with CUDA events (manual time); CPU entries with the wall clock.
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "engine/context.h"
+#include "engine/math_mode.h"
 #include "engine/rng.h"
 #include "engine/tensor.h"
 #include "engine/timer.h"
@@ -71,12 +75,15 @@ void BM_PeakCopyCuda(benchmark::State& st) {
 }
 BENCHMARK(BM_PeakCopyCuda)->UseManualTime()->Unit(benchmark::kMillisecond);
 
-void BM_PeakSgemmCuda(benchmark::State& st) {
+// A large GEMM in the given math: fp32 is the ceiling of our FP32 kernels and of every
+// fp32 row; tf32 (TF32 tensor cores) that of the tf32 rows.
+void peak_gemm_cuda(benchmark::State& st, MathMode math) {
   if (!cuda_available()) {
     st.SkipWithError("no GPU");
     return;
   }
   Context ctx(Device::cuda());
+  ctx.set_math_mode(math);
   const int n = static_cast<int>(st.range(0));
   Tensor a = random_on({n, n}, ctx.device(), 4), b = random_on({n, n}, ctx.device(), 5);
   Tensor c = Tensor::empty({n, n}, DType::F32, ctx.device());
@@ -90,8 +97,16 @@ void BM_PeakSgemmCuda(benchmark::State& st) {
     st.SetIterationTime(t.millis() / 1e3);
   }
   st.counters["GFLOP/s"] = benchmark::Counter(2.0 * n * n * n * st.iterations() * 1e-9, benchmark::Counter::kIsRate);
+  cublasMath_t m = CUBLAS_DEFAULT_MATH;
+  cublasGetMathMode(h, &m);  // what the handle really has, not what was asked for
+  st.SetLabel(std::string(math_mode_name(math)) + (m == CUBLAS_TF32_TENSOR_OP_MATH ? " (CUBLAS_TF32_TENSOR_OP_MATH)"
+                                                   : m == CUBLAS_DEFAULT_MATH      ? " (CUBLAS_DEFAULT_MATH)"
+                                                                                   : " (other)"));
 }
+void BM_PeakSgemmCuda(benchmark::State& st) { peak_gemm_cuda(st, MathMode::Fp32); }
+void BM_PeakTf32GemmCuda(benchmark::State& st) { peak_gemm_cuda(st, MathMode::Tf32); }
 BENCHMARK(BM_PeakSgemmCuda)->Arg(8192)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PeakTf32GemmCuda)->Arg(8192)->UseManualTime()->Unit(benchmark::kMillisecond);
 #endif
 
 }  // namespace

@@ -14,7 +14,12 @@ Columns: our time, the library baseline's time on the same shapes (cuDNN for con
 cuBLAS / OpenBLAS GEMM for Linear, torchvision for NMS and RoI pool, on the very same
 tensors when FRCNN_BENCH_INPUTS was set: shared_inputs = 1), their ratio (baseline time /
 our time: > 1 means ours is faster), and achieved GFLOP/s or GB/s as a fraction of the peaks
-measured in the same run (peak/sgemm, peak/copy). Standard library only.
+measured in the same run (peak/sgemm, peak/tf32, peak/copy). Standard library only.
+
+Math (engine/math_mode.h): every conv, Linear and end-to-end row says its math mode. CUDA
+kernel entries end in /fp32 or /tf32 and their Google Benchmark label says what ran (cuDNN's
+algorithm and math type, cuBLAS's handle mode); our own conv kernels are fp32 only, and are
+compared with cuDNN in both modes. A tf32 row is read against the TF32 GEMM peak.
 """
 import argparse
 import json
@@ -34,13 +39,15 @@ def load(path):
 
 def gbench_rows(doc):
     """name -> dict(ms, counters..., error) taking medians over repetitions."""
-    runs, medians, errors = {}, {}, {}
+    runs, medians, errors, labels = {}, {}, {}, {}
     for b in doc.get("benchmarks", []):
         # "BM_nms/cpu/6000/real_time" -> "BM_nms/cpu/6000": the timing mode is not part of the name
         name = re.sub(r"/(real_time|manual_time)$", "", b.get("run_name", b["name"]))
         if b.get("error_occurred"):
             errors[name] = b.get("error_message", "error")
             continue
+        if b.get("label"):
+            labels[name] = b["label"]
         row = {k: v for k, v in b.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
         row["ms"] = b["real_time"] * UNIT_MS[b.get("time_unit", "ns")]
         if b.get("run_type") == "aggregate":
@@ -58,6 +65,9 @@ def gbench_rows(doc):
         out[name] = row
     for name, msg in errors.items():
         out.setdefault(name, {"error": msg})
+    for name, label in labels.items():  # what ran (math mode, cuDNN algorithm): text, kept as is
+        if name in out:
+            out[name]["label"] = label
     return out
 
 
@@ -92,6 +102,11 @@ def ms_of(rows, name):
     return None if not r or "error" in r else r["ms"]
 
 
+def label_of(rows, name):
+    r = rows.get(name)
+    return (r or {}).get("label") or "–"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--kernels")
@@ -124,7 +139,8 @@ def main():
     for key, name, field, scale in (("copy_cpu", "BM_PeakCopyCpu", "bytes_per_second", 1e-9),
                                     ("sgemm_cpu", "BM_PeakSgemmCpu/1024", "GFLOP/s", 1.0),
                                     ("copy_cuda", "BM_PeakCopyCuda", "bytes_per_second", 1e-9),
-                                    ("sgemm_cuda", "BM_PeakSgemmCuda/8192", "GFLOP/s", 1.0)):
+                                    ("sgemm_cuda", "BM_PeakSgemmCuda/8192", "GFLOP/s", 1.0),
+                                    ("tf32_cuda", "BM_PeakTf32GemmCuda/8192", "GFLOP/s", 1.0)):
         r = rows.get(name)
         if r and field in r:
             peaks[key] = r[field] * scale
@@ -133,46 +149,61 @@ def main():
         out.append("\n### Measured peaks (same run)\n")
         out.append(table(["ceiling", "CPU", "CUDA"],
                          [["copy GB/s (read + write)", peaks.get("copy_cpu"), peaks.get("copy_cuda")],
-                          ["fp32 GEMM GFLOP/s", peaks.get("sgemm_cpu"), peaks.get("sgemm_cuda")]]))
+                          ["fp32 GEMM GFLOP/s", peaks.get("sgemm_cpu"), peaks.get("sgemm_cuda")],
+                          ["tf32 GEMM GFLOP/s (TF32 tensor cores)", None, peaks.get("tf32_cuda")]]))
 
     def pct(value, peak):
         return f"{100 * value / peak:.0f}%" if value and peak else "–"
 
     # ---- conv ------------------------------------------------------------------
-    conv = []
+    conv, conv_algos = [], []
     for name, r in sorted(rows.items()):
-        m = re.match(r"conv_cuda_own/(\w+)/(\w+)$", name)
+        m = re.match(r"conv_cuda_own/(\w+)/(\w+)/fp32$", name)
         if m and "error" not in r:
-            base = ms_of(rows, f"conv_cuda_cudnn/{m[1]}/{m[2]}")
+            b32, b_tf = f"conv_cuda_cudnn/{m[1]}/{m[2]}/fp32", f"conv_cuda_cudnn/{m[1]}/{m[2]}/tf32"
+            base, base_tf = ms_of(rows, b32), ms_of(rows, b_tf)
             g = r.get("GFLOP/s")
-            conv.append([m[1], m[2], r["ms"], g, pct(g, peaks.get("sgemm_cuda")), base, ratio(base, r["ms"])])
+            conv.append([m[1], m[2], r["ms"], g, pct(g, peaks.get("sgemm_cuda")), base, ratio(base, r["ms"]),
+                         base_tf, ratio(base_tf, r["ms"])])
+            # labels read "<math>: <what cuDNN ran>"; the column already says the math
+            conv_algos.append([m[1], m[2]] + [re.sub(r"^(fp32|tf32): ", "", label_of(rows, b)) for b in (b32, b_tf)])
     if conv:
         out.append("\n### Convolution, VGG16 layer shapes at 600x1000, batch 1 (CUDA)\n")
-        out.append(table(["layer", "pass", "ours ms", "ours GFLOP/s", "of sgemm peak", "cuDNN ms",
-                          "cuDNN / ours"], conv))
-    conv_cpu = [[m[1], m[2], r["ms"], r.get("GFLOP"), pct(r.get("GFLOP"), peaks.get("sgemm_cpu"))]
+        out.append("Ours: fp32 (FMA; no TF32 path). cuDNN timed in both modes: fp32 (CUDNN_FMA_MATH) and tf32 "
+                   "(TF32 tensor cores allowed); the like-for-like ratio is the fp32 one.\n")
+        out.append(table(["layer", "pass", "ours fp32 ms", "ours GFLOP/s", "of fp32 sgemm peak", "cuDNN fp32 ms",
+                          "cuDNN fp32 / ours", "cuDNN tf32 ms", "cuDNN tf32 / ours"], conv))
+        out.append("\nWhat cuDNN ran (algorithm, rank in its heuristic list, math type, workspace):\n")
+        out.append(table(["layer", "pass", "fp32", "tf32"], conv_algos))
+    conv_cpu = [[m[1], m[2], "fp32", r["ms"], r.get("GFLOP"), pct(r.get("GFLOP"), peaks.get("sgemm_cpu"))]
                 for name, r in sorted(rows.items())
                 if (m := re.match(r"conv_cpu/(\w+)/(\w+)_div10$", name)) and "error" not in r]
     if conv_cpu:
         out.append("\n### Convolution on the CPU (im2col + BLAS), VGG16 channels at 1/10 of the 600x1000 map\n")
-        out.append(table(["layer", "pass", "ms", "GFLOP/s", "of sgemm peak"], conv_cpu))
+        out.append(table(["layer", "pass", "math", "ms", "GFLOP/s", "of sgemm peak"], conv_cpu))
     merged["derived"]["conv"] = conv
+    merged["derived"]["conv_algos"] = conv_algos
     merged["derived"]["conv_cpu"] = conv_cpu
 
     # ---- linear ----------------------------------------------------------------
     lin = []
-    for devname, ours, bare, peak in (("CUDA", "linear_cuda", "cublas_sgemm", "sgemm_cuda"),
-                                      ("CPU", "linear_cpu", "cblas_sgemm_cpu", "sgemm_cpu")):
+    for devname, ours, bare in (("CUDA", "linear_cuda", "cublas_sgemm"), ("CPU", "linear_cpu", "cblas_sgemm_cpu")):
         for name, r in sorted(rows.items()):
             if name.startswith(ours + "/") and "error" not in r:
                 x = name[len(ours) + 1:]
                 base = ms_of(rows, f"{bare}/{x}")
                 g = r.get("GFLOP/s")
-                lin.append([devname, x, r["ms"], g, pct(g, peaks.get(peak)), base, ratio(base, r["ms"])])
+                # CUDA rows end in /fp32 or /tf32 (the cuBLAS handle's math); CPU rows are fp32.
+                mm = re.match(r"(.*)/(fp32|tf32)$", x)
+                what, math = (mm[1], mm[2]) if mm else (x, "fp32")
+                peak = "sgemm_cpu" if devname == "CPU" else ("tf32_cuda" if math == "tf32" else "sgemm_cuda")
+                lin.append([devname, what, math, r["ms"], g, pct(g, peaks.get(peak)), base, ratio(base, r["ms"])])
     if lin:
         out.append("\n### Linear (fc6 25088→4096, fc7 4096→4096; rows = RoIs) vs a bare GEMM of the same product\n")
-        out.append(table(["device", "layer / rows", "ours ms", "GFLOP/s", "of sgemm peak", "bare GEMM ms",
-                          "GEMM / ours"], lin))
+        out.append("Both columns of a row run on a cuBLAS handle in the row's math mode; tf32 rows are read "
+                   "against the TF32 GEMM peak.\n")
+        out.append(table(["device", "layer / rows", "math", "ours ms", "GFLOP/s", "of GEMM peak (same math)",
+                          "bare GEMM ms", "GEMM / ours"], lin))
     merged["derived"]["linear"] = lin
 
     # ---- detection kernels -------------------------------------------------------
@@ -212,7 +243,8 @@ def main():
             if not i:
                 continue
             sets = " ".join(e.get("overrides") or [])
-            inf.append([f"frcnn {e['config']} ({e['conv_backend']}{', ' + sets if sets else ''}; "
+            inf.append([f"frcnn {e['config']} ({e['conv_backend']}, {e.get('math', 'fp32')}"
+                        f"{', ' + sets if sets else ''}; "
                         f"{i['mean_proposals']:.0f} RoIs)", f"{i['input'][0]}x{i['input'][1]}",
                         i["conv_ms"]["median"], i["proposals_ms"]["median"], i["region_ms"]["median"],
                         i["total_ms"]["median"], i["fps"], f"{i['memory']['peak_mib']:.0f} ({i['memory']['kind']})",
@@ -229,7 +261,8 @@ def main():
         tr = []
         for e in E:
             for stage, t in (e.get("train") or {}).items():
-                tr.append([f"frcnn {e['config']}", stage, t["ims_per_batch"], t["frozen_blocks"],
+                tr.append([f"frcnn {e['config']} ({e['conv_backend']}, {e.get('math', 'fp32')})", stage,
+                           t["ims_per_batch"], t["frozen_blocks"],
                            t["s_per_iter"]["median"], t["images_per_s"],
                            f"{t['memory']['peak_mib']:.0f} ({t['memory']['kind']})", e["device"]])
         tr.append(["published: PyTorch re-implementation", "joint", 1, "–", None, 6, "–", "TITAN Xp"])
