@@ -88,6 +88,13 @@ for cfg in configs/vgg16_voc07.yaml configs/tiny.yaml; do
     "$BIN/frcnn" bench "${eargs[@]/e2e_$name.json/e2e_${name}_cudnn.json}" "${mode[@]}" --set model.backbone.conv_backend=cudnn \
       2>&1 | tee "$OUT_DIR/e2e_${name}_cudnn.log" || status=1
     e2e+=("$OUT_DIR/e2e_${name}_cudnn.json")
+    # And both backends with TF32 allowed in cuDNN and cuBLAS (our conv kernels stay fp32).
+    for be in own cudnn; do
+      "$BIN/frcnn" bench "${eargs[@]/e2e_$name.json/e2e_${name}_${be}_tf32.json}" "${mode[@]}" \
+        --set model.backbone.conv_backend=$be --set model.backbone.math=tf32 \
+        2>&1 | tee "$OUT_DIR/e2e_${name}_${be}_tf32.log" || status=1
+      e2e+=("$OUT_DIR/e2e_${name}_${be}_tf32.json")
+    done
   fi
   # With random weights the proposals are near-copies of the anchors and NMS 0.7 leaves
   # far fewer than 300 at 600x1000; the region-wise column (fc6 dominates) is then timed
