@@ -17,6 +17,9 @@ void add_synth_command(CLI::App& app) {
   cmd->add_option("--seed", opt->seed, "random seed")->capture_default_str();
   cmd->add_option("--min-side", opt->min_side, "smallest image side (px)")->capture_default_str();
   cmd->add_option("--max-side", opt->max_side, "largest image side (px)")->capture_default_str();
+  cmd->add_flag("--force", opt->force,
+                "write into a non-empty --out (a dataset synth wrote there is replaced; any other VOC dataset is "
+                "never written into)");
   cmd->callback([opt] {
     SynthSummary s = write_synthetic_voc(*opt);
     log_info(str_cat("synth: wrote ", s.images, " images (", opt->train, " trainval, ", opt->test, " test), ", s.objects,

@@ -226,13 +226,49 @@ std::string voc_annotation_xml(const std::string& id, int width, int height, con
   return x;
 }
 
+namespace {
+
+// Refuses to write into `root` unless it is missing or empty, or `force` is set and it holds
+// no VOC dataset other than one synth wrote (whose files are then removed, so that the new
+// dataset is exactly what this call writes).
+void check_output_folder(const fs::path& root, bool force) {
+  std::error_code ec;
+  if (!fs::exists(root, ec)) return;
+  if (!fs::is_directory(root, ec)) throw std::runtime_error(root.string() + ": exists and is not a folder");
+  if (fs::is_empty(root, ec)) return;
+  const char* voc_parts[] = {"JPEGImages", "Annotations", "ImageSets", "classes.txt"};
+  const bool ours = fs::exists(root / kSynthMarker, ec);
+  bool voc = false;
+  for (const char* p : voc_parts) voc = voc || fs::exists(root / p, ec);
+  if (voc && !ours)
+    throw std::runtime_error(root.string() + ": holds a VOC dataset that frcnn synth did not write (no " +
+                             kSynthMarker + "); refusing to write into it, even with --force: give another --out");
+  if (!force)
+    throw std::runtime_error(root.string() + ": not empty; refusing to write into it (give an empty or new --out, or " +
+                             "--force to write there" + (ours ? ", replacing the synthetic dataset it holds)" : ")"));
+  if (ours)
+    for (const char* p : voc_parts) {
+      fs::remove_all(root / p, ec);
+      if (ec) throw std::runtime_error((root / p).string() + ": cannot remove (" + ec.message() + ")");
+    }
+}
+
+}  // namespace
+
 SynthSummary write_synthetic_voc(const SynthOptions& opt) {
   if (opt.out.empty()) throw std::invalid_argument("write_synthetic_voc: no output folder given");
   if (opt.train < 0 || opt.test < 0 || opt.train + opt.test == 0)
     throw std::invalid_argument(str_cat("write_synthetic_voc: need a positive number of images, got train ", opt.train,
                                         " test ", opt.test));
   const fs::path root(opt.out);
+  check_output_folder(root, opt.force);
   std::error_code ec;
+  fs::create_directories(root, ec);
+  if (ec) throw std::runtime_error(root.string() + ": cannot create folder (" + ec.message() + ")");
+  // The marker goes first: a synth interrupted half-way leaves a folder a later --force may redo.
+  write_file_atomic((root / kSynthMarker).string(),
+                    str_cat("frcnn synth: seed ", opt.seed, ", train ", opt.train, ", test ", opt.test, ", sides ",
+                            opt.min_side, "..", opt.max_side, "\n"));
   for (const char* sub : {"JPEGImages", "Annotations", "ImageSets/Main"}) {
     fs::create_directories(root / sub, ec);
     if (ec) throw std::runtime_error((root / sub).string() + ": cannot create folder (" + ec.message() + ")");

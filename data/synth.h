@@ -8,6 +8,7 @@
 //   <out>/ImageSets/Main/<class>_trainval.txt, <class>_test.txt   ("<id>  1" / "<id> -1" /
 //                                           "<id>  0" = present only as difficult, as in VOC)
 //   <out>/classes.txt                       one class name per line (the config's class list)
+//   <out>/.frcnn-synth                      marker: this folder was written by synth (kSynthMarker)
 //
 // Content: six classes that differ in shape and colour (circle, square, triangle, cross,
 // ring, diamond), 1-4 objects of 30-120 px per image (overlaps allowed, IoU <= 0.4),
@@ -36,7 +37,15 @@ struct SynthOptions {
   int min_side = 200;    // image width and height are drawn in [min_side, max_side]
   int max_side = 400;
   int jpeg_quality = 90;
+  // `out` must be missing or empty unless force is set. Even with force, a folder that holds a
+  // VOC dataset without the marker file (kSynthMarker) is refused: synth never overwrites a
+  // dataset it did not write. With force, the files of an earlier synth there are replaced.
+  bool force = false;
 };
+
+// Written first into every synthetic dataset's root, so that a later synth knows the folder
+// is its own (and an interrupted one can be redone with force).
+inline constexpr const char* kSynthMarker = ".frcnn-synth";
 
 // The six class names, in label order (label = index + 1).
 std::vector<std::string> synth_class_names();
@@ -58,7 +67,8 @@ struct SynthSummary {
   int objects = 0;
   int difficult = 0;
 };
-// Writes the whole dataset (see the header comment). Throws naming the path on I/O errors.
+// Writes the whole dataset (see the header comment). Throws naming the path on I/O errors and
+// when `out` may not be written (SynthOptions::force), before writing anything.
 SynthSummary write_synthetic_voc(const SynthOptions& options);
 
 }  // namespace frcnn

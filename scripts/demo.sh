@@ -15,7 +15,10 @@ SCHEDULE=${DEMO_SCHEDULE:-alt4}
 "$FRCNN" info
 start=$(date +%s)
 if [[ ! -f "$DATA/ImageSets/Main/trainval.txt" ]]; then
-  "$FRCNN" synth --out "$DATA" --train 200 --test 50 --seed 0
+  # synth refuses a non-empty folder; one holding its own marker is an interrupted synth to redo.
+  force=""
+  [[ -f "$DATA/.frcnn-synth" ]] && force="--force"
+  "$FRCNN" synth --out "$DATA" --train 200 --test 50 --seed 0 $force
 fi
 rm -rf "$OUT"
 mkdir -p "$OUT"

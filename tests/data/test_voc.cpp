@@ -229,8 +229,8 @@ TEST_CASE("synth: same seed gives byte-identical files and another seed differs"
     if (read_all(e.path()) != read_all(c / rel)) any_diff = true;
     ++files;
   }
-  // 6 jpg + 6 xml + trainval.txt + test.txt + 12 per-class lists + classes.txt
-  REQUIRE(files == 6 + 6 + 2 + 12 + 1);
+  // 6 jpg + 6 xml + trainval.txt + test.txt + 12 per-class lists + classes.txt + the synth marker
+  REQUIRE(files == 6 + 6 + 2 + 12 + 1 + 1);
   REQUIRE(any_diff);
   REQUIRE(read_all(a / "classes.txt") == "circle\nsquare\ntriangle\ncross\nring\ndiamond\n");
   REQUIRE(read_all(a / "ImageSets/Main/test.txt") == "000005\n000006\n");
