@@ -41,7 +41,7 @@ struct RpnConfig {
   double nms = 0.7;             // proposal NMS IoU (a double, compared as torchvision's nms: kernels/nms.h)
   int train_pre_nms = 12000;    // proposals kept before NMS, RPN training (<=0: no cap)
   int train_post_nms = 2000;    // ... after NMS
-  int test_pre_nms = 6000;      // proposals kept before NMS at test time
+  int test_pre_nms = 6000;      // proposals kept before NMS at test time (<=0: no cap)
   int test_post_nms = 300;      // ... after NMS
   float min_size = 16.f;        // proposals smaller than this (original-image pixels) are dropped
   float sigma = 3.f;            // smooth-L1 sigma of the RPN box loss
@@ -63,7 +63,7 @@ struct RoiHeadConfig {
 struct TestConfig {
   double nms = 0.3;              // per-class NMS IoU of the final detections (a double, as rpn.nms)
   float score_threshold = 0.05f; // detections below are dropped
-  int max_per_image = 100;       // detections kept per image
+  int max_per_image = 100;       // detections kept per image (<=0: no cap)
 };
 
 struct ModelConfig {

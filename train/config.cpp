@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cmath>
 #include <functional>
 #include <set>
 #include <sstream>
@@ -34,7 +35,7 @@ void visit_config(Config& c, V&& v) {
   v("model.rpn.nms", m.rpn.nms, "proposal NMS IoU");
   v("model.rpn.train_pre_nms", m.rpn.train_pre_nms, "proposals before NMS when training the RPN (<=0: no cap)");
   v("model.rpn.train_post_nms", m.rpn.train_post_nms, "proposals after NMS when training");
-  v("model.rpn.test_pre_nms", m.rpn.test_pre_nms, "proposals before NMS at test time");
+  v("model.rpn.test_pre_nms", m.rpn.test_pre_nms, "proposals before NMS at test time (<=0: no cap)");
   v("model.rpn.test_post_nms", m.rpn.test_post_nms, "proposals after NMS at test time");
   v("model.rpn.min_size", m.rpn.min_size, "smallest proposal side, original-image pixels");
   v("model.rpn.sigma", m.rpn.sigma, "smooth-L1 sigma of the RPN box loss");
@@ -50,7 +51,7 @@ void visit_config(Config& c, V&& v) {
   v("model.roi.sigma", m.roi.sigma, "smooth-L1 sigma of the head box loss");
   v("model.test.nms", m.test.nms, "per-class NMS IoU of the final detections");
   v("model.test.score_threshold", m.test.score_threshold, "detections scoring below are dropped");
-  v("model.test.max_per_image", m.test.max_per_image, "detections kept per image");
+  v("model.test.max_per_image", m.test.max_per_image, "detections kept per image (<=0: no cap)");
   v("input.scale", c.input.scale, "shorter image side after resizing");
   v("input.max_size", c.input.max_size, "cap on the longer side");
   v("input.convention", c.input.convention, "pixels when weights carry no convention: caffe | torchvision");
@@ -174,6 +175,11 @@ Config build(YAML::Node root, const std::string& source, const std::vector<std::
     auto eq = o.find('=');
     if (eq == std::string::npos || eq == 0)
       throw std::runtime_error("--set '" + o + "': expected key=value (e.g. model.rpn.nms=0.6)");
+    // An empty value is YAML null, which from_yaml reads as "not given": the key would
+    // silently keep its default.
+    if (o.find_first_not_of(" \t", eq + 1) == std::string::npos)
+      throw std::runtime_error("--set '" + o + "': empty value for '" + o.substr(0, eq) +
+                               "'; give one (e.g. model.rpn.nms=0.6)");
     try {
       set_path(root, o.substr(0, eq), o.substr(eq + 1));
     } catch (const YAML::Exception& e) {
@@ -220,45 +226,157 @@ std::string dump_config(const Config& cfg) {
   return os.str();
 }
 
+namespace {
+
+// The checks below name the key, the value as YAML prints it and the allowed range. Every
+// comparison is written so that NaN fails it (NaN compares false), and the float ranges that
+// are open above say "finite": an inf learning rate or sigma would turn the run into NaNs
+// hours later instead of failing here.
+[[noreturn]] void refuse(const std::string& key, const std::string& value, const std::string& allowed) {
+  throw std::runtime_error("config: '" + key + "' is " + value + "; must be " + allowed);
+}
+
+template <class T>
+std::string num(T v) {
+  return yaml_value(v);
+}
+
+void at_least(const std::string& key, int64_t v, int64_t lo) {
+  if (!(v >= lo)) refuse(key, std::to_string(v), ">= " + std::to_string(lo));
+}
+
+void int_in(const std::string& key, int64_t v, int64_t lo, int64_t hi) {
+  if (!(v >= lo && v <= hi)) refuse(key, std::to_string(v), "in " + std::to_string(lo) + ".." + std::to_string(hi));
+}
+
+// In [0, 1]; open_hi excludes 1, open_lo excludes 0.
+void fraction(const std::string& key, double v, bool open_hi = false, bool open_lo = false) {
+  const bool ok = (open_lo ? v > 0 : v >= 0) && (open_hi ? v < 1 : v <= 1);
+  if (!ok) refuse(key, num(v), std::string("in ") + (open_lo ? "(0" : "[0") + ", 1" + (open_hi ? ")" : "]"));
+}
+
+void positive(const std::string& key, double v) {
+  if (!(std::isfinite(v) && v > 0)) refuse(key, num(v), "finite and > 0");
+}
+
+void non_negative(const std::string& key, double v) {
+  if (!(std::isfinite(v) && v >= 0)) refuse(key, num(v), "finite and >= 0");
+}
+
+void positive_list(const std::string& key, const std::vector<float>& v) {
+  if (v.empty()) refuse(key, "[]", "a non-empty list of finite values > 0");
+  for (size_t i = 0; i < v.size(); ++i) positive(key + "[" + std::to_string(i) + "]", v[i]);
+}
+
+}  // namespace
+
 void validate_config(const Config& c) {
   auto need = [](bool ok, const std::string& key, const std::string& what) {
     if (!ok) throw std::runtime_error("config: '" + key + "' " + what);
   };
   const ModelConfig& m = c.model;
+
+  // Classes: label k is classes[k-1] everywhere (result file names, the weights' class list),
+  // so a repeated name would make two labels indistinguishable, and background is label 0.
   need(!m.classes.empty(), "model.classes", "must list at least one class");
-  need(m.backbone.widths.size() == 5, "model.backbone.widths", "must have 5 entries (conv blocks 1..5)");
-  for (int w : m.backbone.widths) need(w > 0, "model.backbone.widths", "must be positive");
-  need(m.backbone.frozen_blocks >= 0 && m.backbone.frozen_blocks <= 5, "model.backbone.frozen_blocks", "must be 0..5");
+  std::set<std::string> seen;
+  for (const auto& name : m.classes) {
+    // Names become file names (comp4_det_<split>_<class>.txt) and lines of classes.txt.
+    need(!name.empty() && name.find_first_of("/\\\n\r\t") == std::string::npos, "model.classes",
+         "has the name '" + name + "'; names must be non-empty, without '/', '\\', tabs or line breaks");
+    need(name != "background" && name != "__background__", "model.classes",
+         "has the reserved name '" + name + "'; background is the implicit label 0, do not list it");
+    need(seen.insert(name).second, "model.classes", "lists '" + name + "' twice; names must be unique");
+  }
+
+  need(m.backbone.widths.size() == 5, "model.backbone.widths",
+       "is " + num(m.backbone.widths) + "; must have 5 entries (conv blocks 1..5)");
+  for (size_t i = 0; i < m.backbone.widths.size(); ++i)
+    at_least("model.backbone.widths[" + std::to_string(i) + "]", m.backbone.widths[i], 1);
+  int_in("model.backbone.frozen_blocks", m.backbone.frozen_blocks, 0, 5);
   need(m.backbone.conv_backend == "own" || m.backbone.conv_backend == "cudnn", "model.backbone.conv_backend",
        "must be own or cudnn");
   need(m.backbone.math == "fp32" || m.backbone.math == "tf32", "model.backbone.math", "must be fp32 or tf32");
-  need(m.anchors.stride == 16, "model.anchors.stride", "must be 16 (four 2x2 pools of VGG16)");
-  need(!m.anchors.sizes.empty() && !m.anchors.ratios.empty(), "model.anchors", "needs sizes and ratios");
-  need(m.rpn.neg_iou <= m.rpn.pos_iou, "model.rpn.neg_iou", "must not exceed pos_iou");
-  need(m.rpn.batch > 0 && m.rpn.fg_fraction > 0 && m.rpn.fg_fraction <= 1, "model.rpn", "batch/fg_fraction out of range");
-  need(m.rpn.test_post_nms > 0 && m.rpn.train_post_nms > 0, "model.rpn", "post-NMS counts must be positive");
-  need(m.roi.pool > 0 && m.roi.fc_dim > 0, "model.roi", "pool and fc_dim must be positive");
-  need(m.roi.dropout >= 0 && m.roi.dropout < 1, "model.roi.dropout", "must be in [0, 1)");
-  need(m.roi.batch > 0 && m.roi.fg_fraction >= 0 && m.roi.fg_fraction <= 1, "model.roi",
-       "batch/fg_fraction out of range");
-  need(m.roi.bbox_stds.size() == 4, "model.roi.bbox_stds", "must have 4 entries");
-  need(c.input.scale > 0 && c.input.max_size >= c.input.scale, "input", "needs 0 < scale <= max_size");
+
+  if (m.anchors.stride != 16) refuse("model.anchors.stride", std::to_string(m.anchors.stride), "16 (four 2x2 pools of VGG16)");
+  positive_list("model.anchors.sizes", m.anchors.sizes);
+  positive_list("model.anchors.ratios", m.anchors.ratios);
+
+  at_least("model.rpn.channels", m.rpn.channels, 1);
+  fraction("model.rpn.pos_iou", m.rpn.pos_iou);
+  fraction("model.rpn.neg_iou", m.rpn.neg_iou);
+  if (m.rpn.neg_iou > m.rpn.pos_iou)
+    refuse("model.rpn.neg_iou", num(m.rpn.neg_iou), "<= model.rpn.pos_iou (" + num(m.rpn.pos_iou) + ")");
+  at_least("model.rpn.batch", m.rpn.batch, 1);
+  // 0 would sample no positive anchor: the RPN's box loss would never train.
+  fraction("model.rpn.fg_fraction", m.rpn.fg_fraction, /*open_hi=*/false, /*open_lo=*/true);
+  // Negative would require anchors to lie that far inside the image, which the rule
+  // "crossing the border by more are ignored" does not mean.
+  at_least("model.rpn.allowed_border", m.rpn.allowed_border, 0);
+  fraction("model.rpn.nms", m.rpn.nms);
+  // train_pre_nms / test_pre_nms: every int is valid, <= 0 means no cap (kernels/proposals.h).
+  at_least("model.rpn.train_post_nms", m.rpn.train_post_nms, 1);
+  at_least("model.rpn.test_post_nms", m.rpn.test_post_nms, 1);
+  non_negative("model.rpn.min_size", m.rpn.min_size);
+  positive("model.rpn.sigma", m.rpn.sigma);  // the smooth-L1 divides by sigma^2
+
+  at_least("model.roi.pool", m.roi.pool, 1);
+  at_least("model.roi.fc_dim", m.roi.fc_dim, 1);
+  fraction("model.roi.dropout", m.roi.dropout, /*open_hi=*/true);  // 1 would zero every activation
+  at_least("model.roi.batch", m.roi.batch, 1);
+  fraction("model.roi.fg_fraction", m.roi.fg_fraction);
+  fraction("model.roi.fg_iou", m.roi.fg_iou);
+  fraction("model.roi.bg_iou_hi", m.roi.bg_iou_hi);
+  need(m.roi.bbox_stds.size() == 4, "model.roi.bbox_stds", "is " + num(m.roi.bbox_stds) + "; must have 4 entries");
+  positive_list("model.roi.bbox_stds", m.roi.bbox_stds);  // the regression targets are divided by them
+  positive("model.roi.sigma", m.roi.sigma);
+
+  fraction("model.test.nms", m.test.nms);
+  fraction("model.test.score_threshold", m.test.score_threshold);
+  // model.test.max_per_image: every int is valid, <= 0 means no cap (kernels/nms.h).
+
+  at_least("input.scale", c.input.scale, 1);
+  if (c.input.max_size < c.input.scale)
+    refuse("input.max_size", std::to_string(c.input.max_size),
+           ">= input.scale (" + std::to_string(c.input.scale) + ")");
   need(c.input.convention == "caffe" || c.input.convention == "torchvision", "input.convention",
        "must be caffe or torchvision");
+  at_least("data.prefetch", c.data.prefetch, 1);
+
+  // An inf or NaN lr gives NaN weights at the first step; 0 would train nothing.
+  positive("solver.base_lr", c.solver.base_lr);
+  fraction("solver.momentum", c.solver.momentum, /*open_hi=*/true);  // >= 1: the velocity never decays
+  non_negative("solver.weight_decay", c.solver.weight_decay);
+  // The lr is multiplied by gamma at each stage's step: 0 would stop training there and > 1
+  // would raise the lr, which no step schedule means.
+  if (!(c.solver.gamma > 0 && c.solver.gamma <= 1)) refuse("solver.gamma", num(c.solver.gamma), "in (0, 1]");
+  non_negative("solver.bias_lr_mult", c.solver.bias_lr_mult);
+  non_negative("solver.bias_decay_mult", c.solver.bias_decay_mult);
+
   need(c.schedule.type == "alt4" || c.schedule.type == "joint", "schedule.type", "must be alt4 or joint");
-  for (const StageConfig* s : {&c.schedule.rpn1, &c.schedule.frcn1, &c.schedule.rpn2, &c.schedule.frcn2,
-                               &c.schedule.joint})
-    need(s->iters >= 0 && s->ims_per_batch >= 1, "schedule", "stages need iters >= 0 and ims_per_batch >= 1");
-  const std::pair<const char*, const StageConfig*> head_stages[] = {
-      {"frcn1", &c.schedule.frcn1}, {"frcn2", &c.schedule.frcn2}, {"joint", &c.schedule.joint}};
-  for (const auto& [name, s] : head_stages) {
+  const std::pair<const char*, const StageConfig*> stages[] = {{"rpn1", &c.schedule.rpn1},
+                                                               {"frcn1", &c.schedule.frcn1},
+                                                               {"rpn2", &c.schedule.rpn2},
+                                                               {"frcn2", &c.schedule.frcn2},
+                                                               {"joint", &c.schedule.joint}};
+  for (const auto& [name, s] : stages) {
+    const std::string key = std::string("schedule.") + name;
+    at_least(key + ".iters", s->iters, 0);
+    at_least(key + ".step", s->step, 0);  // 0: the lr never steps
+    at_least(key + ".ims_per_batch", s->ims_per_batch, 1);
+  }
+  for (const auto& [name, s] : stages) {
+    if (std::string(name).rfind("rpn", 0) == 0) continue;  // only the head stages sample RoIs
     const std::string key = std::string("schedule.") + name;
     need(m.roi.batch % s->ims_per_batch == 0, key + ".ims_per_batch",
-         "must divide model.roi.batch (" + std::to_string(m.roi.batch) + " RoIs per minibatch, split evenly)");
-    need(s->bg_iou_lo >= 0 && s->bg_iou_lo <= m.roi.bg_iou_hi, key + ".bg_iou_lo",
-         "must be in [0, model.roi.bg_iou_hi]");
+         "is " + std::to_string(s->ims_per_batch) + "; must divide model.roi.batch (" + std::to_string(m.roi.batch) + " RoIs per minibatch, split evenly)");
+    if (!(s->bg_iou_lo >= 0 && s->bg_iou_lo <= m.roi.bg_iou_hi))
+      refuse(key + ".bg_iou_lo", num(s->bg_iou_lo), "in [0, model.roi.bg_iou_hi] = [0, " + num(m.roi.bg_iou_hi) + "]");
   }
-  need(c.solver.base_lr > 0, "solver.base_lr", "must be positive");
+  at_least("schedule.proposal_post_nms", c.schedule.proposal_post_nms, 1);
+  // The trainer takes the iteration count modulo these: 0 was a SIGFPE.
+  at_least("schedule.log_every", c.schedule.log_every, 1);
+  at_least("schedule.checkpoint_every", c.schedule.checkpoint_every, 1);
   need(c.init == "msra" || c.init == "xavier", "init", "must be msra or xavier");
 }
 

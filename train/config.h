@@ -82,7 +82,10 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
 Config default_config(const std::vector<std::string>& overrides = {});
 // The effective configuration as commented YAML (loadable by load_config).
 std::string dump_config(const Config& c);
-// Consistency checks (positive sizes, thresholds ordered, ...); throws naming the key.
+// Every key's range and the keys' consistency (intervals >= 1, fractions in [0, 1], finite
+// learning rates, unique class names, ...; docs/USAGE.md lists the rules). Throws at the first
+// bad value, naming the key, the value and the allowed range. load_config and default_config
+// call it, so every command refuses a bad config before doing any work.
 void validate_config(const Config& c);
 
 }  // namespace frcnn
