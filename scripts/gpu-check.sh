@@ -322,27 +322,20 @@ sanitize() {
   return $rc
 }
 
-step_memcheck() {
-  local cs rc=0
+# One compute-sanitizer tool over a kernel-test spec, then a layer-test spec.
+sanitize_step() {  # tool kernel_spec layer_spec
+  local tool=$1 cs rc=0
   cs=$(sanitizer)
-  [[ -z $cs ]] && { note "compute-sanitizer not found: memcheck skipped"; return $SKIP_RC; }
-  sanitize "$cs" memcheck memcheck_kernels "$BUILD_DIR/tests/test_kernels" "[gpu]"
+  [[ -z $cs ]] && { note "compute-sanitizer not found: $tool skipped"; return $SKIP_RC; }
+  sanitize "$cs" "$tool" "${tool}_kernels" "$BUILD_DIR/tests/test_kernels" "$2"
   rc=$?
   [[ $rc == "$SKIP_RC" ]] && return $rc
-  sanitize "$cs" memcheck memcheck_layers "$BUILD_DIR/tests/test_layers" "$MEMCHECK_LAYER_TESTS" || rc=1
+  sanitize "$cs" "$tool" "${tool}_layers" "$BUILD_DIR/tests/test_layers" "$3" || rc=1
   return $rc
 }
 
-step_racecheck() {
-  local cs rc=0
-  cs=$(sanitizer)
-  [[ -z $cs ]] && { note "compute-sanitizer not found: racecheck skipped"; return $SKIP_RC; }
-  sanitize "$cs" racecheck racecheck_kernels "$BUILD_DIR/tests/test_kernels" "$RACECHECK_KERNEL_TESTS"
-  rc=$?
-  [[ $rc == "$SKIP_RC" ]] && return $rc
-  sanitize "$cs" racecheck racecheck_layers "$BUILD_DIR/tests/test_layers" "$RACECHECK_LAYER_TESTS" || rc=1
-  return $rc
-}
+step_memcheck() { sanitize_step memcheck "[gpu]" "$MEMCHECK_LAYER_TESTS"; }
+step_racecheck() { sanitize_step racecheck "$RACECHECK_KERNEL_TESTS" "$RACECHECK_LAYER_TESTS"; }
 
 step_report() {
   # The kernel suite ran in parts: one Google Benchmark document of all their entries.
