@@ -438,8 +438,11 @@ pack() {
     { head -c 1048576 "$f"; printf '\n[... cut by gpu-check.sh ...]\n'; tail -c 2097152 "$f"; } > "$f.cut" &&
       mv -f "$f.cut" "$f"
   done < <(find "$LOGS" -type f -size +4M)
-  tar -czf "$WORK/logs.tar.gz.tmp" -C "$WORK" --exclude='*.safetensors' logs results notes 2> /dev/null &&
-    mv -f "$WORK/logs.tar.gz.tmp" "$OUT/logs.tar.gz"
+  tar -czf "$WORK/logs.tar.gz.tmp" -C "$WORK" --exclude='*.safetensors' logs results notes 2> /dev/null
+  local rc=$?
+  # GNU tar exits 1 when a file changed while it was read (a log a stopped step's child is
+  # still writing); the archive is complete otherwise, so it replaces the previous one.
+  ((rc <= 1)) && mv -f "$WORK/logs.tar.gz.tmp" "$OUT/logs.tar.gz"
 }
 
 echo "gpu-check ($MODE): ${#STEPS[@]} steps, budget $BUDGET s, out $OUT"
