@@ -17,6 +17,7 @@
 #include "train/metrics_log.h"
 #include "train/plot.h"
 #include "train/proposal_store.h"
+#include "train/run_lock.h"
 #include "train/sgd.h"
 
 namespace frcnn {
@@ -361,6 +362,10 @@ std::vector<StagePlan> make_schedule(const Config& c) {
 
 TrainResult train(const Config& cfg, Context& ctx, const TrainOptions& opts) {
   if (cfg.data.root.empty()) throw std::runtime_error("train: no dataset (set data.root or pass --data)");
+  // Before anything is read or written in the folder: a second run on it fails here, and
+  // the temp files of a run that was killed mid-write go (no live run can own them now).
+  OutputFolderLock lock(opts.out_dir);
+  remove_stale_temp_files(opts.out_dir);
   TrainRun run(cfg, ctx, opts);
   return run.run();
 }

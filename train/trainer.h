@@ -36,6 +36,7 @@
 //   <stage>.safetensors                             weights at the end of each stage
 //   proposals_rpn1/2.safetensors                    alt4's stored proposals
 //   model.safetensors                               the final detector (with input.* metadata)
+//   .frcnn-lock                                     held (flock) while a run uses the folder (train/run_lock.h)
 #pragma once
 #include <atomic>
 #include <functional>
@@ -62,6 +63,8 @@ struct TrainResult {
   bool finished = false;         // false when stopped early (stop_after, stop_requested)
 };
 
+// Locks opts.out_dir for its duration (another run on it throws at once) and first removes
+// the temp files of dead processes there (train/run_lock.h).
 TrainResult train(const Config& cfg, Context& ctx, const TrainOptions& opts);
 
 // One stage of a schedule, as train() runs it.
