@@ -1,6 +1,8 @@
 // `frcnn train`: the paper's 4-step alternating training or approximate joint training
 // on a VOC-layout dataset (train/trainer.h), then the VOC07 evaluation of the final
 // model on the test split when the dataset has one.
+#include <unistd.h>
+
 #include <atomic>
 #include <csignal>
 #include <filesystem>
@@ -18,7 +20,26 @@ namespace {
 // Set by SIGINT/SIGTERM; the trainer checkpoints and stops at the end of the iteration.
 // (A signal handler can only reach a static.)
 std::atomic<bool> g_stop{false};
-extern "C" void on_stop_signal(int) { g_stop = true; }
+std::atomic<int> g_signal{0};  // the signal that stopped the run, for the exit status
+
+// Only async-signal-safe calls here: write(2) says at once that the signal was seen (an
+// iteration can take seconds), and the default action is restored so that a second
+// Ctrl-C stops the process at once. Checkpoints are written atomically, so even that
+// loses no more than the iterations since the last one.
+extern "C" void on_stop_signal(int sig) {
+  static const char kInt[] =
+      "frcnn train: SIGINT received, stopping after this iteration: writing a checkpoint... "
+      "(Ctrl-C again stops at once)\n";
+  static const char kTerm[] =
+      "frcnn train: SIGTERM received, stopping after this iteration: writing a checkpoint... "
+      "(a second SIGTERM stops at once)\n";
+  g_signal = sig;
+  g_stop = true;
+  std::signal(sig, SIG_DFL);
+  const bool is_int = sig == SIGINT;
+  [[maybe_unused]] const ssize_t n =
+      ::write(STDERR_FILENO, is_int ? kInt : kTerm, (is_int ? sizeof(kInt) : sizeof(kTerm)) - 1);
+}
 
 struct TrainArgs {
   RunOptions run;
@@ -43,7 +64,16 @@ void run_train(TrainArgs& a) {
   TrainResult r = train(run.cfg, *run.ctx, o);
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
-  if (!r.finished || a.no_eval) return;
+  // A stopped run is saved but not done: a non-zero status (docs/USAGE.md, "Exit status")
+  // keeps scripts from taking it for a finished one. A signal that came during the last
+  // iteration leaves a finished model, but the user asked to stop, so no evaluation.
+  if (const int sig = g_signal.load()) {
+    log_info(str_cat("train: stopped by ", sig == SIGINT ? "SIGINT" : "SIGTERM", "; ",
+                     r.finished ? "training had finished, evaluation skipped" : "continue with --resume"));
+    throw CLI::RuntimeError(128 + sig);
+  }
+  if (!r.finished) throw CLI::RuntimeError(kExitStoppedAfter);
+  if (a.no_eval) return;
   const auto test_list = std::filesystem::path(run.cfg.data.root) / "ImageSets" / "Main" / (run.cfg.data.test_split + ".txt");
   if (!std::filesystem::exists(test_list)) {
     log_info("no " + test_list.string() + ": skipping the evaluation");
@@ -68,7 +98,8 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--weights", a->weights, "ImageNet VGG16 weights from scripts/convert_vgg16.py (default: random init)");
   cmd->add_flag("--resume", a->resume, "continue the run in --out from its checkpoint");
   cmd->add_flag("--no-eval", a->no_eval, "skip the evaluation on the test split at the end");
-  cmd->add_option("--stop-after", a->stop_after, "stop after N iterations, writing a checkpoint (for tests)");
+  cmd->add_option("--stop-after", a->stop_after,
+                  "stop after N iterations, writing a checkpoint, and exit with status 75 (for tests)");
   cmd->callback([a] { run_train(*a); });
 }
 

@@ -1,4 +1,5 @@
-// frcnn: the command-line entry point. `frcnn --help` lists the subcommands.
+// frcnn: the command-line entry point. `frcnn --help` lists the subcommands; the exit
+// statuses are listed in apps/commands.h and docs/USAGE.md ("Exit status").
 #include <cstdio>
 #include <exception>
 
