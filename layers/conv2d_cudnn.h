@@ -116,6 +116,15 @@ class CudnnConvPlan {
 
  private:
   struct Descs;
+  // What every pass starts with: the handle, the pass's algorithm, a workspace that fits
+  // it, and the algorithm's math type set on the descriptor.
+  struct Launch {
+    cudnnHandle_t handle;
+    const CudnnAlgoChoice& algo;
+    void* workspace;
+  };
+  Launch prepare(Context& ctx, CudnnPass p);
+
   Conv2dGeom g_;
   CudnnAlgoPolicy policy_;
   std::unique_ptr<Descs> d_;

@@ -276,40 +276,42 @@ const CudnnAlgoChoice& CudnnConvPlan::choose(cudnnHandle_t h, CudnnPass p) {
   throw_no_algo(p, policy_, ranked.size(), why_not);
 }
 
-void CudnnConvPlan::forward(Context& ctx, const float* x, const float* w, const float* b, float* y) {
+CudnnConvPlan::Launch CudnnConvPlan::prepare(Context& ctx, CudnnPass p) {
   auto h = static_cast<cudnnHandle_t>(ctx.cudnn());
-  const CudnnAlgoChoice& a = choose(h, CudnnPass::Forward);
+  const CudnnAlgoChoice& a = choose(h, p);
   void* ws = ctx.cache<CudnnConvCache>().workspace_for(ctx, a.workspace);
   d_->set_math(a.math);  // cuDNN picks the kernel from algorithm AND descriptor math type
+  return {h, a, ws};
+}
+
+void CudnnConvPlan::forward(Context& ctx, const float* x, const float* w, const float* b, float* y) {
+  const Launch l = prepare(ctx, CudnnPass::Forward);
   const float one = 1.f, zero = 0.f;
-  cudnn_check(cudnnConvolutionForward(h, &one, d_->x, x, d_->w, w, d_->conv, cudnnConvolutionFwdAlgo_t(a.algo), ws,
-                                      a.workspace, &zero, d_->y, y),
+  cudnn_check(cudnnConvolutionForward(l.handle, &one, d_->x, x, d_->w, w, d_->conv,
+                                      cudnnConvolutionFwdAlgo_t(l.algo.algo), l.workspace, l.algo.workspace, &zero,
+                                      d_->y, y),
               "forward");
-  if (b) cudnn_check(cudnnAddTensor(h, &one, d_->b, b, &one, d_->y, y), "bias add");
+  if (b) cudnn_check(cudnnAddTensor(l.handle, &one, d_->b, b, &one, d_->y, y), "bias add");
 }
 
 void CudnnConvPlan::backward_data(Context& ctx, const float* gy, const float* w, float* gx) {
-  auto h = static_cast<cudnnHandle_t>(ctx.cudnn());
-  const CudnnAlgoChoice& a = choose(h, CudnnPass::BackwardData);
-  void* ws = ctx.cache<CudnnConvCache>().workspace_for(ctx, a.workspace);
-  d_->set_math(a.math);
+  const Launch l = prepare(ctx, CudnnPass::BackwardData);
   const float one = 1.f, zero = 0.f;
-  cudnn_check(cudnnConvolutionBackwardData(h, &one, d_->w, w, d_->y, gy, d_->conv,
-                                           cudnnConvolutionBwdDataAlgo_t(a.algo), ws, a.workspace, &zero, d_->x, gx),
+  cudnn_check(cudnnConvolutionBackwardData(l.handle, &one, d_->w, w, d_->y, gy, d_->conv,
+                                           cudnnConvolutionBwdDataAlgo_t(l.algo.algo), l.workspace, l.algo.workspace,
+                                           &zero, d_->x, gx),
               "backward-data");
 }
 
 void CudnnConvPlan::backward_filter(Context& ctx, const float* x, const float* gy, float* gw, float* gb) {
-  auto h = static_cast<cudnnHandle_t>(ctx.cudnn());
-  const CudnnAlgoChoice& a = choose(h, CudnnPass::BackwardFilter);
-  void* ws = ctx.cache<CudnnConvCache>().workspace_for(ctx, a.workspace);
-  d_->set_math(a.math);
+  const Launch l = prepare(ctx, CudnnPass::BackwardFilter);
   const float one = 1.f;
   // beta = 1: parameter gradients accumulate.
-  cudnn_check(cudnnConvolutionBackwardFilter(h, &one, d_->x, x, d_->y, gy, d_->conv,
-                                             cudnnConvolutionBwdFilterAlgo_t(a.algo), ws, a.workspace, &one, d_->w, gw),
+  cudnn_check(cudnnConvolutionBackwardFilter(l.handle, &one, d_->x, x, d_->y, gy, d_->conv,
+                                             cudnnConvolutionBwdFilterAlgo_t(l.algo.algo), l.workspace,
+                                             l.algo.workspace, &one, d_->w, gw),
               "backward-filter");
-  if (gb) cudnn_check(cudnnConvolutionBackwardBias(h, &one, d_->y, gy, &one, d_->b, gb), "backward-bias");
+  if (gb) cudnn_check(cudnnConvolutionBackwardBias(l.handle, &one, d_->y, gy, &one, d_->b, gb), "backward-bias");
 }
 
 CudnnConvPlan& cudnn_conv_plan(Context& ctx, const Conv2dGeom& g) {
