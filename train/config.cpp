@@ -298,7 +298,8 @@ void validate_config(const Config& c) {
        "must be own or cudnn");
   need(m.backbone.math == "fp32" || m.backbone.math == "tf32", "model.backbone.math", "must be fp32 or tf32");
 
-  if (m.anchors.stride != 16) refuse("model.anchors.stride", std::to_string(m.anchors.stride), "16 (four 2x2 pools of VGG16)");
+  if (m.anchors.stride != 16)
+    refuse("model.anchors.stride", std::to_string(m.anchors.stride), "16 (four 2x2 pools of VGG16)");
   positive_list("model.anchors.sizes", m.anchors.sizes);
   positive_list("model.anchors.ratios", m.anchors.ratios);
 
@@ -369,7 +370,8 @@ void validate_config(const Config& c) {
     if (std::string(name).rfind("rpn", 0) == 0) continue;  // only the head stages sample RoIs
     const std::string key = std::string("schedule.") + name;
     need(m.roi.batch % s->ims_per_batch == 0, key + ".ims_per_batch",
-         "is " + std::to_string(s->ims_per_batch) + "; must divide model.roi.batch (" + std::to_string(m.roi.batch) + " RoIs per minibatch, split evenly)");
+         "is " + std::to_string(s->ims_per_batch) + "; must divide model.roi.batch (" + std::to_string(m.roi.batch) +
+             " RoIs per minibatch, split evenly)");
     if (!(s->bg_iou_lo >= 0 && s->bg_iou_lo <= m.roi.bg_iou_hi))
       refuse(key + ".bg_iou_lo", num(s->bg_iou_lo), "in [0, model.roi.bg_iou_hi] = [0, " + num(m.roi.bg_iou_hi) + "]");
   }

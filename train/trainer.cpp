@@ -26,10 +26,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-using Stage = StagePlan;
-
 // The RNG step of iteration `it` of a stage: distinct across stages.
-uint64_t rng_step(const Stage& st, int64_t it) { return uint64_t(st.index) * 1000000000ull + uint64_t(it); }
+uint64_t rng_step(const StagePlan& st, int64_t it) { return uint64_t(st.index) * 1000000000ull + uint64_t(it); }
 
 std::string stage_path(const std::string& out, const std::string& name) { return out + "/" + name + ".safetensors"; }
 
@@ -44,7 +42,7 @@ Tensor proposals_for(const Tensor& orig, const Sample& s) {
 
 // Rewrites metrics.jsonl keeping only records up to (stage index, iter): on resume the
 // lines written after the checkpoint are replayed, so they must not appear twice.
-void truncate_metrics(const std::string& path, const std::vector<Stage>& stages, int stage_index, int64_t iter) {
+void truncate_metrics(const std::string& path, const std::vector<StagePlan>& stages, int stage_index, int64_t iter) {
   std::ifstream in(path);
   if (!in) return;
   std::ostringstream kept;
@@ -121,7 +119,7 @@ class TrainRun {
 
     TrainResult result;
     for (size_t si = static_cast<size_t>(start_stage); si < stages_.size(); ++si) {
-      const Stage& st = stages_[si];
+      const StagePlan& st = stages_[si];
       const bool resumed_here = opts_.resume && static_cast<int>(si) == start_stage;
       if (!resumed_here) prepare_stage(st);
       const int64_t it0 = resumed_here ? start_iter : 0;
@@ -162,7 +160,7 @@ class TrainRun {
   // random) init; rpn2 from frcn1 with fresh RPN layers (frcn1 carries only never-trained
   // RPN fillers); frcn2 from rpn2's snapshot, which holds the backbone, fc6, fc7 and the
   // RPN but no cls_score / bbox_pred, so those two start from their fillers again.
-  void prepare_stage(const Stage& st) {
+  void prepare_stage(const StagePlan& st) {
     if (st.name == "rpn1" || st.name == "frcn1" || st.name == "joint") fresh_init();
     if (st.name == "rpn2") model_.rpn().init(ctx_, cfg_.seed + 1);
     if (st.name == "frcn2") model_.head().init(ctx_, cfg_.seed + 3, /*with_fc=*/false, cfg_.init);
@@ -170,7 +168,7 @@ class TrainRun {
   }
 
   // The parameters a stage trains; everything else is frozen for its duration.
-  std::vector<Param*> configure(const Stage& st) {
+  std::vector<Param*> configure(const StagePlan& st) {
     model_.backbone().freeze_blocks(st.frozen_blocks);
     model_.rpn().set_frozen(st.parts == TrainParts::Head);
     model_.head().set_frozen(st.parts == TrainParts::Rpn);
@@ -193,7 +191,7 @@ class TrainRun {
     ctx_.synchronize();
   }
 
-  void save_ckpt(const std::string& path, const Stage& st, int64_t iter, uint64_t position, const Sgd& sgd,
+  void save_ckpt(const std::string& path, const StagePlan& st, int64_t iter, uint64_t position, const Sgd& sgd,
                  const std::string& config_text) {
     CheckpointState s;
     s.stage = st.name;
@@ -208,7 +206,7 @@ class TrainRun {
   }
 
   // Runs iterations [it0, iters) of a stage; false when stopped early by stop_after.
-  bool run_stage(const Stage& st, int64_t it0, uint64_t pos0, const std::string& config_text,
+  bool run_stage(const StagePlan& st, int64_t it0, uint64_t pos0, const std::string& config_text,
                  const std::string& ckpt_path) {
     std::vector<Param*> params = configure(st);
     Sgd sgd(SgdConfig{cfg_.solver.base_lr, cfg_.solver.momentum, cfg_.solver.weight_decay, cfg_.solver.gamma,
@@ -301,7 +299,7 @@ class TrainRun {
 
   // alt4: proposals of every training image with the current RPN, in original-image
   // coordinates, for the Fast R-CNN stage that follows.
-  void write_proposals(const Stage& rpn_stage, const std::string& name) {
+  void write_proposals(const StagePlan& rpn_stage, const std::string& name) {
     const std::string path = opts_.out_dir + "/" + name + ".safetensors";
     LoaderOptions lo = LoaderOptions::evaluation(cfg_.input.scale, cfg_.input.max_size);
     lo.convention = conv_;
@@ -335,7 +333,7 @@ class TrainRun {
   TrainOptions opts_;
   FasterRCNN model_;
   VocDataset train_set_;
-  std::vector<Stage> stages_;
+  std::vector<StagePlan> stages_;
   InputConvention conv_;
   std::string metrics_path_;
   std::unique_ptr<MetricsLog> metrics_;
