@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <stdexcept>
 
@@ -90,7 +91,9 @@ VocRecord parse_voc_annotation(const std::string& xml_path, const std::vector<st
     obj.name = child_text(o, "name");
     auto it = std::find(class_names.begin(), class_names.end(), obj.name);
     if (it == class_names.end()) {
-      object_problem(options, warnings, str_cat(where, ": unknown class '", obj.name, "', object skipped"));
+      if (options.strict)
+        throw std::runtime_error(str_cat(where, ": class '", obj.name, "' is not in the class list"));
+      rec.unknown_classes.push_back(obj.name);
       continue;
     }
     obj.label = static_cast<int>(it - class_names.begin()) + 1;
@@ -137,11 +140,21 @@ VocDataset::VocDataset(const std::string& root, const std::string& split, std::v
   std::ifstream in(split_path);
   if (!in) throw std::runtime_error(split_path + ": split file not found or unreadable (is " + root + " a VOC root?)");
   std::vector<std::string> ids;
+  std::map<std::string, int> line_of;  // id -> its line in the split file
+  int lineno = 0;
   for (std::string line; std::getline(in, line);) {
+    ++lineno;
     line = trim(line);
     if (line.empty()) continue;
     // Per-class split files ("<id> 1") also work: the id is the first field.
-    ids.push_back(line.substr(0, line.find_first_of(" \t")));
+    std::string id = line.substr(0, line.find_first_of(" \t"));
+    // A repeated id would weigh one image twice in training and count its objects twice
+    // in evaluation (two detections of one object: one is a false positive).
+    auto [it, fresh] = line_of.emplace(id, lineno);
+    if (!fresh)
+      throw std::runtime_error(str_cat(split_path, ":", lineno, ": image id '", id, "' is listed twice (first at line ",
+                                       it->second, "); each image may appear once in a split"));
+    ids.push_back(std::move(id));
   }
 
   for (const auto& id : ids) {
@@ -171,7 +184,30 @@ VocDataset::VocDataset(const std::string& root, const std::string& split, std::v
       log_warn(w);
       warnings_.push_back(std::move(w));
     }
+    for (const auto& name : rec.unknown_classes) {
+      auto u = std::find_if(unknown_classes_.begin(), unknown_classes_.end(),
+                            [&](const VocUnknownClass& c) { return c.name == name; });
+      if (u == unknown_classes_.end()) u = unknown_classes_.insert(unknown_classes_.end(), {name, 0, xml});
+      ++u->count;
+    }
     records_.push_back(std::move(rec));
+  }
+  if (!unknown_classes_.empty()) {
+    // One summary instead of a line per object: a dataset labelled with other names (or a
+    // config listing the wrong classes) would otherwise print thousands of lines.
+    int total = 0;
+    std::string list;
+    for (const auto& u : unknown_classes_) {
+      total += u.count;
+      list += str_cat("\n  '", u.name, "': ", u.count, u.count == 1 ? " object" : " objects", ", first in ", u.first_file);
+    }
+    std::string msg = str_cat(root, " split '", split, "': ", total, total == 1 ? " object" : " objects", " of ",
+                              unknown_classes_.size(), unknown_classes_.size() == 1 ? " class" : " classes",
+                              " not in the class list skipped:", list,
+                              "\n  if these classes are wanted, add them to model.classes in the config (the dataset's "
+                              "classes.txt, when it has one, lists the classes it was made with)");
+    log_warn(msg);
+    warnings_.push_back(std::move(msg));
   }
   if (!skipped_.empty())
     log_warn(str_cat(root, " split '", split, "': ", skipped_.size(), " of ", ids.size(), " images skipped"));

@@ -16,7 +16,12 @@
 //   - split file missing or unreadable:            always throws (nothing to read).
 //   - annotation XML missing or malformed, no <size> or a non-positive size,
 //     image file missing:                           the image is skipped.
-//   - <object> with an unknown class name:          the object is skipped.
+//   - the same id listed twice in the split:        always throws (naming the split file,
+//                                                   both lines and the id).
+//   - <object> with a class name not in the list:   the object is skipped; the dataset logs
+//                                                   one summary (each unknown class with its
+//                                                   count and first file, and the fix), not
+//                                                   one line per object.
 //   - <object> without a parsable <bndbox>:         the object is skipped.
 //   - box partly outside the image (per <size>):    clipped to the image.
 //   - box of zero area (after clipping), including a box entirely outside the image:
@@ -48,6 +53,9 @@ struct VocRecord {
   std::string annotation_path;
   int width = 0, height = 0;  // from the XML's <size>; checked against the decoded image
   std::vector<VocObject> objects;
+  // Class names of the <object>s skipped because they are not in the class list, in file
+  // order (not in `warnings`: the dataset summarises them, see VocDataset::unknown_classes).
+  std::vector<std::string> unknown_classes;
 
   int num_non_difficult() const;
 };
@@ -60,13 +68,21 @@ struct VocOptions {
   bool keep_difficult = true;
 };
 
-// Parses one annotation file. Applies the object-level policy above (unknown class,
-// bad or zero-area box: skip with a warning appended to `warnings`, or throw when strict;
-// boxes partly outside are clipped with a warning). Throws std::runtime_error naming
+// Parses one annotation file. Applies the object-level policy above (bad or zero-area box:
+// skip with a warning appended to `warnings`; unknown class: skip and list the name in
+// VocRecord::unknown_classes; all three throw when strict; boxes partly outside are clipped
+// with a warning). Throws std::runtime_error naming
 // the file for a missing or malformed file, or a missing/invalid <size>.
 // image_path is left empty (the dataset fills it in).
 VocRecord parse_voc_annotation(const std::string& xml_path, const std::vector<std::string>& class_names,
                                const VocOptions& options, std::vector<std::string>* warnings);
+
+// A class found in the annotations but not in the class list.
+struct VocUnknownClass {
+  std::string name;
+  int count = 0;           // objects skipped
+  std::string first_file;  // the first annotation it appears in (split order)
+};
 
 class VocDataset {
  public:
@@ -83,8 +99,11 @@ class VocDataset {
   const std::string& split() const { return split_; }
   // Ids listed in the split file that were skipped (with the reason), in file order.
   const std::vector<std::string>& skipped() const { return skipped_; }
-  // Every warning emitted while reading (skipped images and objects, clipped boxes).
+  // Every warning emitted while reading (skipped images and objects, clipped boxes, the
+  // unknown-class summary).
   const std::vector<std::string>& warnings() const { return warnings_; }
+  // Classes skipped as unknown, in order of first appearance.
+  const std::vector<VocUnknownClass>& unknown_classes() const { return unknown_classes_; }
 
   // Decodes image i (RGB) and checks its size against the XML. Throws std::runtime_error
   // naming the file when it is corrupt or its size disagrees with the annotation.
@@ -97,6 +116,7 @@ class VocDataset {
   std::vector<VocRecord> records_;
   std::vector<std::string> skipped_;
   std::vector<std::string> warnings_;
+  std::vector<VocUnknownClass> unknown_classes_;
 };
 
 // The 20 PASCAL VOC classes in the devkit's order (aeroplane ... tvmonitor).

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "data/synth.h"
@@ -136,11 +137,12 @@ TEST_CASE("voc: object-level bad input is skipped or clipped with a warning", "[
   REQUIRE(r.objects[1].y1 == 69.f);
   REQUIRE(r.objects[1].x2 == 100.f);
   REQUIRE(r.objects[1].y2 == 80.f);
-  REQUIRE(warnings.size() == 4);
-  REQUIRE_THAT(warnings[0], Catch::Contains(xml) && Catch::Contains("unknown class 'unicorn'"));
-  REQUIRE_THAT(warnings[1], Catch::Contains(xml) && Catch::Contains("clipped"));
+  // The unknown class is listed for the dataset's summary, not warned about per object.
+  REQUIRE(r.unknown_classes == std::vector<std::string>{"unicorn"});
+  REQUIRE(warnings.size() == 3);
+  REQUIRE_THAT(warnings[0], Catch::Contains(xml) && Catch::Contains("clipped"));
+  REQUIRE_THAT(warnings[1], Catch::Contains("zero area"));
   REQUIRE_THAT(warnings[2], Catch::Contains("zero area"));
-  REQUIRE_THAT(warnings[3], Catch::Contains("zero area"));
   // A missing <bndbox> is an object-level problem too.
   write_text(xml, xml_with(100, 80, "<object><name>cat</name></object>"));
   warnings.clear();
@@ -198,6 +200,53 @@ TEST_CASE("voc: image-level bad input skips the image with a warning naming the 
   REQUIRE_THROWS_WITH(VocDataset(dir.string(), "trainval", classes, strict), Catch::Contains("000001.xml"));
   // A missing split file always throws.
   REQUIRE_THROWS_WITH(VocDataset(dir.string(), "nosuchsplit", classes), Catch::Contains("nosuchsplit.txt"));
+}
+
+TEST_CASE("voc: an id listed twice in a split is an error naming the file, the lines and the id", "[voc]") {
+  auto dir = make_synth("voc_dup_ids", 5, 4, 0);
+  const auto split = dir / "ImageSets" / "Main" / "trainval.txt";
+  write_text(split, "000001\n000002\n\n000003 1\n000002\n000004\n");
+  for (bool strict : {false, true}) {
+    VocOptions o;
+    o.strict = strict;
+    REQUIRE_THROWS_WITH(VocDataset(dir.string(), "trainval", synth_class_names(), o),
+                        Catch::Contains(split.string() + ":5") && Catch::Contains("'000002'") &&
+                            Catch::Contains("first at line 2"));
+  }
+  write_text(split, "000001\n000002\n000003\n000004\n");
+  REQUIRE(VocDataset(dir.string(), "trainval", synth_class_names()).size() == 4);
+}
+
+TEST_CASE("voc: classes missing from the class list are reported once, as a summary", "[voc]") {
+  auto dir = make_synth("voc_unknown", 5, 6, 0);
+  // A config that lists only two of the six synthetic classes.
+  const std::vector<std::string> classes = {"circle", "square"};
+  VocDataset ds(dir.string(), "trainval", classes);
+  VocDataset full(dir.string(), "trainval", synth_class_names());
+  // Expected counts straight from the full reading.
+  std::map<std::string, int> expect;
+  std::map<std::string, std::string> first;
+  for (const auto& r : full.records())
+    for (const auto& o : r.objects)
+      if (o.name != "circle" && o.name != "square") {
+        if (!expect.count(o.name)) first[o.name] = r.annotation_path;
+        ++expect[o.name];
+      }
+  REQUIRE(!expect.empty());
+  REQUIRE(ds.unknown_classes().size() == expect.size());
+  for (const auto& u : ds.unknown_classes()) {
+    INFO(u.name);
+    REQUIRE(u.count == expect.at(u.name));
+    REQUIRE(u.first_file == first.at(u.name));
+  }
+  // One warning in all, naming every class with its count, its first file and the fix.
+  REQUIRE(ds.warnings().size() == 1);
+  for (const auto& [name, n] : expect)
+    REQUIRE_THAT(ds.warnings()[0], Catch::Contains("'" + name + "': " + std::to_string(n)) &&
+                                       Catch::Contains(first.at(name)));
+  REQUIRE_THAT(ds.warnings()[0], Catch::Contains("model.classes") && Catch::Contains("classes.txt"));
+  REQUIRE(full.unknown_classes().empty());
+  REQUIRE(full.warnings().empty());
 }
 
 TEST_CASE("voc: class list parsing", "[voc]") {
