@@ -4,9 +4,15 @@
 #include <stb/stb_image_write.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <limits>
+#include <set>
 #include <stdexcept>
 
+#include "engine/log.h"
 #include "engine/safetensors.h"  // write_file_atomic
 
 namespace frcnn {
@@ -21,18 +27,202 @@ Image::Image(int w, int h, uint8_t r, uint8_t g, uint8_t b) : width(w), height(h
   }
 }
 
-Image load_image(const std::string& path) {
-  int w = 0, h = 0, c = 0;
-  unsigned char* p = stbi_load(path.c_str(), &w, &h, &c, 3);  // forces 3 channels
-  if (!p) {
-    const char* why = stbi_failure_reason();
-    throw std::runtime_error(path + ": cannot decode image (" + (why ? why : "unknown reason") + ")");
+namespace {
+
+uint32_t get16(const uint8_t* p, bool le) { return le ? uint32_t(p[0]) | uint32_t(p[1]) << 8 : uint32_t(p[0]) << 8 | p[1]; }
+uint32_t get32(const uint8_t* p, bool le) {
+  return le ? uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24
+            : uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3];
+}
+
+// The orientation tag of IFD0 in a TIFF block (the payload of an APP1 "Exif\0\0" segment).
+int tiff_orientation(const uint8_t* t, size_t n) {
+  if (n < 8) return 1;
+  bool le;
+  if (t[0] == 'I' && t[1] == 'I') le = true;
+  else if (t[0] == 'M' && t[1] == 'M') le = false;
+  else return 1;
+  if (get16(t + 2, le) != 42) return 1;
+  const uint32_t ifd = get32(t + 4, le);
+  if (ifd < 8 || ifd > n - 2) return 1;
+  const uint32_t count = get16(t + ifd, le);
+  for (uint64_t i = 0, e = uint64_t(ifd) + 2; i < count; ++i, e += 12) {
+    if (e + 12 > n) return 1;
+    if (get16(t + e, le) != 0x0112) continue;
+    const uint32_t type = get16(t + e + 2, le), cnt = get32(t + e + 4, le);
+    if (cnt < 1) return 1;
+    const uint32_t v = type == 3 ? get16(t + e + 8, le) : type == 4 ? get32(t + e + 8, le) : 0;  // SHORT, LONG
+    return v >= 1 && v <= 8 ? int(v) : 1;
   }
+  return 1;
+}
+
+bool starts_with(const std::string& b, const char* magic, size_t n) { return b.size() >= n && std::memcmp(b.data(), magic, n) == 0; }
+
+// The format a file's first bytes say it is ("" when none of stb_image's signatures match;
+// TGA has none).
+std::string sniff_format(const std::string& b) {
+  if (starts_with(b, "\xff\xd8\xff", 3)) return "JPEG";
+  if (starts_with(b, "\x89PNG\r\n\x1a\n", 8)) return "PNG";
+  if (starts_with(b, "GIF8", 4)) return "GIF";
+  if (starts_with(b, "BM", 2)) return "BMP";
+  if (starts_with(b, "8BPS", 4)) return "PSD";
+  if (starts_with(b, "#?RADIANCE", 10) || starts_with(b, "#?RGBE", 6)) return "HDR";
+  if (starts_with(b, "\x53\x80\xf6\x34", 4)) return "PIC";
+  if (b.size() >= 2 && b[0] == 'P' && (b[1] == '5' || b[1] == '6')) return "PNM";
+  return "";
+}
+
+// A JPEG is complete when an end-of-image marker follows the start of its first scan
+// (inside entropy-coded data 0xFF is always followed by 0x00 or a restart marker, and an
+// EXIF thumbnail's own marker lies before the scan).
+bool jpeg_complete(const std::string& b) {
+  const auto* d = reinterpret_cast<const uint8_t*>(b.data());
+  const size_t n = b.size();
+  size_t p = 2;
+  while (p + 4 <= n) {
+    if (d[p] != 0xFF) return true;  // malformed, not truncated: stb_image says what is wrong
+    const uint8_t m = d[p + 1];
+    if (m == 0xFF) { ++p; continue; }
+    if (m == 0xD8 || m == 0x01 || (m >= 0xD0 && m <= 0xD7)) { p += 2; continue; }
+    if (m == 0xD9) return true;
+    const size_t len = size_t(d[p + 2]) << 8 | d[p + 3];
+    if (m == 0xDA) {
+      for (size_t q = p + 2; q + 1 < n; ++q)
+        if (d[q] == 0xFF && d[q + 1] == 0xD9) return true;
+      return false;
+    }
+    if (len < 2 || len > n - p - 2) return false;  // a segment running past the end of the file
+    p += 2 + len;
+  }
+  return false;
+}
+
+bool png_complete(const std::string& b) { return b.find("IEND") != std::string::npos; }
+
+// stb_image's reasons that come from its JPEG and PNG decoders. It tries every decoder in
+// turn when a file's header does not parse, so the last reason can be another format's
+// ("bad png sig" for a cut JPEG); only a reason of the file's own format is quoted.
+bool reason_of(const std::string& fmt, const std::string& why) {
+  static const std::set<std::string> jpeg = {
+      "0 width", "bad AC huff", "bad APP len", "bad COM len", "bad DC huff", "bad DHT header", "bad DNL height",
+      "bad DNL len", "bad DQT table", "bad DQT type", "bad DRI len", "bad H", "bad SOF len",
+      "bad SOS component count", "bad SOS len", "bad SOS", "bad TQ", "bad V", "bad code lengths",
+      "bad component count", "bad huffman code", "can't merge dc and ac", "expected marker", "no SOF", "no SOI",
+      "unknown marker", "only 8-bit", "no header height", "outofmem", "too large"};
+  static const std::set<std::string> png = {
+      "0-pixel image", "bad IHDR len", "bad codelengths", "bad comp method", "bad compression", "bad ctype",
+      "bad dist", "bad filter method", "bad huffman code", "bad interlace method", "bad sizes", "bad tRNS len",
+      "bad zlib header", "first not IHDR", "invalid PLTE", "invalid filter", "invalid width", "multiple IHDR",
+      "no IDAT", "no PLTE", "no preset dict", "not enough pixels", "outofdata", "output buffer limit",
+      "read past buffer", "tRNS after IDAT", "tRNS before PLTE", "tRNS with alpha", "too large", "zlib corrupt",
+      "1/2/4/8/16-bit only", "outofmem"};
+  if (fmt == "JPEG") return jpeg.count(why) > 0;
+  if (fmt == "PNG") return png.count(why) > 0;
+  return why != "unknown image type";
+}
+
+// stb_image's terse failure reasons (stbi_failure_reason) as a clear message.
+std::string decode_failure(const std::string& bytes, const char* reason) {
+  const std::string why = reason ? reason : "unknown reason";
+  const std::string fmt = sniff_format(bytes);
+  if (fmt.empty() && why == "unknown image type")
+    return "not an image (not a JPEG, PNG, BMP, GIF, TGA, PSD, HDR, PIC or PNM file)";
+  const std::string stb = reason_of(fmt, why) ? " (stb_image: " + why + ")" : "";
+  if (fmt == "JPEG" && !jpeg_complete(bytes))
+    return "cannot decode image: truncated JPEG (the file ends after " + std::to_string(bytes.size()) +
+           " bytes, before its end-of-image marker: an interrupted download or copy?)";
+  if (fmt == "PNG" && !png_complete(bytes))
+    return "cannot decode image: truncated PNG (the file ends after " + std::to_string(bytes.size()) +
+           " bytes, before its IEND chunk: an interrupted download or copy?)";
+  if (why == "outofmem") return "cannot decode image: out of memory" + stb;
+  if (why == "too large") return "cannot decode image: too large (at most 2^24 pixels a side)" + stb;
+  if (why == "only 8-bit" || why == "no header height" || why == "1/2/4/8/16-bit only")
+    return "cannot decode image: a " + fmt + " variant stb_image does not support" + stb;
+  if (fmt.empty()) return "cannot decode image: corrupt or unsupported file" + stb;
+  return "cannot decode image: corrupt " + fmt + (stb.empty() ? " (its headers do not parse)" : stb);
+}
+
+}  // namespace
+
+int jpeg_exif_orientation(const uint8_t* d, size_t n) {
+  if (!d || n < 4 || d[0] != 0xFF || d[1] != 0xD8) return 1;
+  size_t p = 2;
+  while (p + 4 <= n) {
+    if (d[p] != 0xFF) return 1;
+    const uint8_t m = d[p + 1];
+    if (m == 0xFF) { ++p; continue; }                                               // fill byte
+    if (m == 0xD8 || m == 0x01 || (m >= 0xD0 && m <= 0xD7)) { p += 2; continue; }  // no length
+    if (m == 0xDA || m == 0xD9) return 1;                                           // scan / end: no EXIF before it
+    const size_t len = size_t(d[p + 2]) << 8 | d[p + 3];
+    if (len < 2 || len > n - p - 2) return 1;
+    const uint8_t* seg = d + p + 4;
+    const size_t seg_n = len - 2;
+    if (m == 0xE1 && seg_n >= 6 && std::memcmp(seg, "Exif\0\0", 6) == 0) return tiff_orientation(seg + 6, seg_n - 6);
+    p += 2 + len;
+  }
+  return 1;
+}
+
+Image apply_exif_orientation(const Image& img, int o) {
+  if (o < 2 || o > 8 || img.empty()) return img;
+  const int w = img.width, h = img.height;
+  const bool swap = o >= 5;
+  Image out(swap ? h : w, swap ? w : h);
+  for (int y = 0; y < out.height; ++y)
+    for (int x = 0; x < out.width; ++x) {
+      int sx = x, sy = y;
+      switch (o) {
+        case 2: sx = w - 1 - x; break;
+        case 3: sx = w - 1 - x, sy = h - 1 - y; break;
+        case 4: sy = h - 1 - y; break;
+        case 5: sx = y, sy = x; break;
+        case 6: sx = y, sy = h - 1 - x; break;
+        case 7: sx = w - 1 - y, sy = h - 1 - x; break;
+        case 8: sx = w - 1 - y, sy = x; break;
+      }
+      std::memcpy(out.px(x, y), img.px(sx, sy), 3);
+    }
+  return out;
+}
+
+Image load_image(const std::string& path, ImageOrientation orientation, ImageFileInfo* info) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw std::runtime_error(path + ": cannot open (a folder, not an image file)");
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) throw std::runtime_error(path + ": cannot open (" + std::strerror(errno) + ")");
+  std::string bytes;
+  char buf[1 << 16];
+  size_t got;
+  while ((got = std::fread(buf, 1, sizeof buf, f)) > 0) bytes.append(buf, got);
+  const bool read_error = std::ferror(f);
+  const int err = errno;
+  std::fclose(f);
+  if (read_error) throw std::runtime_error(path + ": cannot read (" + std::strerror(err) + ")");
+  if (bytes.empty()) throw std::runtime_error(path + ": empty file, not an image");
+  if (bytes.size() > size_t(std::numeric_limits<int>::max()))
+    throw std::runtime_error(path + ": cannot decode image: the file is over 2 GiB");
+
+  const auto* data = reinterpret_cast<const stbi_uc*>(bytes.data());
+  int w = 0, h = 0, c = 0;
+  unsigned char* p = stbi_load_from_memory(data, int(bytes.size()), &w, &h, &c, 3);  // forces 3 channels
+  if (!p) throw std::runtime_error(path + ": " + decode_failure(bytes, stbi_failure_reason()));
   Image img;
   img.width = w;
   img.height = h;
   img.data.assign(p, p + static_cast<size_t>(w) * h * 3);
   stbi_image_free(p);
+
+  const bool jpeg = sniff_format(bytes) == "JPEG";
+  if (jpeg && !jpeg_complete(bytes))
+    log_warn(path + ": truncated JPEG (no end-of-image marker after the image data); decoded what is there, the "
+                    "rest of the image may be grey");
+  const int o = jpeg ? jpeg_exif_orientation(data, bytes.size()) : 1;
+  if (info) {
+    info->exif_orientation = o;
+    info->channels = c;
+  }
+  if (orientation == ImageOrientation::Displayed && o != 1) img = apply_exif_orientation(img, o);
   return img;
 }
 

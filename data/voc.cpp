@@ -3,6 +3,7 @@
 #include <tinyxml2.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -221,7 +222,15 @@ const VocRecord& VocDataset::record(size_t i) const {
 
 Image VocDataset::load_image(size_t i) const {
   const VocRecord& r = record(i);
-  Image img = frcnn::load_image(r.image_path);
+  // VOC boxes refer to the pixels as stored (VOC's own JPEGs have no EXIF orientation tag),
+  // so a tag is ignored here, with one warning per process.
+  ImageFileInfo info;
+  Image img = frcnn::load_image(r.image_path, ImageOrientation::Stored, &info);
+  static std::atomic<bool> warned{false};
+  if (info.exif_orientation != 1 && !warned.exchange(true))
+    log_warn(str_cat(r.image_path, ": EXIF orientation ", info.exif_orientation,
+                     " ignored: the annotations of a VOC-layout dataset refer to the pixels as stored (further "
+                     "tagged images are not reported)"));
   if (img.width != r.width || img.height != r.height)
     throw std::runtime_error(str_cat(r.image_path, ": decoded size ", img.width, "x", img.height,
                                      " disagrees with <size> ", r.width, "x", r.height, " in ", r.annotation_path));

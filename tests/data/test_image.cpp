@@ -1,5 +1,10 @@
 #include <catch2/catch.hpp>
+#include <stb/stb_image_write.h>
+
+#include <cstring>
 #include <fstream>
+#include <random>
+#include <sstream>
 
 #include "data/image.h"
 #include "tests/test_util.h"
@@ -32,8 +37,188 @@ TEST_CASE("image: PNG round trip is exact and JPEG is close", "[image]") {
 TEST_CASE("image: missing and corrupt files name the file", "[image]") {
   auto dir = test::temp_dir("image_bad");
   auto missing = (dir / "missing.jpg").string();
-  REQUIRE_THROWS_WITH(load_image(missing), Catch::Contains(missing) && Catch::Contains("cannot decode"));
+  REQUIRE_THROWS_WITH(load_image(missing), Catch::Contains(missing) && Catch::Contains("cannot open") &&
+                                               Catch::Contains("No such file"));
   auto corrupt = (dir / "corrupt.jpg").string();
   std::ofstream(corrupt, std::ios::binary) << "\xff\xd8\xff\xe0 this is not a jpeg";
   REQUIRE_THROWS_WITH(load_image(corrupt), Catch::Contains(corrupt));
+}
+
+namespace {
+
+std::string read_bytes(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+void write_bytes(const std::filesystem::path& p, const std::string& b) { std::ofstream(p, std::ios::binary) << b; }
+
+// A w x h test image with a solid 8x8-aligned colour per quadrant, so JPEG keeps the
+// corners' colours to within a few levels.
+Image quadrants(int w, int h) {
+  Image img(w, h);
+  const uint8_t col[4][3] = {{220, 30, 30}, {30, 200, 30}, {30, 30, 220}, {230, 230, 40}};
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      const int q = (x >= w / 2 ? 1 : 0) + (y >= h / 2 ? 2 : 0);
+      std::memcpy(img.px(x, y), col[q], 3);
+    }
+  return img;
+}
+
+// A JPEG of `img` with an APP1 Exif segment right after SOI whose IFD0 holds the
+// orientation tag (big- or little-endian TIFF).
+std::string jpeg_with_orientation(const std::filesystem::path& dir, const Image& img, int orientation,
+                                  bool little_endian = false) {
+  save_image((dir / "plain.jpg").string(), img, 95);
+  const std::string jpg = read_bytes(dir / "plain.jpg");
+  auto u16 = [&](uint32_t v) {
+    return little_endian ? std::string{char(v & 0xff), char(v >> 8)} : std::string{char(v >> 8), char(v & 0xff)};
+  };
+  auto u32 = [&](uint32_t v) { return little_endian ? u16(v & 0xffff) + u16(v >> 16) : u16(v >> 16) + u16(v & 0xffff); };
+  std::string tiff = (little_endian ? std::string("II") : std::string("MM")) + u16(42) + u32(8);
+  tiff += u16(1) + u16(0x0112) + u16(3) + u32(1) + u16(uint32_t(orientation)) + u16(0) + u32(0);
+  const std::string payload = std::string("Exif\0\0", 6) + tiff;
+  const uint32_t len = uint32_t(payload.size() + 2);
+  return jpg.substr(0, 2) + "\xff\xe1" + std::string{char(len >> 8), char(len & 0xff)} + payload + jpg.substr(2);
+}
+
+}  // namespace
+
+TEST_CASE("image: failures say what is wrong with the file", "[image]") {
+  auto dir = test::temp_dir("image_msgs");
+  // A folder, an empty file, a text file.
+  REQUIRE_THROWS_WITH(load_image(dir.string()), Catch::Contains(dir.string()) && Catch::Contains("cannot open"));
+  write_bytes(dir / "empty.jpg", "");
+  REQUIRE_THROWS_WITH(load_image((dir / "empty.jpg").string()),
+                      Catch::Contains("empty.jpg") && Catch::Contains("empty file, not an image"));
+  write_bytes(dir / "notes.jpg", "these are my holiday notes, not a picture\n");
+  REQUIRE_THROWS_WITH(load_image((dir / "notes.jpg").string()),
+                      Catch::Contains("notes.jpg: not an image") && !Catch::Contains("unknown image type"));
+
+  // A JPEG cut short, as an interrupted download leaves it: "truncated JPEG" whether
+  // stb_image gives up (error) or decodes what is there (warning, the image returned).
+  Image img = quadrants(64, 48);
+  save_image((dir / "full.jpg").string(), img, 90);
+  const std::string jpg = read_bytes(dir / "full.jpg");
+  for (size_t keep : {size_t(20), size_t(200), jpg.size() / 2}) {
+    INFO("kept " << keep << " of " << jpg.size() << " bytes");
+    write_bytes(dir / "cut.jpg", jpg.substr(0, keep));
+    try {
+      Image part = load_image((dir / "cut.jpg").string());
+      REQUIRE(part.width == 64);  // decoded with a warning
+    } catch (const std::runtime_error& e) {
+      REQUIRE_THAT(e.what(), Catch::Contains("cut.jpg: cannot decode image: truncated JPEG"));
+    }
+  }
+  write_bytes(dir / "cut.jpg", jpg.substr(0, 20));
+  // (stb_image's own last reason there is another decoder's, "bad png sig": not quoted)
+  REQUIRE_THROWS_WITH(load_image((dir / "cut.jpg").string()),
+                      Catch::Contains("truncated JPEG") && !Catch::Contains("png"));
+
+  // A PNG cut short; a PNG with a broken header.
+  save_image((dir / "full.png").string(), img);
+  const std::string png = read_bytes(dir / "full.png");
+  write_bytes(dir / "cut.png", png.substr(0, png.size() / 2));
+  REQUIRE_THROWS_WITH(load_image((dir / "cut.png").string()),
+                      Catch::Contains("cut.png: cannot decode image: truncated PNG"));
+  std::string bad = png;
+  bad[12] = 'X';  // the first chunk is no longer IHDR
+  write_bytes(dir / "bad.png", bad);
+  REQUIRE_THROWS_WITH(load_image((dir / "bad.png").string()),
+                      Catch::Contains("bad.png: cannot decode image: corrupt PNG (stb_image: "));
+}
+
+TEST_CASE("image: the EXIF orientation of a JPEG is applied (or ignored when asked)", "[image]") {
+  auto dir = test::temp_dir("image_exif");
+  const Image img = quadrants(48, 32);
+  save_image((dir / "plain.jpg").string(), img, 95);
+  const Image stored = load_image((dir / "plain.jpg").string());
+  // Which stored corner each orientation shows at the displayed top-left and top-right.
+  const int w = stored.width, h = stored.height;
+  struct Corner {
+    int x, y;
+  };
+  const Corner top_left[9] = {{}, {0, 0}, {w - 1, 0}, {w - 1, h - 1}, {0, h - 1}, {0, 0}, {0, h - 1}, {w - 1, h - 1}, {w - 1, 0}};
+  const Corner top_right[9] = {{}, {w - 1, 0}, {0, 0}, {0, h - 1}, {w - 1, h - 1}, {0, h - 1}, {0, 0}, {w - 1, 0}, {w - 1, h - 1}};
+  for (int o = 1; o <= 8; ++o)
+    for (bool le : {false, true}) {
+      INFO("orientation " << o << (le ? " (little-endian TIFF)" : " (big-endian TIFF)"));
+      const std::string tagged = jpeg_with_orientation(dir, img, o, le);
+      REQUIRE(jpeg_exif_orientation(reinterpret_cast<const uint8_t*>(tagged.data()), tagged.size()) == o);
+      write_bytes(dir / "tagged.jpg", tagged);
+      ImageFileInfo info;
+      const Image shown = load_image((dir / "tagged.jpg").string(), ImageOrientation::Displayed, &info);
+      REQUIRE(info.exif_orientation == o);
+      REQUIRE(info.channels == 3);
+      REQUIRE(shown.width == (o >= 5 ? h : w));
+      REQUIRE(shown.height == (o >= 5 ? w : h));
+      REQUIRE(shown.data == apply_exif_orientation(stored, o).data);
+      for (int c = 0; c < 3; ++c) {
+        REQUIRE(shown.px(0, 0)[c] == stored.px(top_left[o].x, top_left[o].y)[c]);
+        REQUIRE(shown.px(shown.width - 1, 0)[c] == stored.px(top_right[o].x, top_right[o].y)[c]);
+      }
+      const Image raw = load_image((dir / "tagged.jpg").string(), ImageOrientation::Stored);
+      REQUIRE(raw.data == stored.data);
+    }
+}
+
+TEST_CASE("image: a malformed or truncated EXIF block never crashes and reads as no tag", "[image]") {
+  auto dir = test::temp_dir("image_exif_bad");
+  const std::string tagged = jpeg_with_orientation(dir, quadrants(32, 16), 6);
+  const auto* d = reinterpret_cast<const uint8_t*>(tagged.data());
+  // Every prefix: the parser reads only inside the buffer (ASan in the emulated build).
+  for (size_t n = 0; n <= 80; ++n) {
+    std::vector<uint8_t> prefix(d, d + n);  // exactly n bytes on the heap
+    const int o = jpeg_exif_orientation(prefix.data(), prefix.size());
+    REQUIRE(o == (n >= 38 ? 6 : 1));  // the APP1 segment ends at byte 38
+  }
+  REQUIRE(jpeg_exif_orientation(nullptr, 0) == 1);
+  // Hostile values in every byte of the APP1 segment: lengths, offsets, counts, types.
+  std::mt19937 gen(7);
+  for (size_t i = 2; i < 40; ++i)
+    for (int v : {0x00, 0x01, 0x07, 0x7f, 0x80, 0xfe, 0xff, int(gen() & 0xff)}) {
+      std::string b = tagged;
+      b[i] = char(v);
+      const int o = jpeg_exif_orientation(reinterpret_cast<const uint8_t*>(b.data()), b.size());
+      REQUIRE((o >= 1 && o <= 8));
+      write_bytes(dir / "mutant.jpg", b);
+      try {
+        const Image m = load_image((dir / "mutant.jpg").string());
+        REQUIRE((m.width * m.height == 32 * 16));
+      } catch (const std::runtime_error& e) {
+        REQUIRE_THAT(e.what(), Catch::Contains("mutant.jpg: "));
+      }
+    }
+  // An IFD offset or entry count pointing far outside the block.
+  std::string far = tagged;
+  far[16] = far[17] = char(0xff);  // IFD0 offset 0xffff....
+  REQUIRE(jpeg_exif_orientation(reinterpret_cast<const uint8_t*>(far.data()), far.size()) == 1);
+  std::string many = tagged;
+  many[20] = many[21] = char(0xff);  // 65535 entries in a 26-byte block, the first not the tag
+  many[23] = 0x13;
+  REQUIRE(jpeg_exif_orientation(reinterpret_cast<const uint8_t*>(many.data()), many.size()) == 1);
+  // An orientation value outside 1..8.
+  std::string nine = tagged;
+  nine[31] = 9;
+  REQUIRE(jpeg_exif_orientation(reinterpret_cast<const uint8_t*>(nine.data()), nine.size()) == 1);
+}
+
+TEST_CASE("image: an alpha channel is dropped, each pixel keeping its stored colour", "[image]") {
+  auto dir = test::temp_dir("image_alpha");
+  const int w = 5, h = 3;
+  std::vector<uint8_t> rgba(size_t(w) * h * 4);
+  for (size_t i = 0; i < rgba.size(); i += 4) {
+    rgba[i] = uint8_t(i * 3), rgba[i + 1] = uint8_t(i * 5), rgba[i + 2] = uint8_t(i * 7);
+    rgba[i + 3] = uint8_t(i % 8 == 0 ? 0 : 128);  // transparent and half-transparent pixels
+  }
+  const auto path = (dir / "alpha.png").string();
+  REQUIRE(stbi_write_png(path.c_str(), w, h, 4, rgba.data(), w * 4));
+  ImageFileInfo info;
+  const Image img = load_image(path, ImageOrientation::Displayed, &info);
+  REQUIRE(info.channels == 4);
+  REQUIRE(img.width == w);
+  for (size_t p = 0; p < size_t(w) * h; ++p)
+    for (int c = 0; c < 3; ++c) REQUIRE(img.data[p * 3 + c] == rgba[p * 4 + c]);
 }

@@ -329,3 +329,25 @@ TEST_CASE("synth: statistics over many images cover every class and some difficu
   REQUIRE(multi > 40);
   REQUIRE_THROWS(make_synthetic_image(1, 0, 300, 200));
 }
+
+// VOC's boxes refer to the pixels as stored (VOC's own JPEGs carry no orientation tag; a
+// tagged image in a VOC-layout set is read as stored, with a warning), while detect and
+// load_image apply the tag.
+TEST_CASE("voc: images are read as stored, their EXIF orientation ignored", "[voc]") {
+  auto dir = make_synth("voc_exif", 7, 1, 0);
+  const fs::path jpg = dir / "JPEGImages" / "000001.jpg";
+  const Image stored = load_image(jpg.string());
+  std::string b = read_all(jpg);
+  // APP1 Exif, big-endian TIFF, IFD0 with one entry: orientation 6 (rotate 90 clockwise).
+  const std::string tiff("MM\0\x2a\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01\0\x06\0\0\0\0\0\0", 26);
+  const std::string app1 = std::string("\xff\xe1\0\x22", 4) + std::string("Exif\0\0", 6) + tiff;
+  write_text(jpg, b.substr(0, 2) + app1 + b.substr(2));
+  REQUIRE(load_image(jpg.string()).width == stored.height);  // load_image applies the tag
+
+  VocDataset ds(dir.string(), "trainval", synth_class_names());
+  REQUIRE(ds.size() == 1);
+  const Image img = ds.load_image(0);  // no "disagrees with <size>"
+  REQUIRE(img.width == stored.width);
+  REQUIRE(img.height == stored.height);
+  REQUIRE(img.data == stored.data);
+}
