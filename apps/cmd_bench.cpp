@@ -52,6 +52,9 @@ void add_bench_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("bench", "End-to-end benchmark: inference ms/image (Table 5 split), training s/iter");
   auto a = std::make_shared<BenchArgs>();
   add_run_options(cmd, a->run);  // --config (required here), --set, --device
+  // bench has no default setup to fall back on: the help says REQUIRED, and CLI11 refuses
+  // a command line without it (exit 106).
+  cmd->get_option("--config")->required()->description("YAML config file, e.g. configs/tiny.yaml");
   cmd->add_option("--iters", a->opt.iters, "timed images / iterations per phase")->capture_default_str();
   cmd->add_option("--warmup", a->opt.warmup, "untimed runs before each phase")->capture_default_str();
   cmd->add_option("--mode", a->mode, "inference, train or all")->capture_default_str();

@@ -24,7 +24,8 @@ std::string ap_metric_name(ApMetric m) { return m == ApMetric::Voc07 ? "voc07_11
 ApMetric parse_ap_metric(const std::string& s) {
   if (s == "voc07_11point" || s == "voc07" || s == "voc2007") return ApMetric::Voc07;
   if (s == "voc10_area" || s == "voc10" || s == "voc2010") return ApMetric::Voc10;
-  throw std::invalid_argument("unknown AP metric '" + s + "' (use voc07_11point or voc10_area)");
+  // The names `frcnn eval --metric` documents (its help, docs/USAGE.md); the others are aliases.
+  throw std::invalid_argument("unknown AP metric '" + s + "' (use voc07 or voc2010)");
 }
 
 double devkit_overlap(const std::array<double, 4>& a, const std::array<double, 4>& b) {

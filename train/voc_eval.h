@@ -65,8 +65,9 @@ enum class ApMetric {
   Voc07,  // 11-point interpolated AP (VOC2007 test)
   Voc10,  // area under the precision envelope (VOC2010+)
 };
-// "voc07_11point" / "voc10_area". parse_ap_metric accepts those and "voc07"/"voc2007",
-// "voc10"/"voc2010"; throws otherwise.
+// "voc07_11point" / "voc10_area" (eval.json's "metric"). parse_ap_metric accepts "voc07" and
+// "voc2010" (the names --metric documents, and the only ones its error lists) and as aliases
+// the two above, "voc2007" and "voc10"; throws otherwise.
 std::string ap_metric_name(ApMetric m);
 ApMetric parse_ap_metric(const std::string& s);
 
