@@ -19,6 +19,8 @@ pkgs=(
   libstb-dev            # JPEG/PNG decode and encode
   libopenblas-dev       # CPU GEMM (conv via im2col, Linear); cuBLAS on the emulated GPU
   libboost-context-dev  # the emulated GPU's CUDA threads are Boost.Context fibers (emu/)
+  clang                 # the fuzz targets (tests/fuzz, scripts/fuzz.sh): libFuzzer is clang's
+  libclang-rt-14-dev    # libclang_rt.fuzzer/asan/ubsan-x86_64.a (`dpkg -S libclang_rt.fuzzer-x86_64.a`)
   python3 python3-numpy # scripts (weight conversion, plots)
 )
 if [[ "${1:-}" == "--fixtures" ]]; then
