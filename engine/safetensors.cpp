@@ -134,6 +134,13 @@ TensorFile load_safetensors(const std::string& path) {
     if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
       fail(path, where + ": data_offsets must be two non-negative integers");
     uint64_t b = off[0].get<uint64_t>(), en = off[1].get<uint64_t>();
+    // The dims are any 63-bit numbers: their product must not overflow (shape_numel and the
+    // byte count below), whatever a later zero dim would make of it.
+    uint64_t elems = 1;
+    for (int64_t d : shape)
+      if (__builtin_mul_overflow(elems, static_cast<uint64_t>(d), &elems) ||
+          elems > static_cast<uint64_t>(INT64_MAX) / dtype_size(dtype))
+        fail(path, where + ": shape " + shape_str(shape) + " has too many elements (its byte count overflows 64 bits)");
     uint64_t need = static_cast<uint64_t>(shape_numel(shape)) * dtype_size(dtype);
     if (en < b || en - b != need)
       fail(path, where + ": data_offsets [" + std::to_string(b) + ", " + std::to_string(en) + ") hold " +

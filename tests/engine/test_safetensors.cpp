@@ -108,6 +108,14 @@ TEST_CASE("safetensors: malformed files are clear errors naming the file", "[saf
     expect_error(with_header(R"({"w":{"dtype":"F32","shape":[8]}})", 32), "'w': entry needs");
   }
   SECTION("bad metadata") { expect_error(with_header(R"({"__metadata__":{"k":3}})", 0), "__metadata__"); }
+  SECTION("a shape whose element or byte count overflows 64 bits") {  // found by fuzzing (tests/fuzz)
+    // Was a signed overflow in shape_numel (UBSan), and with a later zero dim, a "valid" tensor.
+    for (const char* shape : {"[4294967296,4294967296]", "[4611686018427387904,4]", "[4294967296,4294967296,0]"})
+      expect_error(with_header(std::string(R"({"w":{"dtype":"F32","shape":)") + shape + R"(,"data_offsets":[0,0]}})", 0),
+                   "'w': shape (");
+    expect_error(with_header(R"({"w":{"dtype":"F32","shape":[2305843009213693952],"data_offsets":[0,0]}})", 0),
+                 "has too many elements (its byte count overflows 64 bits)");
+  }
 }
 
 TEST_CASE("safetensors: saving GPU tensors", "[safetensors][gpu]") {
