@@ -22,6 +22,7 @@
 #include "engine/log.h"
 #include "engine/safetensors.h"
 #include "engine/timer.h"
+#include "train/json_dump.h"
 
 namespace frcnn::cli {
 
@@ -110,8 +111,9 @@ void run_detect(DetectOptions& o) {
       if (!o.out.empty()) {
         const std::string stem = unique_stem(path, stems);
         // Keys in a reading order; values rounded so the file stays readable (boxes to
-        // 0.01 px, scores to 1e-6, times to 1 us).
-        auto r2 = [](double v, double q) { return std::round(v / q) * q; };
+        // 0.01 px, scores to 1e-6, times to 1 us; round_decimals and dump_json, so 12.34 is
+        // written as 12.34, not 12.340000000000002).
+        auto r2 = [](double v, double q) { return round_decimals(v, int(std::lround(-std::log10(q)))); };
         nlohmann::ordered_json j;
         j["image"] = path;
         j["width"] = img.width;
@@ -134,7 +136,7 @@ void run_detect(DetectOptions& o) {
                                      {"score", r2(d.score, 1e-6)},
                                      {"box", {r2(d.box[0], 0.01), r2(d.box[1], 0.01), r2(d.box[2], 0.01),
                                               r2(d.box[3], 0.01)}}});
-        write_file_atomic((fs::path(o.out) / (stem + ".json")).string(), j.dump(2) + "\n");
+        write_file_atomic((fs::path(o.out) / (stem + ".json")).string(), dump_json(j, 2) + "\n");
 
         std::vector<std::array<float, 4>> boxes;
         std::vector<int> labels;

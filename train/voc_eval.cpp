@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/safetensors.h"  // write_file_atomic
+#include "train/json_dump.h"
 #include "train/plot.h"
 
 namespace frcnn {
@@ -312,20 +313,22 @@ void write_coco_detections(const std::string& path, const std::vector<std::strin
   if (detections.size() != class_names.size())
     throw std::invalid_argument("write_coco_detections: " + std::to_string(detections.size()) +
                                 " detection lists for " + std::to_string(class_names.size()) + " classes");
-  nlohmann::json j = nlohmann::json::array();
+  nlohmann::ordered_json j = nlohmann::ordered_json::array();  // keys in COCO's order
   for (size_t c = 0; c < class_names.size(); ++c)
     for (const auto& d : detections[c]) {
       if (!std::isfinite(d.score) || !std::isfinite(d.x1) || !std::isfinite(d.y1) || !std::isfinite(d.x2) ||
           !std::isfinite(d.y2))
         throw std::invalid_argument("write_coco_detections: class '" + class_names[c] + "' image '" + d.image_id +
                                     "': non-finite score or coordinate");
+      // Rounded as detect's JSON (docs/USAGE.md): bbox to 0.01 px, score to 1e-6.
       j.push_back({{"image_id", d.image_id},
                    {"category_id", static_cast<int>(c) + 1},
                    {"category_name", class_names[c]},
-                   {"bbox", {d.x1, d.y1, d.x2 - d.x1, d.y2 - d.y1}},
-                   {"score", d.score}});
+                   {"bbox", {round_decimals(d.x1, 2), round_decimals(d.y1, 2), round_decimals(double(d.x2) - d.x1, 2),
+                             round_decimals(double(d.y2) - d.y1, 2)}},
+                   {"score", round_decimals(d.score, 6)}});
     }
-  write_file_atomic(path, j.dump(1) + "\n");
+  write_file_atomic(path, dump_json(j, 1) + "\n");
 }
 
 void write_eval_json(const std::string& path, const VocEvalResult& result) {
