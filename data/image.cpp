@@ -73,6 +73,37 @@ std::string sniff_format(const std::string& b) {
   return "";
 }
 
+// stb_image 2.27 builds a Huffman table from a DHT segment's 16 code counts without checking
+// that they add up to at most 256, and writes past its 257-entry table (found by fuzzing,
+// tests/fuzz). Every DHT segment of the file is checked first, the way stb reads them (a
+// table's bytes past the end of the file read as 0; segments between progressive scans too).
+// Returns what is wrong, or "" when every table is fine.
+std::string jpeg_bad_huffman_table(const std::string& b) {
+  const auto* d = reinterpret_cast<const uint8_t*>(b.data());
+  const size_t n = b.size();
+  auto at = [&](size_t i) -> unsigned { return i < n ? d[i] : 0u; };
+  size_t p = 2;
+  while (p + 4 <= n) {
+    if (d[p] != 0xFF) { ++p; continue; }  // entropy-coded data between scans
+    const uint8_t m = d[p + 1];
+    if (m == 0xFF) { ++p; continue; }
+    if (m == 0x00 || m == 0x01 || m == 0xD8 || (m >= 0xD0 && m <= 0xD7)) { p += 2; continue; }
+    if (m == 0xD9) break;
+    const size_t len = size_t(d[p + 2]) << 8 | d[p + 3];
+    if (m == 0xC4) {
+      for (size_t q = p + 4; q < p + 2 + len && q < n;) {
+        unsigned codes = 0;
+        for (size_t i = 1; i <= 16; ++i) codes += at(q + i);
+        if (codes > 256)
+          return "a Huffman table (DHT) with " + std::to_string(codes) + " codes; at most 256";
+        q += 17 + codes;
+      }
+    }
+    p += 2 + len;
+  }
+  return "";
+}
+
 // A JPEG is complete when an end-of-image marker follows the start of its first scan
 // (inside entropy-coded data 0xFF is always followed by 0x00 or a restart marker, and an
 // EXIF thumbnail's own marker lies before the scan).
@@ -205,12 +236,50 @@ Image load_image(const std::string& path, ImageOrientation orientation, ImageFil
 
   const auto* data = reinterpret_cast<const stbi_uc*>(bytes.data());
   int w = 0, h = 0, c = 0;
-  unsigned char* p = stbi_load_from_memory(data, int(bytes.size()), &w, &h, &c, 3);  // forces 3 channels
+  // Two stb_image 2.27 bugs in its channel conversion (found by fuzzing, tests/fuzz): a
+  // malformed PIC converts a null buffer from its RGBA intermediate to fewer channels (asked
+  // for RGBA it returns the failure instead), and a 16-bit PGM is converted to RGB as if it
+  // were 8-bit, reading past its buffer (asked for its own channels, 0, it is not converted).
+  // Those two are decoded so, and made RGB below as stb would: grey repeated, alpha dropped.
+  const std::string format = sniff_format(bytes);
+  const int decoded_channels = format == "PIC" ? 4 : format == "PNM" ? 0 : 3;
+  if (format == "JPEG") {
+    const std::string bad = jpeg_bad_huffman_table(bytes);
+    if (!bad.empty()) throw std::runtime_error(path + ": cannot decode image: corrupt JPEG (" + bad + ")");
+  }
+  // A header is a few bytes and its size can say anything: a 72-byte BMP that claims 3 x 16.5
+  // million pixels took 16 s and 150 MB (found by fuzzing, tests/fuzz). The size is read first
+  // (stbi_info: no pixels) and refused above 2^26 pixels, or above 1024 pixels per byte of the
+  // file beyond the first 2^20 pixels (photos have a few pixels per byte; a deflate stream at
+  // its best ratio holds about 1000 grey pixels per byte).
+  if (int iw = 0, ih = 0, ic = 0; stbi_info_from_memory(data, int(bytes.size()), &iw, &ih, &ic)) {
+    const uint64_t pixels = uint64_t(iw) * uint64_t(ih);
+    if (pixels > (uint64_t(1) << 26))
+      throw std::runtime_error(path + ": cannot decode image: " + std::to_string(iw) + "x" + std::to_string(ih) +
+                               " is too large (at most 67108864 pixels)");
+    if (pixels > (uint64_t(1) << 20) + 1024 * uint64_t(bytes.size()))
+      throw std::runtime_error(path + ": cannot decode image: its header says " + std::to_string(iw) + "x" +
+                               std::to_string(ih) + " pixels, more than a " + std::to_string(bytes.size()) +
+                               "-byte file can hold (corrupt or truncated)");
+  }
+  unsigned char* p = stbi_load_from_memory(data, int(bytes.size()), &w, &h, &c, decoded_channels);  // RGB(A)
   if (!p) throw std::runtime_error(path + ": " + decode_failure(bytes, stbi_failure_reason()));
+  if (w <= 0 || h <= 0) {  // stb_image returns a PNM with a zero side (found by fuzzing, tests/fuzz)
+    stbi_image_free(p);
+    throw std::runtime_error(path + ": cannot decode image: it is " + std::to_string(w) + "x" + std::to_string(h) +
+                             " pixels (an empty image)");
+  }
   Image img;
   img.width = w;
   img.height = h;
-  img.data.assign(p, p + static_cast<size_t>(w) * h * 3);
+  const int kept = decoded_channels ? decoded_channels : c;
+  if (kept == 3) {
+    img.data.assign(p, p + static_cast<size_t>(w) * h * 3);
+  } else {
+    img.data.resize(static_cast<size_t>(w) * h * 3);
+    for (size_t i = 0, n = static_cast<size_t>(w) * h; i < n; ++i)
+      for (int k = 0; k < 3; ++k) img.data[i * 3 + k] = p[i * kept + (kept >= 3 ? k : 0)];
+  }
   stbi_image_free(p);
 
   const bool jpeg = sniff_format(bytes) == "JPEG";

@@ -44,6 +44,75 @@ TEST_CASE("image: missing and corrupt files name the file", "[image]") {
   REQUIRE_THROWS_WITH(load_image(corrupt), Catch::Contains(corrupt));
 }
 
+TEST_CASE("image: a malformed Softimage PIC is an error naming the file and a valid one decodes", "[image]") {
+  // Found by fuzzing (tests/fuzz/regressions/image): stb_image 2.27 read through a null
+  // pointer when a PIC's packets failed to parse and fewer than 4 channels were asked for.
+  auto dir = test::temp_dir("image_pic");
+  auto be16 = [](int v) { return std::string{char((v >> 8) & 0xff), char(v & 0xff)}; };
+  auto pic = [&](const std::string& packet, const std::string& pixels) {
+    return std::string("\x53\x80\xF6\x34", 4) + std::string(84, '\0') + "PICT" + be16(2) + be16(1) +
+           std::string("\x3f\x80\0\0", 4) + be16(3) + be16(0) + packet + pixels;
+  };
+  auto path = (dir / "a.pic").string();
+  // 2x1, one uncompressed 8-bit RGB packet (chained, size, type, channel mask).
+  std::ofstream(path, std::ios::binary) << pic(std::string("\0\x08\0\xE0", 4), "\x10\x20\x30\x40\x50\x60");
+  const Image img = load_image(path);
+  REQUIRE(img.width == 2);
+  REQUIRE(img.height == 1);
+  REQUIRE(img.data == std::vector<uint8_t>{0x10, 0x20, 0x30, 0x40, 0x50, 0x60});
+  for (const std::string& packet : {std::string("\0\x07\0\xE0", 4),    // not 8 bits per channel
+                                    std::string("\0\x08\x05\xE0", 4),  // unknown compression
+                                    std::string("\0\x08\0\xE0", 4)}) {  // pixels missing
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << pic(packet, packet[2] == 0 && packet[1] == 8 ? "\x10" : "");
+    REQUIRE_THROWS_WITH(load_image(path), Catch::Contains(path));
+  }
+}
+
+TEST_CASE("image: a header claiming more pixels than the file can hold is refused before decoding", "[image]") {
+  // Found by fuzzing (tests/fuzz/regressions/image): a 72-byte BMP claiming 3 x 16.5 million
+  // pixels took 16 s and 150 MB to "decode" into black.
+  auto dir = test::temp_dir("image_claims");
+  auto le32 = [](uint32_t v) { return std::string{char(v & 0xff), char((v >> 8) & 0xff), char((v >> 16) & 0xff), char(v >> 24)}; };
+  auto bmp = [&](uint32_t w, uint32_t h) {  // the 54-byte header of a 24-bit BMP, no pixels
+    return "BM" + le32(54) + le32(0) + le32(54) + le32(40) + le32(w) + le32(h) + std::string("\x01\0\x18\0", 4) +
+           std::string(24, '\0');
+  };
+  auto path = (dir / "claims.bmp").string();
+  std::ofstream(path, std::ios::binary) << bmp(3, 16514817);
+  REQUIRE_THROWS_WITH(load_image(path), Catch::Contains(path) && Catch::Contains("3x16514817 pixels, more than a 54-byte"));
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bmp(10000, 10000);
+  REQUIRE_THROWS_WITH(load_image(path), Catch::Contains(path) && Catch::Contains("10000x10000 is too large"));
+  // 2^20 pixels and less pass the check (and stb_image reads a truncated BMP's missing pixels as 0).
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bmp(1000, 1000);
+  REQUIRE(load_image(path).width == 1000);
+}
+
+TEST_CASE("image: a 16-bit PGM decodes to grey RGB", "[image]") {
+  // Found by fuzzing (tests/fuzz/regressions/image): stb_image 2.27 converted a 16-bit PGM to
+  // RGB as if it were 8-bit, reading past its buffer (ASan: heap-buffer-overflow). Both bytes
+  // of each sample are equal: stb 2.27 takes the high byte in host order, not the file's.
+  auto dir = test::temp_dir("image_pgm16");
+  auto path = (dir / "grey16.pgm").string();
+  std::ofstream(path, std::ios::binary) << std::string("P5\n3 1\n65535\n\x00\x00\x80\x80\xff\xff", 19);
+  const Image img = load_image(path);
+  REQUIRE(img.width == 3);
+  REQUIRE(img.height == 1);
+  REQUIRE(img.data == std::vector<uint8_t>{0, 0, 0, 128, 128, 128, 255, 255, 255});
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << std::string("P6\n1 1\n65535\n\x10\x10\x20\x20\x30\x30", 19);
+  REQUIRE(load_image(path).data == std::vector<uint8_t>{0x10, 0x20, 0x30});
+}
+
+TEST_CASE("image: a file that decodes to zero width or height is an error naming the file", "[image]") {
+  // Found by fuzzing (tests/fuzz/regressions/image): stb_image returns a non-null 3x0 image
+  // for a PNM whose height does not parse, and load_image returned it as an empty Image.
+  auto dir = test::temp_dir("image_zero");
+  for (const char* pnm : {"P5\n3 0\n255\n", "P6\n0 2\n255\n", "P5\n3 \xff\xff" "255\n\x00\xff"}) {
+    auto path = (dir / "zero.pgm").string();
+    std::ofstream(path, std::ios::binary) << pnm;
+    REQUIRE_THROWS_WITH(load_image(path), Catch::Contains(path) && Catch::Contains("pixels (an empty image)"));
+  }
+}
+
 namespace {
 
 std::string read_bytes(const std::filesystem::path& p) {
@@ -221,4 +290,18 @@ TEST_CASE("image: an alpha channel is dropped, each pixel keeping its stored col
   REQUIRE(img.width == w);
   for (size_t p = 0; p < size_t(w) * h; ++p)
     for (int c = 0; c < 3; ++c) REQUIRE(img.data[p * 3 + c] == rgba[p * 4 + c]);
+}
+
+TEST_CASE("image: a JPEG Huffman table with more than 256 codes is an error naming the file", "[image]") {
+  // Found by fuzzing (tests/fuzz/regressions/image): stb_image 2.27 wrote past its 257-entry
+  // Huffman size table (UBSan: index out of bounds) for a DHT whose counts add up to more.
+  auto dir = test::temp_dir("image_dht");
+  auto path = (dir / "dht.jpg").string();
+  save_image(path, quadrants(16, 16), 90);
+  const std::string jpg = read_bytes(path);
+  const std::string dht = std::string("\xff\xc4\x00\x13\x00", 5) + std::string(16, '\x20');  // 16 x 32 codes
+  write_bytes(path, jpg.substr(0, 2) + dht + jpg.substr(2));
+  REQUIRE_THROWS_WITH(load_image(path), Catch::Contains(path) && Catch::Contains("corrupt JPEG (a Huffman table (DHT) with 512 codes"));
+  write_bytes(path, jpg);
+  REQUIRE(load_image(path).width == 16);  // the JPEG's own tables pass
 }
