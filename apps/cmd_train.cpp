@@ -52,7 +52,10 @@ void run_train(TrainArgs& a) {
   if (!a.data.empty()) a.run.sets.push_back("data.root=" + a.data);
   if (!a.split.empty()) a.run.sets.push_back("data.train_split=" + a.split);
   if (!a.schedule.empty()) a.run.sets.push_back("schedule.type=" + a.schedule);
-  Run run = start_run(a.run, "");  // the trainer writes OUT/config.yaml itself (and checks it on --resume)
+  // The trainer writes OUT/config.yaml itself, once it holds the folder's lock, and logs
+  // where (it checks the config on --resume); the 80-odd lines stay off the terminal.
+  a.run.command_writes_config = true;
+  Run run = start_run(a.run, "");
   TrainOptions o;
   o.out_dir = a.out;
   o.imagenet_weights = a.weights;

@@ -35,7 +35,7 @@ Run start_run(const RunOptions& opt, const std::string& out_dir) {
     write_file_atomic(path, dump);
     log_info("effective config: " + path + (opt.config.empty() ? " (defaults" : " (" + opt.config) +
              str_cat(", ", opt.sets.size(), " --set override(s))"));
-  } else {
+  } else if (!opt.command_writes_config) {
     log_info("effective config (" + (opt.config.empty() ? std::string("defaults") : opt.config) +
              str_cat(", ", opt.sets.size(), " --set override(s)):\n") + dump);
   }

@@ -13,7 +13,8 @@
 // resolves --device (engine/device.h: cpu | cuda | cuda:N | auto) and creates the Context
 // with model.backbone.math and .deterministic (the cuDNN / cuBLAS math of the whole run).
 // The effective config (dump_config) goes to OUT_DIR/config.yaml when out_dir is given
-// (the log names the file), else onto the log, so every run records what it ran with.
+// (the log names the file), else onto the log, so every run records what it ran with
+// (frcnn train: RunOptions::command_writes_config, the trainer writes OUT/config.yaml).
 //
 // Input convention rule (one place): the weights file's safetensors metadata input.*
 // (data/input_convention.h) wins; without it, config input.convention decides
@@ -37,6 +38,9 @@ struct RunOptions {
   std::string config;              // YAML file; empty: the built-in defaults (the paper's setup)
   std::vector<std::string> sets;   // "dotted.key=value" overrides, applied in order after the file
   std::string device = "auto";     // cpu | cuda | cuda:N | auto
+  // train: the trainer writes OUT/config.yaml itself (after taking the folder's lock) and
+  // logs where, so start_run neither writes nor prints the config.
+  bool command_writes_config = false;
 };
 
 // Adds --config/-c, --set (repeatable) and --device to `cmd`, bound to `opt`.

@@ -27,7 +27,7 @@ MetricsLog::MetricsLog(const std::string& jsonl_path) {
 }
 
 void MetricsLog::log(const std::string& stage, int64_t iter, int64_t total, const std::map<std::string, double>& scalars,
-                     double lr, double sec_per_iter, bool print) {
+                     double lr, double sec_per_iter, bool print, double run_eta_seconds) {
   if (out_.is_open()) {
     nlohmann::json j;
     j["stage"] = stage;
@@ -55,9 +55,11 @@ void MetricsLog::log(const std::string& stage, int64_t iter, int64_t total, cons
     }
     os << ")";
   }
-  std::snprintf(buf, sizeof buf, "  lr %.1e  %.3f s/it  ETA %s", lr, sec_per_iter,
-                format_duration(sec_per_iter * double(total - iter)).c_str());
+  const std::string stage_eta = format_duration(sec_per_iter * double(total - iter));
+  std::snprintf(buf, sizeof buf, "  lr %.1e  %.3f s/it  ETA ", lr, sec_per_iter);
   os << buf;
+  if (run_eta_seconds >= 0) os << format_duration(run_eta_seconds) << " (run; stage " << stage_eta << ")";
+  else os << stage_eta;
   log_info(os.str());
 }
 

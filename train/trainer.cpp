@@ -1,5 +1,6 @@
 #include "train/trainer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -115,6 +116,7 @@ class TrainRun {
       std::ofstream(metrics_path_, std::ios::trunc);
     }
     write_file_atomic(opts_.out_dir + "/config.yaml", config_text);
+    log_info("effective config: " + opts_.out_dir + "/config.yaml");
     metrics_ = std::make_unique<MetricsLog>(metrics_path_);
 
     TrainResult result;
@@ -229,8 +231,8 @@ class TrainRun {
     lo.pin_memory = ctx_.is_cuda();
     Loader loader(train_set_, lo);
     log_info(str_cat("stage ", st.name, ": ", st.sc.iters, " iterations from ", it0, ", ", st.sc.ims_per_batch,
-                     " image(s) per batch, ", params.size(), " trainable tensors, backbone blocks 1..",
-                     st.frozen_blocks, " frozen, ", loader.epoch_size(), " training images"));
+                     " image(s) per batch, ", params.size(), " trainable tensors, ", frozen_blocks_text(st.frozen_blocks),
+                     ", ", loader.epoch_size(), " training images"));
 
     const int n_img = st.sc.ims_per_batch;
     WallTimer window;
@@ -279,7 +281,8 @@ class TrainRun {
       const int64_t done = it + 1;
       const bool print = done % cfg_.schedule.log_every == 0 || done == st.sc.iters || done == it0 + 1;
       const double spi = window.seconds() / double(window_iters);
-      metrics_->log(st.name, done, st.sc.iters, scalars, sgd.learning_rate(it), spi, print);
+      metrics_->log(st.name, done, st.sc.iters, scalars, sgd.learning_rate(it), spi, print,
+                    remaining_run_seconds(stages_, size_t(st.index), done, spi));
       if (print) {
         window.reset();
         window_iters = 0;
@@ -356,6 +359,22 @@ std::vector<StagePlan> make_schedule(const Config& c) {
           stage("frcn1", TrainParts::Head, s.frcn1, f, "proposals_rpn1", 1),
           stage("rpn2", TrainParts::Rpn, s.rpn2, 5, "", 2),
           stage("frcn2", TrainParts::Head, s.frcn2, 5, "proposals_rpn2", 3)};
+}
+
+std::string frozen_blocks_text(int n) {
+  if (n <= 0) return "no backbone block frozen";
+  if (n == 1) return "backbone block 1 frozen";
+  return str_cat("backbone blocks 1..", n, " frozen");
+}
+
+double remaining_run_seconds(const std::vector<StagePlan>& stages, size_t stage, int64_t done, double sec_per_iter) {
+  if (stage >= stages.size()) return 0.0;
+  const StagePlan& cur = stages[stage];
+  double s = sec_per_iter * double(std::max<int64_t>(0, cur.sc.iters - done));
+  const double per_image = sec_per_iter / double(std::max(1, cur.sc.ims_per_batch));
+  for (size_t k = stage + 1; k < stages.size(); ++k)
+    s += per_image * double(stages[k].sc.iters) * double(std::max(1, stages[k].sc.ims_per_batch));
+  return s;
 }
 
 TrainResult train(const Config& cfg, Context& ctx, const TrainOptions& opts) {

@@ -81,4 +81,13 @@ struct StagePlan {
 // The stages of cfg.schedule.type in order (alt4: rpn1, frcn1, rpn2, frcn2; joint: joint).
 std::vector<StagePlan> make_schedule(const Config& cfg);
 
+// "no backbone block frozen", "backbone block 1 frozen", "backbone blocks 1..N frozen".
+std::string frozen_blocks_text(int frozen_blocks);
+
+// Estimated seconds left in the whole run when `done` iterations of stages[stage] are done
+// at `sec_per_iter`: the rest of this stage, plus every later stage at the same time per
+// image (sec_per_iter / this stage's ims_per_batch, times the stage's iters and images per
+// batch). The progress line's ETA (alt4's proposal passes are not counted).
+double remaining_run_seconds(const std::vector<StagePlan>& stages, size_t stage, int64_t done, double sec_per_iter);
+
 }  // namespace frcnn
