@@ -212,33 +212,74 @@ void draw_detections(Image& img, const std::vector<std::array<float, 4>>& boxes,
   std::iota(order.begin(), order.end(), size_t{0});
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] < scores[b]; });
   const int pad = std::max(1, opts.text_scale);
+  // Boxes, lowest score first; then the tags of those inside the image, placed best first.
+  std::vector<size_t> tagged;
   for (size_t i : order) {
     if (scores[i] < opts.min_score) continue;
     const auto& b = boxes[i];
-    const Color c = class_color(labels[i]);
-    draw_rect(img, b[0], b[1], b[2], b[3], c, opts.thickness);
+    draw_rect(img, b[0], b[1], b[2], b[3], class_color(labels[i]), opts.thickness);
     // A box entirely outside the image gets no tag either.
     const double lo_x = std::min(b[0], b[2]), hi_x = std::max(b[0], b[2]);
     const double lo_y = std::min(b[1], b[3]), hi_y = std::max(b[1], b[3]);
     if (std::round(hi_x) <= 0 || std::round(lo_x) >= img.width || std::round(hi_y) <= 0 ||
         std::round(lo_y) >= img.height)
       continue;
-
+    tagged.push_back(i);
+  }
+  std::vector<std::string> text(boxes.size());
+  std::vector<std::array<float, 4>> tag_boxes;
+  std::vector<std::array<int, 2>> sizes;
+  for (auto it = tagged.rbegin(); it != tagged.rend(); ++it) {
+    const size_t i = *it;
     char buf[32];
     std::snprintf(buf, sizeof(buf), " %.*f", std::clamp(opts.score_decimals, 0, 6), double(scores[i]));
-    const std::string label = class_names[labels[i]] + buf;
-    const int tw = text_width(label, opts.text_scale) + 2 * pad;
-    const int th = text_height(opts.text_scale) + 2 * pad;
-    // The tag sits on the box's top edge (left-aligned with it), above it when there is room.
-    const double bx = std::round(lo_x), by = std::round(lo_y);
-    int tx = clamp_to(bx, -(1 << 29), 1 << 29);
-    int ty = clamp_to(by, -(1 << 29), 1 << 29) - th;
-    if (ty < 0) ty = std::max(0, ty + th);  // no room above: inside the box's top edge
-    if (tx + tw > img.width) tx = img.width - tw;
-    if (tx < 0) tx = 0;
-    fill_rect(img, float(tx), float(ty), float(tx + tw), float(ty + th), c);
-    draw_text(img, tx + pad, ty + pad, label, contrast_text_color(c), opts.text_scale);
+    text[i] = class_names[labels[i]] + buf;
+    const auto& b = boxes[i];
+    tag_boxes.push_back({std::min(b[0], b[2]), std::min(b[1], b[3]), std::max(b[0], b[2]), std::max(b[1], b[3])});
+    sizes.push_back({text_width(text[i], opts.text_scale) + 2 * pad, text_height(opts.text_scale) + 2 * pad});
   }
+  const std::vector<TagRect> spots = place_tags(img.width, img.height, tag_boxes, sizes);
+  for (size_t k = spots.size(); k-- > 0;) {  // lowest score first: the best tag ends on top
+    const size_t i = tagged[tagged.size() - 1 - k];
+    const TagRect& t = spots[k];
+    const Color c = class_color(labels[i]);
+    fill_rect(img, float(t.x), float(t.y), float(t.x + t.w), float(t.y + t.h), c);
+    draw_text(img, t.x + pad, t.y + pad, text[i], contrast_text_color(c), opts.text_scale);
+  }
+}
+
+std::vector<TagRect> place_tags(int W, int H, const std::vector<std::array<float, 4>>& boxes,
+                                const std::vector<std::array<int, 2>>& sizes) {
+  if (boxes.size() != sizes.size()) throw std::invalid_argument("place_tags: boxes and sizes differ in length");
+  auto overlap = [](const TagRect& a, const TagRect& b) -> long long {
+    const long long w = std::min(a.x + a.w, b.x + b.w) - std::max(a.x, b.x);
+    const long long h = std::min(a.y + a.h, b.y + b.h) - std::max(a.y, b.y);
+    return w > 0 && h > 0 ? w * h : 0;
+  };
+  std::vector<TagRect> placed;
+  for (size_t i = 0; i < boxes.size(); ++i) {
+    const int w = sizes[i][0], h = sizes[i][1];
+    const int x1 = clamp_to(std::round(boxes[i][0]), -(1 << 29), 1 << 29);
+    const int y1 = clamp_to(std::round(boxes[i][1]), -(1 << 29), 1 << 29);
+    const int x2 = clamp_to(std::round(boxes[i][2]), -(1 << 29), 1 << 29);
+    const int y2 = clamp_to(std::round(boxes[i][3]), -(1 << 29), 1 << 29);
+    const std::array<std::array<int, 2>, 8> spots = {{{x1, y1 - h}, {x1, y1}, {x1, y2}, {x1, y2 - h},
+                                                      {x2 - w, y1 - h}, {x2 - w, y1}, {x2 - w, y2}, {x2 - w, y2 - h}}};
+    TagRect best;
+    long long best_cost = -1;
+    for (const auto& s : spots) {
+      TagRect t{s[0], s[1], w, h};
+      // Into the image (the left and top edges win when the tag is wider or taller).
+      t.x = std::max(0, std::min(t.x, W - w));
+      t.y = std::max(0, std::min(t.y, H - h));
+      long long cost = 0;
+      for (const TagRect& p : placed) cost += overlap(t, p);
+      if (best_cost < 0 || cost < best_cost) best = t, best_cost = cost;
+      if (cost == 0) break;
+    }
+    placed.push_back(best);
+  }
+  return placed;
 }
 
 }  // namespace frcnn

@@ -71,10 +71,23 @@ struct DetectionDrawOptions {
   int score_decimals = 2;       // "dog 0.87"
 };
 
+// Where the tags of boxes go, in priority order (the first box chooses first): for each box
+// the first of these spots, each moved into the image, that overlaps no tag placed before:
+// above the box's top-left corner, inside it under the top edge, below the bottom-left
+// corner, inside above the bottom edge, then the same four at the right edge; when all
+// overlap, the one overlapping least. boxes: (x1, y1, x2, y2); sizes: each tag's (w, h).
+struct TagRect {
+  int x = 0, y = 0, w = 0, h = 0;
+};
+std::vector<TagRect> place_tags(int image_width, int image_height, const std::vector<std::array<float, 4>>& boxes,
+                                const std::vector<std::array<int, 2>>& sizes);
+
 // One box per detection in class_color(label), with a filled tag "name 0.87" in the same
 // colour (text in contrast_text_color) just above the box, or inside the box's top edge
-// when there is no room above; the tag is shifted left to stay in the image. Lower scores
-// are drawn first so the best detections end on top. boxes: (N, 4) (x1, y1, x2, y2) in our
+// when there is no room above, the tag kept in the image; where tags of nearby boxes would
+// overlap (crowded or small images), place_tags moves the lower-scoring ones to another
+// corner of their box. Boxes are drawn first, lowest score first, then the tags, so no box
+// outline crosses a tag and the best detections end on top. boxes: (N, 4) (x1, y1, x2, y2) in our
 // convention; labels index class_names; scores in any range. Throws std::invalid_argument
 // for mismatched lengths, a label out of range, or a non-finite score or coordinate.
 void draw_detections(Image& img, const std::vector<std::array<float, 4>>& boxes, const std::vector<int>& labels,

@@ -244,3 +244,40 @@ TEST_CASE("draw: example detection image saves and decodes", "[draw]") {
   REQUIRE(back.data == img.data);
   std::printf("example written: %s\n", path.c_str());
 }
+
+TEST_CASE("draw: tags of nearby boxes do not overlap, on a small image too", "[draw]") {
+  // Three boxes a few pixels apart on a 160 x 100 image (a small photo with a crowd): one
+  // tag above each would be drawn on top of the others.
+  const std::vector<std::array<float, 4>> boxes = {{30, 40, 110, 90}, {34, 46, 114, 96}, {26, 52, 106, 99}};
+  const std::vector<std::array<int, 2>> sizes(3, {70, 15});
+  const auto tags = place_tags(160, 100, boxes, sizes);
+  REQUIRE(tags.size() == 3);
+  for (size_t a = 0; a < 3; ++a) {
+    INFO("tag " << a << " at " << tags[a].x << "," << tags[a].y);
+    REQUIRE(tags[a].x >= 0);
+    REQUIRE(tags[a].y >= 0);
+    REQUIRE(tags[a].x + tags[a].w <= 160);
+    REQUIRE(tags[a].y + tags[a].h <= 100);
+    for (size_t b = a + 1; b < 3; ++b) {
+      const bool apart = tags[a].x + tags[a].w <= tags[b].x || tags[b].x + tags[b].w <= tags[a].x ||
+                         tags[a].y + tags[a].h <= tags[b].y || tags[b].y + tags[b].h <= tags[a].y;
+      REQUIRE(apart);
+    }
+  }
+  // The first (best) box keeps the usual spot: above its top-left corner.
+  REQUIRE(tags[0].x == 30);
+  REQUIRE(tags[0].y == 40 - 15);
+
+  // Through draw_detections: every tag's colour shows in a strip of its own.
+  const Color bg{240, 240, 240};
+  Image img(160, 100, bg.r, bg.g, bg.b);
+  draw_detections(img, boxes, {0, 1, 2}, {0.9f, 0.8f, 0.7f}, {"person", "dog", "cat"});
+  for (int k = 0; k < 3; ++k) {
+    int filled = 0;  // pixels of the tag's colour: a tag covered by another would have few
+    for (int y = 0; y < img.height; ++y)
+      for (int x = 0; x < img.width; ++x) filled += at(img, x, y) == class_color(k);
+    const int tag_w = text_width(std::string(k == 0 ? "person" : k == 1 ? "dog" : "cat") + " 0.90") + 2;
+    INFO("class " << k << ": " << filled << " pixels");
+    REQUIRE(filled > tag_w * (text_height() + 2) / 2);
+  }
+}
