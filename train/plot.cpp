@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -230,6 +231,7 @@ Image render_line_chart(const std::vector<PlotSeries>& series, const LineChartOp
   // Series on a copy of the plot area, so lines are clipped to it.
   Image area(pw, ph);
   for (int y = 0; y < ph; ++y) std::copy_n(img.px(L, T + y), size_t(pw) * 3, area.px(0, y));
+  const Image area_before = opts.legend == LegendPos::Best ? area : Image();
   for (size_t si = 0; si < series.size(); ++si) {
     const auto& s = series[si];
     const Color c = s.color ? *s.color : class_color(int(si));
@@ -251,6 +253,34 @@ Image render_line_chart(const std::vector<PlotSeries>& series, const LineChartOp
     if (!run.empty()) flush();
   }
   for (int y = 0; y < ph; ++y) std::copy_n(area.px(0, y), size_t(pw) * 3, img.px(L, T + y));
+  // Legend corner (plot-area coordinates of its top-left for each inside position).
+  auto corner = [&](LegendPos p) -> std::array<int, 2> {
+    switch (p) {
+      case LegendPos::UpperRight: return {pw - legend_w - 10, 10};
+      case LegendPos::LowerLeft: return {10, ph - legend_h - 10};
+      case LegendPos::LowerRight: return {pw - legend_w - 10, ph - legend_h - 10};
+      case LegendPos::UpperLeft: return {10, 10};
+      default: return {0, 0};
+    }
+  };
+  LegendPos where = opts.legend;
+  if (legend && where == LegendPos::Best) {
+    // The corner hiding the fewest curve pixels (pixels the series changed).
+    long best = -1;
+    for (LegendPos p : {LegendPos::LowerLeft, LegendPos::UpperRight, LegendPos::LowerRight, LegendPos::UpperLeft}) {
+      const auto [cx, cy] = corner(p);
+      long ink = 0;
+      for (int y = std::max(0, cy); y < std::min(ph, cy + legend_h); ++y)
+        for (int x = std::max(0, cx); x < std::min(pw, cx + legend_w); ++x)
+          ink += std::memcmp(area.px(x, y), area_before.px(x, y), 3) != 0;
+      if (best < 0 || ink < best) best = ink, where = p;
+    }
+    if (best > 0) {  // every corner covers part of a curve: outside, on the right
+      LineChartOptions o = opts;
+      o.legend = LegendPos::OutsideRight;
+      return render_line_chart(series, o);
+    }
+  }
   if (!has_data) {
     const std::string msg = "no data";
     draw_text(img, L + (pw - text_width(msg)) / 2, T + (ph - th) / 2, msg, kMuted);
@@ -267,13 +297,10 @@ Image render_line_chart(const std::vector<PlotSeries>& series, const LineChartOp
 
   // Legend.
   if (legend) {
-    int lx = 0, ly = 0;
-    switch (opts.legend) {
-      case LegendPos::UpperRight: lx = R - legend_w - 10, ly = T + 10; break;
-      case LegendPos::LowerLeft: lx = L + 10, ly = B - legend_h - 10; break;
-      case LegendPos::LowerRight: lx = R - legend_w - 10, ly = B - legend_h - 10; break;
-      case LegendPos::OutsideRight: lx = R + 14, ly = T; break;
-      case LegendPos::None: break;
+    int lx = R + 14, ly = T;  // OutsideRight
+    if (where != LegendPos::OutsideRight) {
+      const auto [cx, cy] = corner(where);
+      lx = L + cx, ly = T + cy;
     }
     fill_rect(img, float(lx), float(ly), float(lx + legend_w), float(ly + legend_h), kBg, 0.88f);
     draw_rect(img, float(lx), float(ly), float(lx + legend_w), float(ly + legend_h), Color{200, 200, 200}, 1);
@@ -383,7 +410,7 @@ Image render_pr_chart(const std::vector<PrCurve>& curves, const std::string& tit
   o.x_max = 1.0;
   o.y_min = 0.0;
   o.y_max = 1.02;
-  o.legend = curves.size() > 6 ? LegendPos::OutsideRight : LegendPos::LowerLeft;
+  o.legend = curves.size() > 6 ? LegendPos::OutsideRight : LegendPos::Best;
   return render_line_chart(series, o);
 }
 

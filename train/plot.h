@@ -17,7 +17,10 @@ struct PlotSeries {
   std::optional<Color> color;  // default: class_color(series index)
 };
 
-enum class LegendPos { UpperRight, LowerLeft, LowerRight, OutsideRight, None };
+// Best: the inside corner where the legend covers the fewest pixels of the curves (lower
+// left, upper right, lower right, upper left on ties); outside on the right when every
+// corner would cover some.
+enum class LegendPos { UpperRight, LowerLeft, LowerRight, OutsideRight, None, UpperLeft, Best };
 
 struct LineChartOptions {
   int width = 800, height = 480;      // whole image, pixels (at least 200 x 150)

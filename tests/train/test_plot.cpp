@@ -178,3 +178,39 @@ TEST_CASE("plot: PR curves from an evaluation are written per class and together
   REQUIRE(count_near(one, class_color(0)) > 100);
   std::printf("example written: %s\n%s", paths[3].c_str(), format_ap_table(res).c_str());
 }
+
+// A detector that is poor at low recall: its PR curve runs along the bottom at first, so
+// the old lower-left legend sat on it. The legend must leave every curve in view.
+TEST_CASE("plot: the PR legend hides no curve", "[plot]") {
+  std::vector<PrCurve> curves(2);
+  curves[0] = {"cat", {0.02, 0.1, 0.2, 0.3, 0.6, 1.0}, {0.05, 0.08, 0.1, 0.9, 0.9, 0.9}, 0.5};
+  curves[1] = {"dog", {0.1, 0.5, 0.9, 1.0}, {1.0, 0.98, 0.95, 0.2}, 0.9};  // through the upper right
+  const Image chart = render_pr_chart(curves, "PR");
+  // The same curves without a legend, as render_pr_chart draws them.
+  std::vector<PlotSeries> series;
+  for (size_t i = 0; i < curves.size(); ++i) {
+    PlotSeries s;
+    s.color = class_color(int(i));
+    s.x = {0.0};
+    s.y = {curves[i].precision.front()};
+    s.x.insert(s.x.end(), curves[i].recall.begin(), curves[i].recall.end());
+    s.y.insert(s.y.end(), curves[i].precision.begin(), curves[i].precision.end());
+    series.push_back(s);
+  }
+  LineChartOptions o;
+  o.width = 800, o.height = 560, o.title = "PR", o.x_label = "recall", o.y_label = "precision";
+  o.x_min = 0.0, o.x_max = 1.0, o.y_min = 0.0, o.y_max = 1.02;
+  o.legend = LegendPos::None;
+  const Image bare = render_line_chart(series, o);
+  for (int i = 0; i < 2; ++i) {
+    INFO("curve " << i);
+    // Every curve pixel is still there (the legend adds a swatch of the colour, hides none).
+    REQUIRE(count_color(chart, class_color(i)) >= count_color(bare, class_color(i)));
+  }
+  // LegendPos::Best on a line chart: the same rule.
+  o.legend = LegendPos::Best;
+  series[0].name = "cat";
+  series[1].name = "dog";
+  const Image best = render_line_chart(series, o);
+  for (int i = 0; i < 2; ++i) REQUIRE(count_color(best, class_color(i)) >= count_color(bare, class_color(i)));
+}
