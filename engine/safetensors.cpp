@@ -4,11 +4,14 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
+
+#include "engine/log.h"
 
 namespace frcnn {
 
@@ -38,7 +41,23 @@ const Tensor& TensorFile::get(const std::string& name, const Shape& shape, DType
     fail(path, "tensor '" + name + "' has shape " + shape_str(t.shape()) + ", expected " + shape_str(shape));
   if (t.dtype() != dtype)
     fail(path, "tensor '" + name + "' has dtype " + dtype_name(t.dtype()) + ", expected " + dtype_name(dtype));
+  require_finite(path, name, t);
   return t;
+}
+
+void require_finite(const std::string& path, const std::string& name, const Tensor& t) {
+  if (t.dtype() != DType::F32 || t.numel() == 0) return;
+  // TensorFile tensors are CPU and contiguous (made from the file's bytes).
+  const float* p = t.data<float>();
+  int64_t bad = 0, first = -1;
+  for (int64_t i = 0; i < t.numel(); ++i)
+    if (!std::isfinite(p[i])) {
+      if (first < 0) first = i;
+      ++bad;
+    }
+  if (bad > 0)
+    fail(path, str_cat("tensor '", name, "' has ", bad, " non-finite value(s), the first ", p[first],
+                       " at flat index ", first, " (a corrupt file, or weights saved from a diverged run)"));
 }
 
 std::string TensorFile::meta(const std::string& key, const std::string& fallback) const {

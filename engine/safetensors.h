@@ -26,13 +26,19 @@ class TensorFile {
   bool has(const std::string& name) const { return tensors.count(name) != 0; }
   // Throws "<path>: tensor '<name>' not found" when absent.
   const Tensor& get(const std::string& name) const;
-  // Also checks the shape and dtype: "<path>: tensor '<name>' has shape (..), expected (..)".
+  // Also checks the shape and dtype: "<path>: tensor '<name>' has shape (..), expected (..)",
+  // and that an F32 tensor is finite (require_finite): what weights are read with.
   const Tensor& get(const std::string& name, const Shape& shape, DType dtype = DType::F32) const;
   // Metadata value or `fallback`.
   std::string meta(const std::string& key, const std::string& fallback = "") const;
 };
 
 TensorFile load_safetensors(const std::string& path);
+
+// Weights and optimizer state are finite: a NaN or inf is a corrupt file or a diverged
+// run, and would turn every output into NaN. Throws "<path>: tensor '<name>' has N
+// non-finite value(s), the first nan at flat index i" for an F32 tensor; other dtypes pass.
+void require_finite(const std::string& path, const std::string& name, const Tensor& t);
 
 // The __metadata__ of a file, reading its header alone (no tensor data): what a command
 // needs to know about a weights file (input convention, classes) before loading it.

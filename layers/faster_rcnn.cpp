@@ -79,7 +79,7 @@ void FasterRCNN::load_imagenet(Context& ctx, const std::string& path) {
                shape_str(p->value.shape()) + ": it keeps its random init");
       continue;
     }
-    p->value.copy_from(t, ctx.stream());
+    p->value.copy_from(f.get(p->name, p->value.shape()), ctx.stream());  // + dtype and finiteness
   }
   ctx.synchronize();
 }

@@ -39,6 +39,7 @@ CheckpointState load_checkpoint(const std::string& path) {
   for (const auto& [k, v] : f.metadata)
     if (k != "format" && k != "stage" && k != "iter" && k != "rng_seed" && k != "rng_step") s.extra[k] = v;
   for (auto& [name, t] : f.tensors) {
+    require_finite(path, name, t);
     if (name.rfind(kMomentum, 0) == 0) s.momentum[name.substr(kMomentum.size())] = t;
     else s.params[name] = t;
   }

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "engine/safetensors.h"
 #include "tests/gpu.h"
@@ -68,6 +69,25 @@ TEST_CASE("safetensors: a missing or mis-shaped tensor names the file and the te
   REQUIRE_THROWS_WITH(f.get("fc6.weight", {4, 8}),
                       Catch::Contains(path) && Catch::Contains("fc6.weight") && Catch::Contains("(8, 4)"));
   REQUIRE_THROWS_WITH(f.get("fc6.weight", {8, 4}, DType::I32), Catch::Contains("dtype"));
+}
+
+TEST_CASE("safetensors: non-finite weights are refused, naming the tensor, the count and the first index",
+          "[safetensors]") {
+  auto dir = test::temp_dir("st_nonfinite");
+  auto path = (dir / "w.safetensors").string();
+  std::vector<float> v(12, 0.5f);
+  v[7] = std::numeric_limits<float>::quiet_NaN();
+  v[9] = -std::numeric_limits<float>::infinity();
+  save_safetensors(path, {{"fc6.weight", Tensor::from_vector<float>({3, 4}, v)},
+                          {"fc6.bias", Tensor::from_vector<float>({3}, {1, 2, 3})},
+                          {"ids", Tensor::from_vector<int32_t>({2}, {1, 2})}});
+  TensorFile f = load_safetensors(path);  // reading is fine: the check is where weights are taken
+  REQUIRE_THROWS_WITH(f.get("fc6.weight", {3, 4}), Catch::Contains(path) && Catch::Contains("'fc6.weight'") &&
+                                                        Catch::Contains("2 non-finite") &&
+                                                        Catch::Contains("flat index 7"));
+  REQUIRE(f.get("fc6.bias", {3}).numel() == 3);
+  REQUIRE(f.get("ids", {2}, DType::I32).numel() == 2);
+  REQUIRE_THROWS_WITH(require_finite(path, "fc6.weight", f.get("fc6.weight")), Catch::Contains("inf") || Catch::Contains("nan"));
 }
 
 TEST_CASE("safetensors: malformed files are clear errors naming the file", "[safetensors]") {

@@ -2,6 +2,7 @@
 // against torch, the wiring of every loss gradient (finite differences through the
 // whole model), frozen parts, save/load.
 #include <catch2/catch.hpp>
+#include <limits>
 
 #include "engine/allocator.h"
 #include "engine/safetensors.h"
@@ -363,6 +364,16 @@ TEST_CASE("faster rcnn: save and load round trip and refuse other classes", "[mo
   wider.roi.fc_dim = 48;
   FasterRCNN d(wider);
   REQUIRE_THROWS_WITH(d.load(ctx, path), Catch::Contains(path) && Catch::Contains("fc6.weight"));
+  // A NaN in one weight (a diverged run saved, a corrupt file) is refused naming the tensor.
+  Param* p = find_param(a, "conv1_1.weight");
+  REQUIRE(p != nullptr);
+  std::vector<float> v = p->value.to_vector<float>();
+  v[3] = std::numeric_limits<float>::quiet_NaN();
+  p->value = Tensor::from_vector<float>(p->value.shape(), v);
+  a.save(path);
+  REQUIRE_THROWS_WITH(b.load(ctx, path), Catch::Contains(path) && Catch::Contains("'conv1_1.weight'") &&
+                                             Catch::Contains("non-finite"));
+  REQUIRE_THROWS_WITH(b.load_imagenet(ctx, path), Catch::Contains("non-finite"));
 }
 
 TEST_CASE("faster rcnn: CUDA detections match the CPU", "[model][gpu]") {

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "engine/safetensors.h"
 #include "tests/test_util.h"
@@ -47,6 +48,11 @@ TEST_CASE("checkpoint: a plain weights file or a torn file is refused with its n
   auto size = std::filesystem::file_size(path);
   std::filesystem::resize_file(path, size - 7);
   REQUIRE_THROWS_WITH(load_checkpoint(path), Catch::Contains(path) && Catch::Contains("truncated"));
+  // An inf in a momentum buffer would poison every later step: refused at load.
+  s.momentum["w"] = Tensor::from_vector<float>({2}, {0.f, std::numeric_limits<float>::infinity()});
+  save_checkpoint(path, s);
+  REQUIRE_THROWS_WITH(load_checkpoint(path), Catch::Contains(path) && Catch::Contains("'momentum/w'") &&
+                                                 Catch::Contains("non-finite"));
 }
 
 TEST_CASE("metrics log: JSON lines and durations", "[metrics]") {
