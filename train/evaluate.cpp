@@ -35,6 +35,16 @@ std::string fmt_seconds(double s) {
 
 }  // namespace
 
+void require_ground_truth(const std::vector<VocGtImage>& ground_truth, const std::string& what) {
+  size_t objects = 0;
+  for (const auto& g : ground_truth)
+    for (size_t k = 0; k < g.difficult.size(); ++k) objects += g.difficult[k] ? 0 : 1;
+  if (objects == 0)
+    throw std::runtime_error(str_cat(
+        what, ": the ", ground_truth.size(), " image(s) to evaluate hold no non-difficult object of the model's ",
+        "classes, so mAP is not defined (is it the right split? do model.classes name the dataset's classes?)"));
+}
+
 std::vector<VocGtImage> voc_ground_truth(const VocDataset& ds, size_t count) {
   count = std::min(count, ds.size());
   std::vector<VocGtImage> gt(count);
@@ -104,6 +114,7 @@ EvalSummary evaluate_results(const std::vector<std::string>& class_names,
                              const std::string& split, const std::string& out_dir, ApMetric metric) {
   namespace fs = std::filesystem;
   fs::create_directories(out_dir);
+  require_ground_truth(ground_truth, "split '" + split + "'");
   const auto dets = read_voc_results(results_dir, split, class_names);
   EvalSummary s;
   s.out_dir = out_dir;
@@ -139,6 +150,7 @@ EvalSummary evaluate_split(Context& ctx, FasterRCNN& model, const Config& cfg, c
     throw std::runtime_error(cfg.data.root + ": split '" + split + "' has no readable images to evaluate");
   const size_t total = max_images > 0 ? std::min<size_t>(ds.size(), size_t(max_images)) : ds.size();
   std::vector<VocGtImage> gt = voc_ground_truth(ds, total);
+  require_ground_truth(gt, cfg.data.root + " split '" + split + "'");  // before any detection
 
   LoaderOptions lo = LoaderOptions::evaluation(cfg.input.scale, cfg.input.max_size);
   lo.convention = conv;

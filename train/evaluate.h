@@ -58,6 +58,12 @@ EvalSummary evaluate_split(Context& ctx, FasterRCNN& model, const Config& cfg, c
 // labels 0-based (VocObject::label - 1), difficult flags; images without objects included.
 std::vector<VocGtImage> voc_ground_truth(const VocDataset& ds, size_t count);
 
+// mAP is the mean AP over the classes with ground truth: a split with no non-difficult
+// object at all has none, and its mAP is not defined. Throws std::runtime_error starting
+// with `what` (e.g. "<root> split 'test'") in that case; evaluate_split checks it before
+// running the detector, evaluate_results before scoring.
+void require_ground_truth(const std::vector<VocGtImage>& ground_truth, const std::string& what);
+
 // Appends one image's detections to per-class lists (per_class.size() = K). boxes (D, 4)
 // in original-image coordinates are clipped to [0, width] x [0, height]; labels (D) I32 in
 // 1..K (throws std::invalid_argument otherwise); scores (D) F32. CPU tensors.

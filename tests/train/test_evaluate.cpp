@@ -173,3 +173,32 @@ TEST_CASE("evaluate: a missing split or empty data root is a clear error", "[eva
   REQUIRE_THROWS_WITH(evaluate_split(ctx, model, c, f.conv, "test", (f.dir / "e").string(), ApMetric::Voc07),
                       Catch::Contains("data.root"));
 }
+
+TEST_CASE("evaluate: a split with no ground truth is an error, not mAP 0", "[evaluate]") {
+  auto f = test::make_eval_fixture("eval_no_gt");
+  // Every test image keeps its annotation file but loses its objects (or keeps only
+  // difficult ones): nothing to measure recall against.
+  VocDataset ds(f.voc.string(), "test", f.cfg.model.classes);
+  for (size_t i = 0; i < ds.size(); ++i) {
+    const VocRecord& r = ds.record(i);
+    std::vector<VocObject> objs;
+    if (i == 0 && !r.objects.empty()) {
+      objs.push_back(r.objects[0]);
+      objs.back().difficult = true;
+    }
+    std::ofstream(r.annotation_path) << voc_annotation_xml(r.id, r.width, r.height, objs);
+  }
+  Context ctx;
+  FasterRCNN model(f.cfg.model);
+  model.load(ctx, f.weights.string());
+  const fs::path out = f.dir / "eval";
+  REQUIRE_THROWS_WITH(evaluate_split(ctx, model, f.cfg, f.conv, "test", out.string(), ApMetric::Voc07),
+                      Catch::Contains(f.voc.string() + " split 'test'") && Catch::Contains("mAP is not defined"));
+  REQUIRE(!fs::exists(out / "results"));  // refused before any detection was written
+  // Re-scoring result files against it is refused the same way.
+  REQUIRE_THROWS_WITH(evaluate_results(f.cfg.model.classes, voc_ground_truth(VocDataset(f.voc.string(), "test",
+                                                                                        f.cfg.model.classes),
+                                                                             4),
+                                       out.string(), "test", out.string(), ApMetric::Voc07),
+                      Catch::Contains("mAP is not defined"));
+}
