@@ -59,6 +59,7 @@ std::string unique_stem(const std::string& path, std::set<std::string>& used) {
 
 void run_detect(DetectOptions& o) {
   if (o.score_threshold >= 0.f) o.run.sets.push_back(str_cat("model.test.score_threshold=", o.score_threshold));
+  o.run.model = o.weights;
   Run run = start_run(o.run, o.out);
   Detector det = load_detector(run, o.weights);
   Context& ctx = *run.ctx;
@@ -193,7 +194,7 @@ void run_detect(DetectOptions& o) {
 void add_detect_command(CLI::App& app) {
   auto o = std::make_shared<DetectOptions>();
   auto* cmd = app.add_subcommand("detect", "Detect objects in images with a trained model; print, draw, time them");
-  add_run_options(cmd, o->run);
+  add_run_options(cmd, o->run, /*for_model=*/true);
   cmd->add_option("--weights,-w", o->weights, "trained detector (.safetensors written by frcnn train)")->required();
   cmd->add_option("--out,-o", o->out, "write <stem>.json and <stem>.png per image into this folder");
   cmd->add_option("--score-threshold", o->score_threshold,

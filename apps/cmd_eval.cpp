@@ -57,7 +57,14 @@ void run_eval(EvalOptions& o) {
   if (!o.from_results.empty()) {
     // No model, no device: only the config (classes, data root, split) is needed.
     if (!o.weights.empty()) log_warn("eval: --from-results re-scores files; --weights " + o.weights + " is not used");
-    Config cfg = o.run.config.empty() ? default_config(o.run.sets) : load_config(o.run.config, o.run.sets);
+    // The earlier run's effective config (start_run wrote it) knows the classes and the data.
+    RunOptions ro = o.run;
+    const auto earlier = std::filesystem::path(o.from_results) / "config.yaml";
+    if (ro.config.empty() && std::filesystem::exists(earlier)) {
+      ro.config = earlier.string();
+      log_info("--from-results: using the earlier run's config " + ro.config);
+    }
+    Config cfg = load_run_config(ro);
     if (cfg.data.root.empty()) throw std::invalid_argument("eval: data.root is empty (set it or pass --data)");
     std::filesystem::create_directories(o.out);
     const std::string split = cfg.data.test_split;
@@ -72,6 +79,7 @@ void run_eval(EvalOptions& o) {
   }
 
   if (o.weights.empty()) throw std::invalid_argument("eval: --weights is required (or --from-results DIR)");
+  o.run.model = o.weights;
   Run run = start_run(o.run, o.out);
   Detector d = load_detector(run, o.weights);
   evaluate_split(*run.ctx, *d.model, run.cfg, d.convention, run.cfg.data.test_split, o.out, metric, o.max_images);
@@ -83,7 +91,7 @@ void run_eval(EvalOptions& o) {
 void add_eval_command(CLI::App& app) {
   auto o = std::make_shared<EvalOptions>();
   auto* cmd = app.add_subcommand("eval", "VOC mAP of a trained detector over a split (or re-score result files)");
-  add_run_options(cmd, o->run);
+  add_run_options(cmd, o->run, /*for_model=*/true);
   cmd->add_option("--weights,-w", o->weights, "trained detector (.safetensors written by frcnn train)");
   cmd->add_option("--data", o->data, "VOC root (overrides data.root)");
   cmd->add_option("--split", o->split, "ImageSets/Main split (overrides data.test_split, default test)");

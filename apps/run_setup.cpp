@@ -10,8 +10,17 @@
 
 namespace frcnn::cli {
 
-void add_run_options(CLI::App* cmd, RunOptions& opt) {
-  cmd->add_option("--config,-c", opt.config, "YAML config file (default: the paper's VGG16 VOC07 setup)");
+void add_run_options(CLI::App* cmd, RunOptions& opt, bool for_model) {
+  if (for_model) {
+    cmd->add_option("--config,-c", opt.config,
+                    "YAML config file (default: the config stored in the model file; keys the weights depend on "
+                    "must match it)");
+    cmd->add_flag("--override-model-config", opt.override_model_config,
+                  "allow --config/--set to change keys the weights depend on (classes, widths, anchors, "
+                  "bbox_stds, input scale); the detections are then not what the model was trained for");
+  } else {
+    cmd->add_option("--config,-c", opt.config, "YAML config file (default: the paper's VGG16 VOC07 setup)");
+  }
   // One value per --set, so `--set k=v IMAGE...` leaves the positional arguments alone.
   cmd->add_option("--set", opt.sets, "override a config key, e.g. --set model.test.nms=0.4 (repeatable)")
       ->allow_extra_args(false);
@@ -19,9 +28,58 @@ void add_run_options(CLI::App* cmd, RunOptions& opt) {
       ->capture_default_str();
 }
 
+namespace {
+
+// "FILE, N --set override(s)"; `base` replaces FILE (e.g. the model's stored config).
+std::string config_source(const RunOptions& opt, const std::string& base = "") {
+  const std::string from = !base.empty() ? base : opt.config.empty() ? std::string("defaults") : opt.config;
+  return from + str_cat(", ", opt.sets.size(), " --set override(s)");
+}
+
+}  // namespace
+
+Config load_run_config(const RunOptions& opt, std::string* source_out) {
+  auto plain = [&] { return opt.config.empty() ? default_config(opt.sets) : load_config(opt.config, opt.sets); };
+  if (source_out) *source_out = config_source(opt);
+  if (opt.model.empty()) return plain();
+  const auto meta = read_safetensors_metadata(opt.model);
+  const auto stored_text = meta.find("config");
+  if (stored_text == meta.end()) {
+    // ImageNet weights or another file that is no detector: load_detector says so.
+    if (meta.count("classes"))
+      log_warn(opt.model + ": the model file stores no config; using " + config_source(opt));
+    return plain();
+  }
+  const std::string source = opt.model + " (its stored config)";
+  Config stored;
+  try {
+    stored = config_from_text(stored_text->second, source);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(std::string(e.what()) +
+                             "\n  (the model was written by another frcnn version; pass --config with a config "
+                             "that matches it, and --override-model-config if a weight-dependent key differs)");
+  }
+  Config cfg = opt.config.empty() ? config_from_text(stored_text->second, source, opt.sets) : plain();
+  const auto diffs = weight_dependent_differences(stored, cfg);
+  if (!diffs.empty()) {
+    std::string list;
+    for (const auto& d : diffs) list += "\n  " + d;
+    const std::string what = opt.model + " was trained with other values of keys its weights depend on (trained -> " +
+                             config_source(opt, opt.config.empty() ? "its stored config" : "") + "):" + list;
+    if (!opt.override_model_config)
+      throw std::runtime_error(what + "\n  drop those --config/--set values (without --config the model's own config "
+                                      "is used), or pass --override-model-config to run with them anyway");
+    log_warn(what + "\n  --override-model-config: running with them");
+  }
+  if (source_out && opt.config.empty()) *source_out = config_source(opt, "the config stored in " + opt.model);
+  if (!opt.config.empty()) log_info(opt.config + ": its weight-dependent keys match " + opt.model);
+  return cfg;
+}
+
 Run start_run(const RunOptions& opt, const std::string& out_dir) {
   Run run;
-  run.cfg = opt.config.empty() ? default_config(opt.sets) : load_config(opt.config, opt.sets);
+  std::string source;
+  run.cfg = load_run_config(opt, &source);
   validate_config(run.cfg);
   // The model applies the backend when it is built; checking the name here makes a typo
   // fail before any weights are read.
@@ -33,11 +91,9 @@ Run start_run(const RunOptions& opt, const std::string& out_dir) {
     std::filesystem::create_directories(out_dir);
     const std::string path = (std::filesystem::path(out_dir) / "config.yaml").string();
     write_file_atomic(path, dump);
-    log_info("effective config: " + path + (opt.config.empty() ? " (defaults" : " (" + opt.config) +
-             str_cat(", ", opt.sets.size(), " --set override(s))"));
+    log_info("effective config: " + path + " (" + source + ")");
   } else if (!opt.command_writes_config) {
-    log_info("effective config (" + (opt.config.empty() ? std::string("defaults") : opt.config) +
-             str_cat(", ", opt.sets.size(), " --set override(s)):\n") + dump);
+    log_info("effective config (" + source + "):\n" + dump);
   }
 
   const Device device = resolve_device(opt.device);

@@ -8,13 +8,23 @@
 //     ...
 //   });
 //
-// start_run: loads the config (defaults when --config is empty) with the --set overrides,
+// start_run: loads the config (see the model-config rule below) with the --set overrides,
 // validates it, checks model.backbone.conv_backend (the model applies it when built),
 // resolves --device (engine/device.h: cpu | cuda | cuda:N | auto) and creates the Context
 // with model.backbone.math and .deterministic (the cuDNN / cuBLAS math of the whole run).
 // The effective config (dump_config) goes to OUT_DIR/config.yaml when out_dir is given
 // (the log names the file), else onto the log, so every run records what it ran with
 // (frcnn train: RunOptions::command_writes_config, the trainer writes OUT/config.yaml).
+//
+// Model-config rule (detect, eval: RunOptions::model is the trained model file): the
+// config stored in the model file (its "config" metadata, written by frcnn train) is the
+// base, so a run without --config uses what the model was trained with. --config replaces
+// that base, --set overrides apply on top of either. Then the keys the weights depend on
+// (train/config.h, weight_dependent_keys: classes, widths, anchors, bbox_stds, input scale)
+// must equal the stored ones: a difference is an error listing each key with both values,
+// unless RunOptions::override_model_config (--override-model-config) is set, which runs with
+// them and warns. A model file without a stored config uses --config (or the defaults) and
+// says so.
 //
 // Input convention rule (one place): the weights file's safetensors metadata input.*
 // (data/input_convention.h) wins; without it, config input.convention decides
@@ -41,10 +51,19 @@ struct RunOptions {
   // train: the trainer writes OUT/config.yaml itself (after taking the folder's lock) and
   // logs where, so start_run neither writes nor prints the config.
   bool command_writes_config = false;
+  // detect / eval: the trained model whose stored config is the base (the rule above).
+  std::string model;
+  bool override_model_config = false;
 };
 
-// Adds --config/-c, --set (repeatable) and --device to `cmd`, bound to `opt`.
-void add_run_options(CLI::App* cmd, RunOptions& opt);
+// Adds --config/-c, --set (repeatable) and --device to `cmd`, bound to `opt`. With
+// `for_model` (detect, eval) the help describes the model-config rule and
+// --override-model-config is added; the command sets opt.model itself.
+void add_run_options(CLI::App* cmd, RunOptions& opt, bool for_model = false);
+
+// The effective config of a run (the rules above), validated; `source` (optional) gets
+// where it came from, for the log ("the config stored in M, 1 --set override(s)").
+Config load_run_config(const RunOptions& opt, std::string* source = nullptr);
 
 struct Run {
   Config cfg;                     // effective config (file + overrides), validated

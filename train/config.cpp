@@ -203,8 +203,42 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
   return build(root, path, overrides);
 }
 
+Config config_from_text(const std::string& yaml, const std::string& source,
+                        const std::vector<std::string>& overrides) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml);
+  } catch (const YAML::Exception& e) {
+    throw std::runtime_error(source + ": invalid YAML: " + e.what());
+  }
+  return build(root, source, overrides);
+}
+
 Config default_config(const std::vector<std::string>& overrides) {
   return build(YAML::Node(YAML::NodeType::Map), "defaults", overrides);
+}
+
+std::map<std::string, std::string> config_values(const Config& cfg) {
+  Config c = cfg;  // visit_config takes a mutable reference; nothing is changed
+  std::map<std::string, std::string> values;
+  visit_config(c, [&](const std::string& path, auto& field, const std::string&) { values[path] = yaml_value(field); });
+  return values;
+}
+
+const std::vector<std::string>& weight_dependent_keys() {
+  static const std::vector<std::string> keys = {
+      "model.classes",        "model.backbone.widths", "model.anchors.stride", "model.anchors.sizes",
+      "model.anchors.ratios", "model.rpn.channels",    "model.roi.pool",       "model.roi.fc_dim",
+      "model.roi.bbox_stds",  "input.scale",           "input.max_size"};
+  return keys;
+}
+
+std::vector<std::string> weight_dependent_differences(const Config& trained, const Config& wanted) {
+  const auto a = config_values(trained), b = config_values(wanted);
+  std::vector<std::string> diffs;
+  for (const auto& key : weight_dependent_keys())
+    if (a.at(key) != b.at(key)) diffs.push_back(key + ": " + a.at(key) + " -> " + b.at(key));
+  return diffs;
 }
 
 std::string dump_config(const Config& cfg) {

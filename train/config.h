@@ -5,6 +5,7 @@
 // the start of every run all derive from that list.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -80,8 +81,23 @@ struct Config {
 Config load_config(const std::string& path, const std::vector<std::string>& overrides = {});
 // Defaults + overrides, no file.
 Config default_config(const std::vector<std::string>& overrides = {});
+// The same from YAML text (e.g. the config stored in a model file); `source` names it in
+// messages ("model.safetensors (stored config)").
+Config config_from_text(const std::string& yaml, const std::string& source,
+                        const std::vector<std::string>& overrides = {});
 // The effective configuration as commented YAML (loadable by load_config).
 std::string dump_config(const Config& c);
+// Every key's value as one line of YAML, by dotted key ("model.rpn.nms" -> "0.7").
+std::map<std::string, std::string> config_values(const Config& c);
+// The keys a trained model's weights depend on: the class list, the layer widths and shapes
+// (backbone widths, RPN channels, RoI pool size, fc width), the anchors the RPN's outputs
+// are tied to, the regression targets' normalisation, and the input scale it was trained at.
+// Changing one of them for a trained model gives wrong detections, or fails to load.
+const std::vector<std::string>& weight_dependent_keys();
+// The weight-dependent keys whose values differ between `trained` and `wanted`, each as
+// "key: trained value -> wanted value"; empty when they agree.
+std::vector<std::string> weight_dependent_differences(const Config& trained, const Config& wanted);
+
 // Every key's range and the keys' consistency (intervals >= 1, fractions in [0, 1], finite
 // learning rates, unique class names, ...; docs/USAGE.md lists the rules). Throws at the first
 // bad value, naming the key, the value and the allowed range. load_config and default_config

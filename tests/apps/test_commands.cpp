@@ -151,6 +151,55 @@ TEST_CASE("frcnn eval runs a split and --from-results reproduces its mAP", "[app
   REQUIRE(pe2["map"].get<double>() == pe["map"].get<double>());
 }
 
+TEST_CASE("detect and eval run with the model's stored config and refuse weight-dependent overrides", "[apps]") {
+  auto f = test::make_eval_fixture("cmd_model_config");
+  const std::string img = test_image(f, 0), w = " -w " + quote(f.weights.string()) + " ";
+  // No -c: the stored config (classes, scale, data.root) is used and the run says so.
+  CmdResult r = run_frcnn(f.dir, "detect --device cpu" + w + quote(img));
+  REQUIRE(r.code == 0);
+  REQUIRE_THAT(r.err, Catch::Contains("the config stored in " + f.weights.string()));
+  const fs::path ev = f.dir / "ev";
+  CmdResult e = run_frcnn(f.dir, "eval --device cpu" + w + "--out " + quote(ev.string()));
+  REQUIRE(e.code == 0);
+  REQUIRE(read_json(ev / "eval.json")["num_images"].get<int>() == 4);  // the stored data.root's test split
+  // --from-results without -c: the earlier run's config.yaml.
+  CmdResult e2 = run_frcnn(f.dir, "eval --from-results " + quote(ev.string()) + " --out " + quote((f.dir / "ev2").string()));
+  REQUIRE(e2.code == 0);
+  REQUIRE(read_json(f.dir / "ev2" / "eval.json")["map"] == read_json(ev / "eval.json")["map"]);
+
+  // Keys the weights do not depend on can change.
+  REQUIRE(run_frcnn(f.dir, "detect --device cpu --set model.test.nms=0.5 --set model.rpn.test_post_nms=50" + w +
+                               quote(img))
+              .code == 0);
+  // Keys they depend on cannot, from --set or from another --config, in detect and eval alike;
+  // the error lists each key with both values and the way out.
+  for (const std::string& bad : {std::string("--set input.scale=150"), std::string("--set 'model.anchors.sizes=[64]'")}) {
+    CmdResult d = run_frcnn(f.dir, "detect --device cpu " + bad + w + quote(img));
+    REQUIRE(d.code != 0);
+    REQUIRE_THAT(d.err, Catch::Contains(f.weights.string()) && Catch::Contains("--override-model-config") &&
+                            Catch::Contains(bad.find("scale") != std::string::npos ? "input.scale: 128 -> 150"
+                                                                                   : "model.anchors.sizes"));
+    CmdResult ee = run_frcnn(f.dir, "eval --device cpu " + bad + w + "--out " + quote((f.dir / "e3").string()));
+    REQUIRE(ee.code != 0);
+    REQUIRE_THAT(ee.err, Catch::Contains("--override-model-config"));
+  }
+  const fs::path other = f.dir / "other.yaml";
+  {
+    Config c = f.cfg;
+    c.model.roi.bbox_stds = {0.2f, 0.2f, 0.1f, 0.1f};
+    std::ofstream(other) << dump_config(c);
+  }
+  CmdResult o = run_frcnn(f.dir, "detect --device cpu -c " + quote(other.string()) + w + quote(img));
+  REQUIRE(o.code != 0);
+  REQUIRE_THAT(o.err, Catch::Contains("model.roi.bbox_stds"));
+  // Asked for explicitly, it runs, with a warning.
+  CmdResult ok = run_frcnn(f.dir, "detect --device cpu --override-model-config --set input.scale=160" + w + quote(img));
+  REQUIRE(ok.code == 0);
+  REQUIRE_THAT(ok.err, Catch::Contains("input.scale: 128 -> 160") && Catch::Contains("running with them"));
+  CmdResult help = run_frcnn(f.dir, "detect --help");
+  REQUIRE_THAT(help.out, Catch::Contains("--override-model-config") && Catch::Contains("stored in the model file"));
+}
+
 TEST_CASE("frcnn eval without weights or with a bad split fails clearly", "[apps]") {
   auto f = test::make_eval_fixture("cmd_eval_bad");
   CmdResult r = run_frcnn(f.dir, "eval -c " + quote(f.config.string()) + " --out " + quote((f.dir / "e").string()));

@@ -63,7 +63,10 @@ inline EvalFixture make_eval_fixture(const std::string& tag, uint64_t seed = 7) 
     Context ctx;
     FasterRCNN model(f.cfg.model);
     model.init(ctx, seed, "msra");
-    model.save(f.weights.string(), f.conv.to_metadata());
+    // As frcnn train writes it: the input convention and the effective config.
+    auto meta = f.conv.to_metadata();
+    meta["config"] = dump_config(f.cfg);
+    model.save(f.weights.string(), meta);
   }
   f.config = f.dir / "config.yaml";
   std::ofstream(f.config) << dump_config(f.cfg);
