@@ -20,6 +20,27 @@ constexpr Color kInk{40, 40, 40};       // text
 constexpr Color kAxis{90, 90, 90};      // frame and tick marks
 constexpr Color kGrid{228, 228, 228};   // grid lines
 constexpr Color kMuted{110, 110, 110};  // "no data"
+constexpr Color kMark{150, 150, 150};   // x marks (stage boundaries)
+
+// A series colour washed towards white: the raw points under their smoothed curve.
+Color faint(Color c) {
+  auto f = [](uint8_t v) { return uint8_t(std::lround(255.0 - (255.0 - v) * 0.35)); };
+  return {f(c.r), f(c.g), f(c.b)};
+}
+
+// The raw values (thin, faint, no legend entry) and their EMA (named, full colour).
+void add_raw_and_smoothed(std::vector<PlotSeries>& raw, std::vector<PlotSeries>& smooth, const PlotSeries& s,
+                          Color c) {
+  PlotSeries r = s;
+  r.name.clear();
+  r.color = faint(c);
+  r.line_width = 1.f;
+  raw.push_back(std::move(r));
+  PlotSeries e = s;
+  e.color = c;
+  e.y = ema_smooth(s.y, ema_weight_for(s.y.size()));
+  smooth.push_back(std::move(e));
+}
 
 double nice_step(double raw) {
   const double p = std::pow(10.0, std::floor(std::log10(raw)));
@@ -231,13 +252,20 @@ Image render_line_chart(const std::vector<PlotSeries>& series, const LineChartOp
   // Series on a copy of the plot area, so lines are clipped to it.
   Image area(pw, ph);
   for (int y = 0; y < ph; ++y) std::copy_n(img.px(L, T + y), size_t(pw) * 3, area.px(0, y));
-  const Image area_before = opts.legend == LegendPos::Best ? area : Image();
+  // Stage marks under the curves: dashed vertical lines.
+  for (const auto& [mx, name] : opts.x_marks) {
+    if (!std::isfinite(mx)) continue;
+    const float px = float(X(mx) - L);
+    for (int y = 0; y < ph; y += 8) draw_line(area, px, float(y), px, float(std::min(ph, y + 4)), kMark, 1.5f);
+  }
+  const Image area_before = opts.legend == LegendPos::Best ? area : Image();  // the legend may cover marks
   for (size_t si = 0; si < series.size(); ++si) {
     const auto& s = series[si];
     const Color c = s.color ? *s.color : class_color(int(si));
+    const float lw = s.line_width ? *s.line_width : opts.line_width;
     std::vector<std::array<float, 2>> run;
     auto flush = [&] {
-      draw_polyline(area, run, c, opts.line_width);
+      draw_polyline(area, run, c, lw);
       run.clear();
     };
     for (size_t i = 0; i < s.x.size(); ++i) {
@@ -286,8 +314,14 @@ Image render_line_chart(const std::vector<PlotSeries>& series, const LineChartOp
     draw_text(img, L + (pw - text_width(msg)) / 2, T + (ph - th) / 2, msg, kMuted);
   }
 
-  // Frame.
+  // Frame; the marks' labels just inside the top of the plot, right of their line.
   draw_rect(img, float(L - 1), float(T - 1), float(R + 1), float(B + 1), kAxis, 1);
+  for (const auto& [mx, name] : opts.x_marks) {
+    if (!std::isfinite(mx) || name.empty()) continue;
+    const int px = int(std::lround(X(mx)));
+    if (px < L - 1 || px > R) continue;
+    draw_text(img, std::min(px + 4, R - text_width(name) - 2), T + 4, name, kInk, 1, kBg, 1);
+  }
 
   // Title, axis labels.
   if (!opts.title.empty()) draw_bold(img, L + (pw - text_width(opts.title)) / 2, 10, opts.title, kInk);
@@ -318,6 +352,24 @@ void save_line_chart(const std::string& png_path, const std::vector<PlotSeries>&
                      const LineChartOptions& opts) {
   save_image(png_path, render_line_chart(series, opts));
 }
+
+std::vector<double> ema_smooth(const std::vector<double>& y, double weight) {
+  weight = std::clamp(weight, 0.0, 0.999999);
+  std::vector<double> out(y.size());
+  double acc = 0.0, decay = 1.0;
+  for (size_t i = 0; i < y.size(); ++i) {
+    if (!std::isfinite(y[i])) {
+      out[i] = y[i];
+      continue;
+    }
+    acc = acc * weight + (1.0 - weight) * y[i];
+    decay *= weight;
+    out[i] = acc / (1.0 - decay);
+  }
+  return out;
+}
+
+double ema_weight_for(size_t n) { return std::clamp(1.0 - 20.0 / double(std::max<size_t>(n, 1)), 0.6, 0.98); }
 
 std::vector<std::string> plot_metrics_jsonl(const std::string& jsonl_path, const std::string& out_png_prefix,
                                             bool log_y) {
@@ -366,15 +418,47 @@ std::vector<std::string> plot_metrics_jsonl(const std::string& jsonl_path, const
     for (const auto& k : st.keys)
       if (k.find("loss") != std::string::npos) keys.push_back(k);
     if (keys.empty()) keys = st.keys;
-    std::vector<PlotSeries> series;
-    for (const auto& k : keys) series.push_back(st.series.at(k));
+    std::vector<PlotSeries> series, smoothed;
+    for (size_t k = 0; k < keys.size(); ++k)
+      add_raw_and_smoothed(series, smoothed, st.series.at(keys[k]), class_color(int(k)));
+    series.insert(series.end(), smoothed.begin(), smoothed.end());  // smoothed curves on top
     LineChartOptions o;
-    o.title = "Training losses, stage " + name;
+    o.title = "Training losses, stage " + name + " (smoothed; raw values faint)";
     o.x_label = "iteration";
     o.y_label = log_y ? "loss (log scale)" : "loss";
     o.log_y = log_y;
+    o.legend = LegendPos::Best;
     const std::string path = out_png_prefix + name + ".png";
     save_line_chart(path, series, o);
+    written.push_back(path);
+  }
+  // The whole run: each stage's "loss" after the previous stages' iterations.
+  std::vector<PlotSeries> raw, smooth;
+  LineChartOptions o;
+  double offset = 0.0;
+  for (const auto& name : order) {
+    const Stage& st = stages[name];
+    auto it = st.series.find("loss");
+    if (it == st.series.end() || it->second.x.empty()) continue;
+    PlotSeries s = it->second;
+    for (double& x : s.x) x += offset;
+    s.name = raw.empty() ? "loss" : "";  // one legend entry for the whole curve
+    o.x_marks.push_back({offset, name});
+    add_raw_and_smoothed(raw, smooth, s, class_color(0));
+    double last = 0.0;
+    for (double x : it->second.x)
+      if (std::isfinite(x)) last = std::max(last, x);
+    offset += last;
+  }
+  if (!raw.empty()) {
+    raw.insert(raw.end(), smooth.begin(), smooth.end());
+    o.title = "Training loss, whole run (smoothed; raw values faint; stages marked)";
+    o.x_label = "iteration (whole run)";
+    o.y_label = log_y ? "loss (log scale)" : "loss";
+    o.log_y = log_y;
+    o.legend = LegendPos::Best;
+    const std::string path = out_png_prefix + "run.png";
+    save_line_chart(path, raw, o);
     written.push_back(path);
   }
   return written;

@@ -113,7 +113,7 @@ TEST_CASE("plot: metrics JSON lines give one chart per stage", "[plot]") {
     f << "{\"lr\":0.0001,\"time_ms\":120}\n";  // no stage, no loss key: stage "all", every numeric key
   }
   auto paths = plot_metrics_jsonl(log, (dir / "loss_").string());
-  REQUIRE(paths.size() == 3);
+  REQUIRE(paths.size() == 3);  // no "loss" key in any stage: no whole-run chart
   REQUIRE(paths[0] == (dir / "loss_rpn1.png").string());
   REQUIRE(paths[1] == (dir / "loss_frcnn1.png").string());
   REQUIRE(paths[2] == (dir / "loss_all.png").string());
@@ -213,4 +213,54 @@ TEST_CASE("plot: the PR legend hides no curve", "[plot]") {
   series[1].name = "dog";
   const Image best = render_line_chart(series, o);
   for (int i = 0; i < 2; ++i) REQUIRE(count_color(best, class_color(i)) >= count_color(bare, class_color(i)));
+}
+
+TEST_CASE("plot: ema_smooth is TensorBoard's debiased EMA", "[plot]") {
+  const auto s = ema_smooth({1.0, 0.0, 0.0}, 0.5);
+  REQUIRE(s[0] == Approx(1.0));  // debiased: the first value is itself
+  REQUIRE(s[1] == Approx(1.0 / 3));
+  REQUIRE(s[2] == Approx(1.0 / 7));
+  const auto n = ema_smooth({2.0, std::nan(""), 2.0}, 0.9);
+  REQUIRE(n[0] == Approx(2.0));
+  REQUIRE(std::isnan(n[1]));
+  REQUIRE(n[2] == Approx(2.0));  // a constant stays constant; the NaN does not enter
+  REQUIRE(ema_smooth({3.0, 1.0}, 0.0) == std::vector<double>{3.0, 1.0});
+  REQUIRE(ema_weight_for(10) == Approx(0.6));
+  REQUIRE(ema_weight_for(200) == Approx(0.9));
+  REQUIRE(ema_weight_for(100000) == Approx(0.98));
+}
+
+TEST_CASE("plot: loss charts draw the EMA over faint raw values, and a whole-run chart marks the stages",
+          "[plot]") {
+  auto dir = test::temp_dir("plot_smooth");
+  const auto log = (dir / "metrics.jsonl").string();
+  {
+    std::ofstream f(log);
+    std::mt19937 gen(3);
+    std::normal_distribution<double> noise(0.0, 1.0);
+    for (const char* stage : {"rpn1", "frcn1"})
+      for (int it = 1; it <= 400; ++it) {
+        const double a = 0.3 + 0.6 * std::exp(-it / 80.0) + 0.08 * noise(gen), b = 0.1 + 0.05 * noise(gen);
+        f << "{\"stage\":\"" << stage << "\",\"iter\":" << it << ",\"loss\":" << a + b << ",\"loss_a\":" << a
+          << ",\"loss_b\":" << b << "}\n";
+      }
+  }
+  const auto paths = plot_metrics_jsonl(log, (dir / "loss_").string());
+  REQUIRE(paths.size() == 3);
+  REQUIRE(paths[2] == (dir / "loss_run.png").string());
+  std::printf("examples written: %s, %s\n", paths[0].c_str(), paths[2].c_str());
+  const Image stage = load_image(paths[0]);
+  // Both the faint raw line and the full-colour smoothed one of each key.
+  for (int k = 0; k < 3; ++k) {
+    const Color c = class_color(k);
+    const Color washed{uint8_t(std::lround(255 - (255 - c.r) * 0.35)), uint8_t(std::lround(255 - (255 - c.g) * 0.35)),
+                       uint8_t(std::lround(255 - (255 - c.b) * 0.35))};
+    INFO("key " << k);
+    REQUIRE(count_near(stage, washed, 6) > 200);
+    REQUIRE(count_near(stage, c, 8) > 200);
+  }
+  const Image run = load_image(paths[2]);
+  REQUIRE(run.width == 800);
+  REQUIRE(count_near(run, class_color(0), 8) > 300);
+  REQUIRE(count_color(run, Color{150, 150, 150}) > 50);  // the dashed stage boundaries
 }
