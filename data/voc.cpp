@@ -78,7 +78,9 @@ VocRecord parse_voc_annotation(const std::string& xml_path, const std::vector<st
   double w = 0, h = 0;
   if (!size || !parse_number(child_text(size, "width"), &w) || !parse_number(child_text(size, "height"), &h))
     throw std::runtime_error(xml_path + ": malformed annotation XML (missing or unreadable <size><width>/<height>)");
-  if (w < 1 || h < 1 || w != std::floor(w) || h != std::floor(h))
+  // At most 2^24 a side, as the image decoder (stb_image): a larger size would not fit the int
+  // fields (found by fuzzing, tests/fuzz).
+  if (w < 1 || h < 1 || w != std::floor(w) || h != std::floor(h) || w > (1 << 24) || h > (1 << 24))
     throw std::runtime_error(xml_path + ": invalid image size " + child_text(size, "width") + "x" +
                              child_text(size, "height") + " in <size>");
   rec.width = static_cast<int>(w);

@@ -157,6 +157,20 @@ TEST_CASE("voc: object-level bad input is skipped or clipped with a warning", "[
                       Catch::Contains(xml) && Catch::Contains("unicorn"));
 }
 
+TEST_CASE("voc: a <size> beyond 2^24 a side is an invalid size naming the file", "[voc]") {
+  // Found by fuzzing (tests/fuzz/regressions/voc_xml): a height of 3752222222222 was cast to
+  // int (UBSan: outside the range of int).
+  auto dir = test::temp_dir("voc_huge_size");
+  const auto xml = dir / "000001.xml";
+  for (const char* size : {"<width>500</width><height>3752222222222</height>", "<width>16777217</width><height>1</height>"}) {
+    write_text(xml, std::string("<annotation><size>") + size + "</size></annotation>");
+    REQUIRE_THROWS_WITH(parse_voc_annotation(xml.string(), {"dog"}, {}, nullptr),
+                        Catch::Contains(xml.string()) && Catch::Contains("invalid image size"));
+  }
+  write_text(xml, "<annotation><size><width>16777216</width><height>1</height></size></annotation>");
+  REQUIRE(parse_voc_annotation(xml.string(), {"dog"}, {}, nullptr).width == 16777216);
+}
+
 TEST_CASE("voc: image-level bad input skips the image with a warning naming the file", "[voc]") {
   auto dir = make_synth("voc_bad", 3, 6, 0);
   const auto classes = synth_class_names();
