@@ -104,6 +104,25 @@ std::string jpeg_bad_huffman_table(const std::string& b) {
   return "";
 }
 
+// stb_image 2.27 reads a PNM header's width, height and maxval into an int without an
+// overflow check (UBSan: signed overflow, found by fuzzing, tests/fuzz). Returns true when
+// one of them, read the way stb reads them (whitespace and '#' comments between), has more
+// than 8 digits: no valid PNM has (at most 2^24 a side, maxval at most 65535).
+bool pnm_header_number_too_long(const std::string& b) {
+  size_t i = 2;
+  for (int field = 0; field < 3; ++field) {
+    for (;;) {
+      while (i < b.size() && std::strchr(" \t\n\v\f\r", b[i]) && b[i]) ++i;
+      if (i >= b.size() || b[i] != '#') break;
+      while (i < b.size() && b[i] != '\n' && b[i] != '\r') ++i;
+    }
+    size_t digits = 0;
+    while (i < b.size() && b[i] >= '0' && b[i] <= '9') ++i, ++digits;
+    if (digits > 8) return true;
+  }
+  return false;
+}
+
 // A JPEG is complete when an end-of-image marker follows the start of its first scan
 // (inside entropy-coded data 0xFF is always followed by 0x00 or a restart marker, and an
 // EXIF thumbnail's own marker lies before the scan).
@@ -247,6 +266,8 @@ Image load_image(const std::string& path, ImageOrientation orientation, ImageFil
     const std::string bad = jpeg_bad_huffman_table(bytes);
     if (!bad.empty()) throw std::runtime_error(path + ": cannot decode image: corrupt JPEG (" + bad + ")");
   }
+  if (format == "PNM" && pnm_header_number_too_long(bytes))
+    throw std::runtime_error(path + ": cannot decode image: corrupt PNM (a header number with more than 8 digits)");
   // A header is a few bytes and its size can say anything: a 72-byte BMP that claims 3 x 16.5
   // million pixels took 16 s and 150 MB (found by fuzzing, tests/fuzz). The size is read first
   // (stbi_info: no pixels) and refused above 2^26 pixels, or above 1024 pixels per byte of the

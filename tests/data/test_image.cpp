@@ -305,3 +305,16 @@ TEST_CASE("image: a JPEG Huffman table with more than 256 codes is an error nami
   write_bytes(path, jpg);
   REQUIRE(load_image(path).width == 16);  // the JPEG's own tables pass
 }
+
+TEST_CASE("image: a PNM header number with more than 8 digits is an error naming the file", "[image]") {
+  // Found by fuzzing (tests/fuzz/regressions/image): stb_image 2.27 read it into an int
+  // without an overflow check (UBSan: signed integer overflow).
+  auto dir = test::temp_dir("image_pnm_digits");
+  auto path = (dir / "long.ppm").string();
+  for (const char* header : {"P6\n7000000000 1\n255\n", "P5 # comment\n1 000000001\n255\n", "P5\n1 1\n2550000000\n"}) {
+    write_bytes(path, header + std::string(3, '\x7f'));
+    REQUIRE_THROWS_WITH(load_image(path), Catch::Contains(path) && Catch::Contains("corrupt PNM (a header number"));
+  }
+  write_bytes(path, std::string("P6\n# 12345678901234 in a comment\n00000001 1\n255\n") + std::string(3, '\x7f'));
+  REQUIRE(load_image(path).width == 1);
+}
