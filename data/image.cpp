@@ -123,6 +123,24 @@ bool pnm_header_number_too_long(const std::string& b) {
   return false;
 }
 
+// stb_image 2.27 grows its IDAT buffer to a chunk's declared length before reading it, so an
+// 88-byte PNG claiming a 1 GB chunk allocated 1 GB (found by fuzzing, tests/fuzz). Returns
+// what is wrong when a chunk before IEND runs past the end of the file, else "".
+std::string png_chunk_past_end(const std::string& b) {
+  const auto* d = reinterpret_cast<const uint8_t*>(b.data());
+  size_t p = 8;
+  while (p + 8 <= b.size()) {
+    const uint64_t len = uint64_t(d[p]) << 24 | uint64_t(d[p + 1]) << 16 | uint64_t(d[p + 2]) << 8 | d[p + 3];
+    if (std::memcmp(d + p + 4, "IEND", 4) == 0) return "";
+    if (p + 12 + len > b.size())
+      return "the file ends after " + std::to_string(b.size()) + " bytes, inside its " +
+             std::string(b.data() + p + 4, 4) + " chunk of " + std::to_string(len) + " bytes at offset " +
+             std::to_string(p) + ", before its IEND chunk: an interrupted download or copy?";
+    p += 12 + len;
+  }
+  return "";
+}
+
 // A JPEG is complete when an end-of-image marker follows the start of its first scan
 // (inside entropy-coded data 0xFF is always followed by 0x00 or a restart marker, and an
 // EXIF thumbnail's own marker lies before the scan).
@@ -265,6 +283,10 @@ Image load_image(const std::string& path, ImageOrientation orientation, ImageFil
   if (format == "JPEG") {
     const std::string bad = jpeg_bad_huffman_table(bytes);
     if (!bad.empty()) throw std::runtime_error(path + ": cannot decode image: corrupt JPEG (" + bad + ")");
+  }
+  if (format == "PNG") {
+    const std::string bad = png_chunk_past_end(bytes);
+    if (!bad.empty()) throw std::runtime_error(path + ": cannot decode image: truncated PNG (" + bad + ")");
   }
   if (format == "PNM" && pnm_header_number_too_long(bytes))
     throw std::runtime_error(path + ": cannot decode image: corrupt PNM (a header number with more than 8 digits)");

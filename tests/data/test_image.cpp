@@ -318,3 +318,18 @@ TEST_CASE("image: a PNM header number with more than 8 digits is an error naming
   write_bytes(path, std::string("P6\n# 12345678901234 in a comment\n00000001 1\n255\n") + std::string(3, '\x7f'));
   REQUIRE(load_image(path).width == 1);
 }
+
+TEST_CASE("image: a PNG chunk claiming more bytes than the file has is a truncated PNG, nothing allocated", "[image]") {
+  // Found by fuzzing (tests/fuzz/regressions/image): stb_image 2.27 grew its buffer to an
+  // IDAT's declared length first, 1 GB for an 88-byte file.
+  auto dir = test::temp_dir("image_png_chunk");
+  auto path = (dir / "claims.png").string();
+  save_image(path, quadrants(8, 8));
+  std::string png = read_bytes(path);
+  const size_t idat = png.find("IDAT");
+  REQUIRE(idat != std::string::npos);
+  png.replace(idat - 4, 4, std::string("\x40\x00\x00\x00", 4));
+  write_bytes(path, png);
+  REQUIRE_THROWS_WITH(load_image(path), Catch::Contains(path) && Catch::Contains("truncated PNG (the file ends after") &&
+                                            Catch::Contains("inside its IDAT chunk of 1073741824 bytes"));
+}
