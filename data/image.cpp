@@ -77,12 +77,15 @@ std::string sniff_format(const std::string& b) {
 // that they add up to at most 256, and writes past its 257-entry table (found by fuzzing,
 // tests/fuzz). Every DHT segment of the file is checked first, the way stb reads them (a
 // table's bytes past the end of the file read as 0; segments between progressive scans too).
-// Returns what is wrong, or "" when every table is fine.
+// Returns what is wrong, or "" when every table is fine or the data is not a JPEG to stb.
 std::string jpeg_bad_huffman_table(const std::string& b) {
   const auto* d = reinterpret_cast<const uint8_t*>(b.data());
   const size_t n = b.size();
   auto at = [&](size_t i) -> unsigned { return i < n ? d[i] : 0u; };
-  size_t p = 2;
+  size_t p = 0;  // stb_image takes any run of 0xFF before the SOI's D8 as a JPEG
+  while (p < n && d[p] == 0xFF) ++p;
+  if (p == 0 || p >= n || d[p] != 0xD8) return "";
+  ++p;
   while (p + 4 <= n) {
     if (d[p] != 0xFF) { ++p; continue; }  // entropy-coded data between scans
     const uint8_t m = d[p + 1];
@@ -280,7 +283,7 @@ Image load_image(const std::string& path, ImageOrientation orientation, ImageFil
   // Those two are decoded so, and made RGB below as stb would: grey repeated, alpha dropped.
   const std::string format = sniff_format(bytes);
   const int decoded_channels = format == "PIC" ? 4 : format == "PNM" ? 0 : 3;
-  if (format == "JPEG") {
+  {  // not only what sniff_format calls a JPEG: see jpeg_bad_huffman_table
     const std::string bad = jpeg_bad_huffman_table(bytes);
     if (!bad.empty()) throw std::runtime_error(path + ": cannot decode image: corrupt JPEG (" + bad + ")");
   }
