@@ -7,10 +7,12 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "engine/fault_injection.h"
 #include "engine/log.h"
 
 namespace frcnn {
@@ -195,6 +197,7 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
     }
     done += static_cast<size_t>(w);
   }
+  kill_point("write:" + std::filesystem::path(path).filename().string());
   if (::fsync(fd) != 0 || ::close(fd) != 0) {
     ::unlink(tmp.c_str());
     fail(path, "could not flush the temporary file");
@@ -203,6 +206,15 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
     int err = errno;
     ::unlink(tmp.c_str());
     fail(path, std::string("rename failed (") + std::strerror(err) + ")");
+  }
+  // The rename is durable once the folder's entry is: without this a power cut could
+  // bring back the old file (or none) after the caller was told the write succeeded.
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  if (dir.empty()) dir = ".";
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (dfd >= 0) {
+    ::fsync(dfd);  // best effort: some file systems refuse fsync on a folder
+    ::close(dfd);
   }
 }
 

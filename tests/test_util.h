@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <unistd.h>
 #include <random>
 #include <string>
@@ -24,6 +26,12 @@ inline std::filesystem::path temp_dir(const std::string& tag) {
 }
 
 // CPU F32 tensor, uniform in [lo, hi) from a seeded mt19937 (never zeros by accident).
+// A file's bytes ("" when it cannot be read), for byte-for-byte comparisons.
+inline std::string slurp_bytes(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
 inline Tensor random_tensor(const Shape& shape, uint32_t seed, float lo = -1.f, float hi = 1.f) {
   std::mt19937 gen(seed);
   std::uniform_real_distribution<float> dist(lo, hi);
