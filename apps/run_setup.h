@@ -41,6 +41,7 @@
 #include "engine/context.h"
 #include "layers/faster_rcnn.h"
 #include "train/config.h"
+#include "train/run_lock.h"
 
 namespace frcnn::cli {
 
@@ -68,10 +69,12 @@ Config load_run_config(const RunOptions& opt, std::string* source = nullptr);
 struct Run {
   Config cfg;                     // effective config (file + overrides), validated
   std::unique_ptr<Context> ctx;   // on the resolved device
+  std::unique_ptr<OutputFolderLock> out_lock;  // held on out_dir for the run's lifetime
 };
 
 // See the header comment. `out_dir` may be empty (config printed to the log); otherwise
-// it is created and config.yaml written into it. Throws with a message naming the key,
+// it is created, locked (train/run_lock.h: a second run on the same folder fails at once;
+// stale temp files of dead runs are removed) and config.yaml written into it. Throws with a message naming the key,
 // file or device on any problem.
 Run start_run(const RunOptions& opt, const std::string& out_dir);
 

@@ -10,6 +10,7 @@
 #include "data/loader.h"
 #include "data/transforms.h"
 #include "data/voc.h"
+#include "engine/fault_injection.h"
 #include "engine/log.h"
 #include "engine/safetensors.h"
 #include "engine/timer.h"
@@ -128,8 +129,18 @@ class TrainRun {
       const uint64_t pos0 = resumed_here ? start_position : 0;
       if (!run_stage(st, it0, pos0, config_text, ckpt_path)) return result;  // stopped (stop_after)
       model_.save(stage_path(opts_.out_dir, st.name), model_metadata(config_text));
+      kill_point("stage-end:" + st.name);
+      const bool last = si + 1 == stages_.size();
+      // A stop asked for in the stage's last iteration (or while its snapshot was written)
+      // ends the run here: the checkpoint says the stage is complete, and --resume goes on
+      // with the proposals and the next stage.
+      if (!last && stop_requested()) {
+        log_info(str_cat("stopping at the end of stage ", st.name, ": checkpoint at iteration ", st.sc.iters,
+                         "; continue with --resume"));
+        return result;
+      }
       // alt4: proposals for the next Fast R-CNN stage.
-      if (st.parts == TrainParts::Rpn && si + 1 < stages_.size()) write_proposals(st, stages_[si + 1].proposals);
+      if (st.parts == TrainParts::Rpn && !last && !write_proposals(st, stages_[si + 1].proposals)) return result;
     }
     result.model_path = opts_.out_dir + "/model.safetensors";
     model_.save(result.model_path, model_metadata(config_text));
@@ -265,6 +276,7 @@ class TrainRun {
         sum.fg_rois += l.fg_rois;
       }
       sgd.step(ctx_, params, it);
+      kill_point("iteration:" + st.name);
       ++window_iters;
       ++iters_this_process_;
 
@@ -287,8 +299,7 @@ class TrainRun {
         window.reset();
         window_iters = 0;
       }
-      const bool stop = (opts_.stop_after >= 0 && iters_this_process_ >= opts_.stop_after) ||
-                        (opts_.stop_requested && opts_.stop_requested->load());
+      const bool stop = (opts_.stop_after >= 0 && iters_this_process_ >= opts_.stop_after) || stop_requested();
       if (done % cfg_.schedule.checkpoint_every == 0 || done == st.sc.iters || stop)
         save_ckpt(ckpt_path, st, done, loader.position(), sgd, config_text);
       if (stop && done < st.sc.iters) {
@@ -300,9 +311,13 @@ class TrainRun {
     return true;
   }
 
+  bool stop_requested() const { return opts_.stop_requested && opts_.stop_requested->load(); }
+
   // alt4: proposals of every training image with the current RPN, in original-image
-  // coordinates, for the Fast R-CNN stage that follows.
-  void write_proposals(const StagePlan& rpn_stage, const std::string& name) {
+  // coordinates, for the Fast R-CNN stage that follows. False when a stop was asked for
+  // on the way: nothing is written (the checkpoint still ends the RPN stage, so --resume
+  // computes them again; on VOC this pass takes minutes, too long to make a user wait).
+  bool write_proposals(const StagePlan& rpn_stage, const std::string& name) {
     const std::string path = opts_.out_dir + "/" + name + ".safetensors";
     LoaderOptions lo = LoaderOptions::evaluation(cfg_.input.scale, cfg_.input.max_size);
     lo.convention = conv_;
@@ -314,12 +329,18 @@ class TrainRun {
     size_t done = 0;
     int64_t total_boxes = 0;
     while (auto s = loader.next()) {
+      if (stop_requested()) {
+        log_info(str_cat("stopping during the proposals of stage ", rpn_stage.name, " (", done, "/", n,
+                         " images): they are computed again on --resume"));
+        return false;
+      }
       Proposals p = model_.propose(ctx_, image_on(*s, ctx_), s->scale, /*pre_nms=*/0, cfg_.schedule.proposal_post_nms);
       Tensor boxes = p.boxes.to(Device::cpu(), ctx_.stream());
       for (int64_t i = 0; i < boxes.numel(); ++i) boxes.data<float>()[i] /= s->scale;
       total_boxes += boxes.size(0);
       store.put(s->id, boxes);
       ++done;
+      kill_point("proposals:" + rpn_stage.name);
       if (done % std::max<size_t>(1, n / 10) == 0 || done == n)
         log_info(str_cat("proposals (", rpn_stage.name, "): ", done, "/", n, " images, ",
                          format_duration(t.seconds() / double(done) * double(n - done)), " left"));
@@ -329,6 +350,7 @@ class TrainRun {
                       {"pre_nms", "no cap"}});
     log_info(str_cat("proposals: ", path, " (", done, " images, ", done ? total_boxes / int64_t(done) : 0,
                      " boxes per image on average)"));
+    return true;
   }
 
   const Config& cfg_;

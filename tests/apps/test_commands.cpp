@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -19,6 +20,7 @@
 #include "tests/apps/frcnn_cli.h"
 #include "tests/gpu.h"
 #include "tests/train/eval_fixture.h"
+#include "train/run_lock.h"
 
 using namespace frcnn;
 namespace fs = std::filesystem;
@@ -198,6 +200,35 @@ TEST_CASE("detect and eval run with the model's stored config and refuse weight-
   REQUIRE_THAT(ok.err, Catch::Contains("input.scale: 128 -> 160") && Catch::Contains("running with them"));
   CmdResult help = run_frcnn(f.dir, "detect --help");
   REQUIRE_THAT(help.out, Catch::Contains("--override-model-config") && Catch::Contains("stored in the model file"));
+}
+
+TEST_CASE("detect and eval lock their --out folder and remove a dead run's temp files", "[apps]") {
+  auto f = test::make_eval_fixture("cmd_out_lock");
+  const std::string img = test_image(f, 0), w = " -w " + quote(f.weights.string()) + " ";
+  const fs::path out = f.dir / "out";
+  {
+    OutputFolderLock held(out.string());  // as another run would hold it
+    for (const std::string& cmd : {"detect --device cpu" + w + "--out " + quote(out.string()) + " " + quote(img),
+                                   "eval --device cpu" + w + "--out " + quote(out.string())}) {
+      CmdResult r = run_frcnn(f.dir, cmd);
+      REQUIRE(r.code == 1);
+      REQUIRE_THAT(r.err, Catch::Contains(out.string() + ": another frcnn run (pid " + std::to_string(::getpid()) +
+                                          ") is using this output folder"));
+    }
+    REQUIRE_FALSE(fs::exists(out / "eval.json"));
+  }
+  // A temp file of a process that died mid-write (its pid names no process) goes; others stay.
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) ::_exit(0);
+  REQUIRE(::waitpid(child, nullptr, 0) == child);
+  const fs::path stale = out / ("eval.json.tmp." + std::to_string(child)), mine = out / "notes.txt";
+  std::ofstream(stale) << "torn";
+  std::ofstream(mine) << "keep";
+  REQUIRE(run_frcnn(f.dir, "eval --device cpu" + w + "--out " + quote(out.string())).code == 0);
+  REQUIRE_FALSE(fs::exists(stale));
+  REQUIRE(fs::exists(mine));
+  REQUIRE(fs::exists(out / "eval.json"));
 }
 
 TEST_CASE("frcnn eval without weights or with a bad split fails clearly", "[apps]") {

@@ -1,6 +1,8 @@
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "engine/safetensors.h"
 #include "layers/faster_rcnn.h"
@@ -187,6 +189,57 @@ TEST_CASE("trainer: a stop request checkpoints at the end of the iteration", "[t
   o.resume = true;
   REQUIRE(train(cfg, ctx, o).finished);
   REQUIRE(test::read_metrics((out / "metrics.jsonl").string()).size() == 6 + 6 + 4 + 4);
+}
+
+TEST_CASE("trainer: a stop in a stage's last iteration or during the proposals ends the run at the boundary",
+          "[trainer]") {
+  Context ctx;
+  Config cfg = test::tiny_train_config(test::tiny_dataset());
+  auto full = test::temp_dir("train_boundary_full"), out = test::temp_dir("train_boundary");
+  TrainResult a = train(cfg, ctx, {full.string(), "", false, -1});
+  REQUIRE(a.finished);
+
+  // rpn1 has 6 iterations: stop after 5, then resume with the stop already requested, so the
+  // request comes in the stage's last iteration.
+  REQUIRE_FALSE(train(cfg, ctx, {out.string(), "", false, 5}).finished);
+  std::atomic<bool> stop{true};
+  TrainOptions o{out.string(), "", true, -1};
+  o.stop_requested = &stop;
+  REQUIRE_FALSE(train(cfg, ctx, o).finished);
+  CheckpointState ck = load_checkpoint((out / "checkpoint.safetensors").string());
+  REQUIRE(ck.stage == "rpn1");
+  REQUIRE(ck.iter == 6);
+  REQUIRE(fs::exists(out / "rpn1.safetensors"));
+  REQUIRE_FALSE(fs::exists(out / "proposals_rpn1.safetensors"));  // the long pass was not started
+
+  // A request that comes during the proposal pass (set by a thread once the stage's snapshot
+  // exists): nothing half-done is kept, wherever it lands.
+  const fs::path out2 = test::temp_dir("train_boundary_proposals");
+  std::atomic<bool> stop2{false}, done{false};
+  std::thread watcher([&] {
+    while (!done && !fs::exists(out2 / "rpn1.safetensors")) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    stop2 = true;
+  });
+  TrainOptions o2{out2.string(), "", false, -1};
+  o2.stop_requested = &stop2;
+  TrainResult r2 = train(cfg, ctx, o2);
+  done = true;
+  watcher.join();
+  REQUIRE_FALSE(r2.finished);
+  CheckpointState ck2 = load_checkpoint((out2 / "checkpoint.safetensors").string());
+  INFO("stopped at stage " << ck2.stage << " iteration " << ck2.iter);
+  if (ck2.stage == "rpn1") REQUIRE_FALSE(fs::exists(out2 / "proposals_rpn1.safetensors"));
+
+  // Both resume to the uninterrupted run's model, byte for byte.
+  stop = false;
+  stop2 = false;
+  REQUIRE(train(cfg, ctx, o).finished);
+  o2.resume = true;
+  REQUIRE(train(cfg, ctx, o2).finished);
+  const std::string want = test::slurp_bytes(full / "model.safetensors");
+  REQUIRE(test::slurp_bytes(out / "model.safetensors") == want);
+  REQUIRE(test::slurp_bytes(out2 / "model.safetensors") == want);
+  REQUIRE(test::read_metrics((out / "metrics.jsonl").string()) == test::read_metrics((full / "metrics.jsonl").string()));
 }
 
 TEST_CASE("trainer: joint training on CUDA gives the CPU's losses step for step", "[trainer][gpu]") {
