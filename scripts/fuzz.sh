@@ -15,8 +15,8 @@
 # between runs, so a longer run continues where the last one stopped), crash files to
 # build-fuzz/crashes/<t>/, the log to build-fuzz/logs/<t>.log. Knobs (environment):
 # FUZZ_BUILD_DIR (build-fuzz), FUZZ_RSS_MB (2048: libFuzzer's -rss_limit_mb), FUZZ_MALLOC_MB
-# (512: -malloc_limit_mb, a single allocation above it is a finding), FUZZ_TIMEOUT (10: s per
-# input), FUZZ_MAX_LEN (8192: input size cap in bytes), BUILD_JOBS (nproc).
+# (512: -malloc_limit_mb, a single allocation above it is a finding), FUZZ_SEED (1; 0: random),
+# FUZZ_TIMEOUT (10: s per input), FUZZ_MAX_LEN (8192: input size cap in bytes), BUILD_JOBS (nproc).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -28,7 +28,7 @@ build_only=0
 list=0
 targets=()
 all_targets() { for f in tests/fuzz/fuzz_*.cpp; do f=${f##*/fuzz_}; echo "${f%.cpp}"; done; }
-usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; }
 while (($#)); do
   case "$1" in
     --time) seconds=$2; shift 2 ;;
@@ -66,7 +66,10 @@ run_one() {
   local t=$1 log=$build/logs/$1.log
   local corpus=$build/corpus/$t crashes=$build/crashes/$t
   mkdir -p "$corpus" "$crashes" "$build/logs"
-  local args=(-max_total_time="$seconds" -rss_limit_mb="$rss" -malloc_limit_mb="$mal" -timeout="$per_input"
+  # A fixed seed (FUZZ_SEED, default 1) makes the CI smoke take the same path on every run,
+  # so a red smoke is a finding anyone can reproduce, not luck; FUZZ_SEED=0 lets libFuzzer
+  # pick one (for long runs).
+  local args=(-seed="${FUZZ_SEED:-1}" -max_total_time="$seconds" -rss_limit_mb="$rss" -malloc_limit_mb="$mal" -timeout="$per_input"
               -max_len="$max_len" -print_final_stats=1 -artifact_prefix="$crashes/")
   [[ -f tests/fuzz/$t.dict ]] && args+=(-dict="tests/fuzz/$t.dict")
   # The first folder receives new inputs; the committed ones are only read.
