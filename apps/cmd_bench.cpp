@@ -27,10 +27,12 @@ struct BenchArgs {
 
 void run_bench(const BenchArgs& a) {
   if (a.run.config.empty()) throw std::invalid_argument("bench: --config is required");
-  Run run = start_run(a.run, "");
   E2eOptions opt = a.opt;
   opt.mode = a.mode;
   if (!a.size.empty()) parse_size(a.size, opt.height, opt.width);
+  // Found now, not after minutes of timing.
+  if (!a.json.empty()) require_writable(a.json);
+  Run run = start_run(a.run, "");
   const std::string name = std::filesystem::path(a.run.config).stem().string();
   E2eReport r = run_e2e_bench(run.cfg, name, *run.ctx, opt);
   std::fputs(e2e_table(r).c_str(), stdout);
@@ -39,8 +41,6 @@ void run_bench(const BenchArgs& a) {
     nlohmann::json j = e2e_to_json(r);
     j["config_path"] = a.run.config;
     j["overrides"] = a.run.sets;
-    const auto parent = std::filesystem::path(a.json).parent_path();
-    if (!parent.empty()) std::filesystem::create_directories(parent);
     write_file_atomic(a.json, j.dump(2) + "\n");
     log_info("frcnn bench: wrote " + a.json);
   }

@@ -56,6 +56,17 @@ void run_train(TrainArgs& a) {
   // where (it checks the config on --resume); the 80-odd lines stay off the terminal.
   a.run.command_writes_config = true;
   Run run = start_run(a.run, "");
+  // The evaluation runs after hours of training: a test split it could not score is found now.
+  const auto test_list = std::filesystem::path(run.cfg.data.root) / "ImageSets" / "Main" / (run.cfg.data.test_split + ".txt");
+  const bool evaluate = !a.no_eval && std::filesystem::exists(test_list);
+  if (evaluate) {
+    VocOptions vo;
+    vo.keep_difficult = true;
+    VocDataset test_set(run.cfg.data.root, run.cfg.data.test_split, run.cfg.model.classes, vo);
+    require_ground_truth(voc_ground_truth(test_set, test_set.size()),
+                         run.cfg.data.root + " split '" + run.cfg.data.test_split +
+                             "' (the evaluation after training; --no-eval skips it)");
+  }
   TrainOptions o;
   o.out_dir = a.out;
   o.imagenet_weights = a.weights;
@@ -77,8 +88,7 @@ void run_train(TrainArgs& a) {
   }
   if (!r.finished) throw CLI::RuntimeError(kExitStoppedAfter);
   if (a.no_eval) return;
-  const auto test_list = std::filesystem::path(run.cfg.data.root) / "ImageSets" / "Main" / (run.cfg.data.test_split + ".txt");
-  if (!std::filesystem::exists(test_list)) {
+  if (!evaluate) {
     log_info("no " + test_list.string() + ": skipping the evaluation");
     return;
   }

@@ -55,4 +55,10 @@ void save_safetensors(const std::string& path, const std::map<std::string, Tenso
 // checkpoint and result writers too.
 void write_file_atomic(const std::string& path, const std::string& bytes);
 
+// Checks up front that write_file_atomic(path, ...) can succeed, for outputs written at
+// the end of long work (frcnn bench --json): creates the parent folder if needed, then
+// creates and removes the temp file. Throws naming `path` and the reason (a folder in the
+// way, no permission, a read-only file system, ...).
+void require_writable(const std::string& path);
+
 }  // namespace frcnn
