@@ -30,11 +30,13 @@ void device_synchronize() {
 }
 
 namespace {
+#if FRCNN_WITH_CUDA
 // Stream ids are never reused (0 is the legacy default stream's).
 uint64_t next_stream_id() {
   static std::atomic<uint64_t> next{1};
   return next.fetch_add(1);
 }
+#endif
 
 void destroy(Stream s) noexcept {
 #if FRCNN_WITH_CUDA

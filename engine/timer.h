@@ -34,8 +34,9 @@ class CudaEventTimer {
 
  private:
   Stream stream_;
-  void* start_ = nullptr;  // cudaEvent_t
-  void* stop_ = nullptr;
+  // cudaEvent_t; unused in a build without CUDA, where every method throws.
+  [[maybe_unused]] void* start_ = nullptr;
+  [[maybe_unused]] void* stop_ = nullptr;
 };
 
 }  // namespace frcnn
