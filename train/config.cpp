@@ -162,7 +162,11 @@ Config from_yaml(const YAML::Node& root, const std::string& source) {
   std::vector<std::string> leaves;
   if (root.IsDefined() && !root.IsNull()) {
     if (!root.IsMap()) throw std::runtime_error(source + ": the config is not a YAML map");
-    leaf_paths(root, "", leaves);
+    try {
+      leaf_paths(root, "", leaves);
+    } catch (const YAML::Exception& e) {  // a complex key ("? {a: 1}: ...") has no name (found by fuzzing)
+      throw std::runtime_error(source + ": a key that is not a plain name (" + e.what() + ")");
+    }
   }
   for (const auto& p : leaves)
     if (!known.count(p)) throw std::runtime_error(source + ": unknown config key '" + p + "'");
