@@ -297,13 +297,17 @@ Image load_image(const std::string& path, ImageOrientation orientation, ImageFil
   // million pixels took 16 s and 150 MB (found by fuzzing, tests/fuzz). The size is read first
   // (stbi_info: no pixels) and refused above 2^26 pixels, or above 1024 pixels per byte of the
   // file beyond the first 2^20 pixels (photos have a few pixels per byte; a deflate stream at
-  // its best ratio holds about 1000 grey pixels per byte). A header stbi_info cannot read is
-  // not decoded at all: stb_image's PIC loader allocated 1.2 GB for a 130-byte file whose
-  // header its info function refused (found by fuzzing, tests/fuzz).
+  // its best ratio holds about 1000 grey pixels per byte). Where stb's info and load read the
+  // header with one parser (JPEG, PNG, BMP, GIF, PNM), a header info refuses makes load fail
+  // too, with the format's own reason for the message; the other formats' loaders parse it
+  // again their own way (stb's PIC loader allocated 1.2 GB for a 130-byte file whose header
+  // its info function refused: found by fuzzing, tests/fuzz), so they are not decoded at all.
   int iw = 0, ih = 0, ic = 0;
-  if (!stbi_info_from_memory(data, int(bytes.size()), &iw, &ih, &ic))
-    throw std::runtime_error(path + ": " + decode_failure(bytes, stbi_failure_reason()));
-  {
+  if (!stbi_info_from_memory(data, int(bytes.size()), &iw, &ih, &ic)) {
+    static const std::set<std::string> shared_parser = {"", "JPEG", "PNG", "BMP", "GIF", "PNM"};
+    if (!shared_parser.count(format))
+      throw std::runtime_error(path + ": cannot decode image: corrupt " + format + " (its header does not parse)");
+  } else {
     const uint64_t pixels = uint64_t(iw) * uint64_t(ih);
     if (pixels > (uint64_t(1) << 26))
       throw std::runtime_error(path + ": cannot decode image: " + std::to_string(iw) + "x" + std::to_string(ih) +
