@@ -109,21 +109,14 @@ TEST_CASE("frcnn train: a second Ctrl-C stops at once and leaves the last checkp
 
 TEST_CASE("frcnn train: a test split that cannot be scored is refused before training", "[apps]") {
   const fs::path dir = temp_dir("train_cmd_no_gt");
-  SynthOptions so;
-  so.out = (dir / "voc").string();
-  so.train = 4;
-  so.test = 2;
-  so.seed = 3;
-  so.min_side = 120;
-  so.max_side = 180;
-  write_synthetic_voc(so);
-  VocDataset test_set(so.out, "test", synth_class_names());
+  const std::string voc = small_voc(dir / "voc", 4, 2, 3);
+  VocDataset test_set(voc, "test", synth_class_names());
   for (const auto& r : test_set.records()) std::ofstream(r.annotation_path) << voc_annotation_xml(r.id, r.width, r.height, {});
-  const fs::path cfg = write_config(dir, tiny_train_config(so.out)), out = dir / "run";
+  const fs::path cfg = write_config(dir, tiny_train_config(voc)), out = dir / "run";
   const std::string args = "train --device cpu -c " + quote(cfg.string()) + " --out " + quote(out.string());
   CmdResult r = run_frcnn(dir, args);
   REQUIRE(r.code == 1);
-  REQUIRE_THAT(r.err, Catch::Contains(so.out + " split 'test'") && Catch::Contains("mAP is not defined") &&
+  REQUIRE_THAT(r.err, Catch::Contains(voc + " split 'test'") && Catch::Contains("mAP is not defined") &&
                           Catch::Contains("--no-eval"));
   REQUIRE_FALSE(fs::exists(out / "checkpoint.safetensors"));  // refused before any work
   REQUIRE(run_frcnn(dir, args + " --no-eval --stop-after 1").code == 75);

@@ -13,19 +13,22 @@
 
 namespace frcnn::test {
 
+// A synthetic VOC set at `root` with images of 120..180 pixels a side; returns root.
+inline std::string small_voc(const std::filesystem::path& root, int train, int test, uint64_t seed) {
+  SynthOptions o;
+  o.out = root.string();
+  o.train = train;
+  o.test = test;
+  o.seed = seed;
+  o.min_side = 120;
+  o.max_side = 180;
+  write_synthetic_voc(o);
+  return o.out;
+}
+
 inline std::string tiny_dataset(int train = 8, int test = 4) {
   static std::string root;  // one per test process
-  if (root.empty()) {
-    root = (temp_dir("train_data") / "voc").string();
-    SynthOptions o;
-    o.out = root;
-    o.train = train;
-    o.test = test;
-    o.seed = 11;
-    o.min_side = 120;
-    o.max_side = 180;
-    write_synthetic_voc(o);
-  }
+  if (root.empty()) root = small_voc(temp_dir("train_data") / "voc", train, test, 11);
   return root;
 }
 
