@@ -50,4 +50,4 @@ demo: build
 	@scripts/demo.sh $(BUILD_DIR)
 
 clean:
-	rm -rf $(BUILD_DIR) $(EMU_BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(EMU_BUILD_DIR) build-fuzz
