@@ -68,14 +68,17 @@ __device__ inline uint32_t cvt_tf32(float x) {
   return r;
 }
 
+// Both mma shapes take the same registers: {d0..d3} f32, {a0..a3} and {b0, b1} .b32, {c0..c3} f32.
+#define FRCNN_MMA_F32_ASM(shape_and_types)                                                              \
+  asm volatile("mma.sync.aligned." shape_and_types                                                     \
+               " {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%10, %11, %12, %13};"                   \
+               : "=f"(d[0]), "=f"(d[1]), "=f"(d[2]), "=f"(d[3])                                         \
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]), "f"(c[0]), "f"(c[1]), \
+                 "f"(c[2]), "f"(c[3]))
+
 __device__ inline void mma_m16n8k8_tf32(float d[4], const uint32_t a[4], const uint32_t b[2], const float c[4]) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-  asm volatile(
-      "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
-      "{%10, %11, %12, %13};"
-      : "=f"(d[0]), "=f"(d[1]), "=f"(d[2]), "=f"(d[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]), "f"(c[0]), "f"(c[1]), "f"(c[2]),
-        "f"(c[3]));
+  FRCNN_MMA_F32_ASM("m16n8k8.row.col.f32.tf32.tf32.f32");
 #else
   FRCNN_PTX_UNSUPPORTED();
 #endif
@@ -83,12 +86,7 @@ __device__ inline void mma_m16n8k8_tf32(float d[4], const uint32_t a[4], const u
 
 __device__ inline void mma_m16n8k16_bf16(float d[4], const uint32_t a[4], const uint32_t b[2], const float c[4]) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
-      "{%10, %11, %12, %13};"
-      : "=f"(d[0]), "=f"(d[1]), "=f"(d[2]), "=f"(d[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]), "f"(c[0]), "f"(c[1]), "f"(c[2]),
-        "f"(c[3]));
+  FRCNN_MMA_F32_ASM("m16n8k16.row.col.f32.bf16.bf16.f32");
 #else
   FRCNN_PTX_UNSUPPORTED();
 #endif
