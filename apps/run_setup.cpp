@@ -95,7 +95,10 @@ Run start_run(const RunOptions& opt, const std::string& out_dir) {
     write_file_atomic(path, dump);
     log_info("effective config: " + path + " (" + source + ")");
   } else if (!opt.command_writes_config) {
-    log_info("effective config (" + source + "):\n" + dump);
+    // No folder to put it in (detect without --out, bench): one line, the 80-odd lines of the
+    // config itself at debug level (--log-level debug), or `frcnn config` with the same options.
+    log_info("effective config: " + source + " (--log-level debug prints it)");
+    log_debug("effective config:\n" + dump);
   }
 
   const Device device = resolve_device(opt.device);

@@ -13,7 +13,7 @@
 // resolves --device (engine/device.h: cpu | cuda | cuda:N | auto) and creates the Context
 // with model.backbone.math and .deterministic (the cuDNN / cuBLAS math of the whole run).
 // The effective config (dump_config) goes to OUT_DIR/config.yaml when out_dir is given
-// (the log names the file), else onto the log, so every run records what it ran with
+// (the log names the file), else onto the log at debug level (one info line names its source)
 // (frcnn train: RunOptions::command_writes_config, the trainer writes OUT/config.yaml).
 //
 // Model-config rule (detect, eval: RunOptions::model is the trained model file): the

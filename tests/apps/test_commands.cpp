@@ -160,6 +160,11 @@ TEST_CASE("detect and eval run with the model's stored config and refuse weight-
   CmdResult r = run_frcnn(f.dir, "detect --device cpu" + w + quote(img));
   REQUIRE(r.code == 0);
   REQUIRE_THAT(r.err, Catch::Contains("the config stored in " + f.weights.string()));
+  // Without --out there is no config.yaml to write: one line, the dump only at debug level.
+  REQUIRE(r.err.find("# proposal NMS IoU") == std::string::npos);
+  CmdResult dbg = run_frcnn(f.dir, "detect --device cpu --log-level debug" + w + quote(img));
+  REQUIRE(dbg.code == 0);
+  REQUIRE_THAT(dbg.err, Catch::Contains("# proposal NMS IoU"));
   const fs::path ev = f.dir / "ev";
   CmdResult e = run_frcnn(f.dir, "eval --device cpu" + w + "--out " + quote(ev.string()));
   REQUIRE(e.code == 0);
