@@ -66,8 +66,7 @@ void run_eval(EvalOptions& o) {
     }
     Config cfg = load_run_config(ro);
     if (cfg.data.root.empty()) throw std::invalid_argument("eval: data.root is empty (set it or pass --data)");
-    OutputFolderLock lock(o.out);  // creates it
-    remove_stale_temp_files(o.out);
+    OutputFolderLock lock(o.out);  // creates it, removes dead runs' temp files
     const std::string split = cfg.data.test_split;
     int n = o.max_images > 0 ? o.max_images : images_of_earlier_run(o.from_results, split);
     VocDataset ds(cfg.data.root, split, cfg.model.classes, VocOptions{});

@@ -95,7 +95,6 @@ void run_train(TrainArgs& a) {
   Detector d = load_detector(run, r.model_path);  // as frcnn eval would load it
   // The trainer's lock on OUT ended with train(); the evaluation holds one on OUT/eval.
   OutputFolderLock eval_lock(a.out + "/eval");
-  remove_stale_temp_files(a.out + "/eval");
   EvalSummary s = evaluate_split(*run.ctx, *d.model, run.cfg, d.convention, run.cfg.data.test_split, a.out + "/eval",
                                  ApMetric::Voc07);
   log_info(str_cat("train: done. model ", r.model_path, ", test mAP ", s.map, " (VOC07 11-point); evaluation in ",

@@ -88,9 +88,9 @@ Run start_run(const RunOptions& opt, const std::string& out_dir) {
 
   const std::string dump = dump_config(run.cfg);
   if (!out_dir.empty()) {
-    // Before anything is written: two runs on one folder would mix their files.
+    // Before anything is written: two runs on one folder would mix their files (the lock also
+    // clears a dead run's temp files).
     run.out_lock = std::make_unique<OutputFolderLock>(out_dir);
-    remove_stale_temp_files(out_dir);
     const std::string path = (std::filesystem::path(out_dir) / "config.yaml").string();
     write_file_atomic(path, dump);
     log_info("effective config: " + path + " (" + source + ")");

@@ -50,6 +50,7 @@ OutputFolderLock::OutputFolderLock(const std::string& dir) : path_((fs::path(dir
   const std::string pid = std::to_string(::getpid()) + "\n";
   if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, pid.data(), pid.size(), 0) != ssize_t(pid.size()))
     log_warn(path_ + ": could not record this run's pid: " + std::strerror(errno));
+  remove_stale_temp_files(dir);
 }
 
 OutputFolderLock::~OutputFolderLock() {

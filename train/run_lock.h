@@ -9,7 +9,8 @@
 //
 // remove_stale_temp_files() deletes the `<name>.tmp.<pid>` files that write_file_atomic
 // (engine/safetensors.h) leaves behind when its process is killed between writing and
-// renaming, and only those whose pid is no longer alive.
+// renaming, and only those whose pid is no longer alive. Taking the lock runs it on the
+// folder: every run that holds a folder starts without a dead run's litter.
 #pragma once
 #include <string>
 #include <vector>
@@ -18,8 +19,9 @@ namespace frcnn {
 
 class OutputFolderLock {
  public:
-  // Creates DIR if needed. Throws std::runtime_error naming DIR (and the other run's pid,
-  // when it recorded one) if another process holds the lock.
+  // Creates DIR if needed, then removes its stale temp files (remove_stale_temp_files).
+  // Throws std::runtime_error naming DIR (and the other run's pid, when it recorded one) if
+  // another process holds the lock; nothing is removed then.
   explicit OutputFolderLock(const std::string& dir);
   ~OutputFolderLock();
   OutputFolderLock(const OutputFolderLock&) = delete;

@@ -404,7 +404,6 @@ TrainResult train(const Config& cfg, Context& ctx, const TrainOptions& opts) {
   // Before anything is read or written in the folder: a second run on it fails here, and
   // the temp files of a run that was killed mid-write go (no live run can own them now).
   OutputFolderLock lock(opts.out_dir);
-  remove_stale_temp_files(opts.out_dir);
   TrainRun run(cfg, ctx, opts);
   return run.run();
 }

@@ -76,4 +76,11 @@ TEST_CASE("run lock: stale temp files of dead processes are removed, nothing els
   for (const auto& p : kept) REQUIRE(fs::exists(p));
   REQUIRE(fs::is_directory(dir / ("eval.tmp." + dead)));
   REQUIRE(remove_stale_temp_files((dir / "missing").string()).empty());
+  // Taking the folder's lock clears them too (every run that holds a folder starts clean).
+  touch(stale);
+  {
+    OutputFolderLock lock(dir.string());
+    REQUIRE_FALSE(fs::exists(stale));
+    for (const auto& p : kept) REQUIRE(fs::exists(p));
+  }
 }
