@@ -23,6 +23,10 @@ namespace {
   throw std::runtime_error(path + ": " + what);
 }
 
+// The temporary file write_file_atomic writes `path` through: `<path>.tmp.<pid>`, the name
+// remove_stale_temp_files (train/run_lock.h) recognises once its process is gone.
+std::string temp_path(const std::string& path) { return path + ".tmp." + std::to_string(::getpid()); }
+
 uint64_t read_u64_le(const unsigned char* b) {
   uint64_t v = 0;
   for (int i = 7; i >= 0; --i) v = (v << 8) | b[i];
@@ -182,7 +186,7 @@ TensorFile load_safetensors(const std::string& path) {
 }
 
 void write_file_atomic(const std::string& path, const std::string& bytes) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  const std::string tmp = temp_path(path);
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0) fail(path, std::string("cannot create temporary file (") + std::strerror(errno) + ")");
   size_t done = 0;
@@ -227,7 +231,7 @@ void require_writable(const std::string& path) {
     fs::create_directories(parent, ec);
     if (ec) fail(path, "cannot create the folder " + parent.string() + " (" + ec.message() + ")");
   }
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  const std::string tmp = temp_path(path);
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0) fail(path, std::string("cannot be written (") + std::strerror(errno) + ")");
   ::close(fd);
