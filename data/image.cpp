@@ -29,6 +29,7 @@ Image::Image(int w, int h, uint8_t r, uint8_t g, uint8_t b) : width(w), height(h
 
 namespace {
 
+// 16 and 32-bit integers at p, little-endian (TIFF "II") or big-endian (TIFF "MM", JPEG, PNG).
 uint32_t get16(const uint8_t* p, bool le) { return le ? uint32_t(p[0]) | uint32_t(p[1]) << 8 : uint32_t(p[0]) << 8 | p[1]; }
 uint32_t get32(const uint8_t* p, bool le) {
   return le ? uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24
@@ -92,7 +93,7 @@ std::string jpeg_bad_huffman_table(const std::string& b) {
     if (m == 0xFF) { ++p; continue; }
     if (m == 0x00 || m == 0x01 || m == 0xD8 || (m >= 0xD0 && m <= 0xD7)) { p += 2; continue; }
     if (m == 0xD9) break;
-    const size_t len = size_t(d[p + 2]) << 8 | d[p + 3];
+    const size_t len = get16(d + p + 2, /*le=*/false);
     if (m == 0xC4) {
       for (size_t q = p + 4; q < p + 2 + len && q < n;) {
         unsigned codes = 0;
@@ -133,7 +134,7 @@ std::string png_chunk_past_end(const std::string& b) {
   const auto* d = reinterpret_cast<const uint8_t*>(b.data());
   size_t p = 8;
   while (p + 8 <= b.size()) {
-    const uint64_t len = uint64_t(d[p]) << 24 | uint64_t(d[p + 1]) << 16 | uint64_t(d[p + 2]) << 8 | d[p + 3];
+    const uint64_t len = get32(d + p, /*le=*/false);
     if (std::memcmp(d + p + 4, "IEND", 4) == 0) return "";
     if (p + 12 + len > b.size())
       return "the file ends after " + std::to_string(b.size()) + " bytes, inside its " +
@@ -157,7 +158,7 @@ bool jpeg_complete(const std::string& b) {
     if (m == 0xFF) { ++p; continue; }
     if (m == 0xD8 || m == 0x01 || (m >= 0xD0 && m <= 0xD7)) { p += 2; continue; }
     if (m == 0xD9) return true;
-    const size_t len = size_t(d[p + 2]) << 8 | d[p + 3];
+    const size_t len = get16(d + p + 2, /*le=*/false);
     if (m == 0xDA) {
       for (size_t q = p + 2; q + 1 < n; ++q)
         if (d[q] == 0xFF && d[q + 1] == 0xD9) return true;
@@ -225,7 +226,7 @@ int jpeg_exif_orientation(const uint8_t* d, size_t n) {
     if (m == 0xFF) { ++p; continue; }                                               // fill byte
     if (m == 0xD8 || m == 0x01 || (m >= 0xD0 && m <= 0xD7)) { p += 2; continue; }  // no length
     if (m == 0xDA || m == 0xD9) return 1;                                           // scan / end: no EXIF before it
-    const size_t len = size_t(d[p + 2]) << 8 | d[p + 3];
+    const size_t len = get16(d + p + 2, /*le=*/false);
     if (len < 2 || len > n - p - 2) return 1;
     const uint8_t* seg = d + p + 4;
     const size_t seg_n = len - 2;
