@@ -145,57 +145,54 @@ struct MmaRegs {
 };
 // Lane holding element (row, col) of an operand, and which register, per the layouts above.
 inline unsigned lane_of(unsigned group, unsigned tig) { return 4 * group + tig; }
+
+// One warp's mma with K products: every lane deposits its A and B registers, then computes
+// its four D elements (the C/D layout above) as C plus the K products in k order, in FP32.
+// elem_a(regs, r, k) and elem_b(regs, k, n) read one operand element out of the gathered
+// registers (regs(lane) is that lane's MmaRegs), per the format's fragment layout.
+template <unsigned K, class ElemA, class ElemB>
+inline void mma(float d[4], const uint32_t a[4], const uint32_t b[2], const float c[4], const char* what,
+                ElemA elem_a, ElemB elem_b) {
+  MmaRegs mine;
+  memcpy(mine.a, a, sizeof mine.a);
+  memcpy(mine.b, b, sizeof mine.b);
+  const emu::WarpTable t = emu::warp_collective(0xFFFFFFFFu, &mine, sizeof mine, what, __FILE__, __LINE__);
+  auto regs = [&](unsigned lane) { return t.at<MmaRegs>(lane); };
+  const unsigned lane = emu::lane_id(), group = lane / 4, tig = lane % 4;
+  for (int i = 0; i < 4; ++i) {
+    const unsigned row = group + (i >= 2 ? 8 : 0), col = 2 * tig + (i & 1);
+    float acc = c[i];
+    for (unsigned k = 0; k < K; ++k) acc += elem_a(regs, row, k) * elem_b(regs, k, col);
+    d[i] = acc;
+  }
+}
 }  // namespace twin
 
 inline uint32_t cvt_tf32(float x) { return tf32_round_bits(float_bits(x)); }
 
+// A(r, k): lane 4 (r % 8) + k % 4, register (r >= 8) + 2 (k >= 4); B(k, n): lane 4 n + k % 4,
+// register (k >= 4). The tensor core reads the top 19 bits of each.
 inline void mma_m16n8k8_tf32(float d[4], const uint32_t a[4], const uint32_t b[2], const float c[4]) {
-  twin::MmaRegs mine;
-  memcpy(mine.a, a, sizeof mine.a);
-  memcpy(mine.b, b, sizeof mine.b);
-  const emu::WarpTable t = emu::warp_collective(0xFFFFFFFFu, &mine, sizeof mine, "mma.m16n8k8.tf32", __FILE__, __LINE__);
-  // A(r, k): lane 4 (r % 8) + k % 4, register (r >= 8) + 2 (k >= 4); B(k, n): lane 4 n + k % 4, register (k >= 4).
-  auto A = [&](unsigned r, unsigned k) {
-    const twin::MmaRegs m = t.at<twin::MmaRegs>(twin::lane_of(r % 8, k % 4));
-    return bits_float(tf32_truncate_bits(m.a[(r >= 8 ? 1 : 0) + (k >= 4 ? 2 : 0)]));
-  };
-  auto B = [&](unsigned k, unsigned n) {
-    const twin::MmaRegs m = t.at<twin::MmaRegs>(twin::lane_of(n, k % 4));
-    return bits_float(tf32_truncate_bits(m.b[k >= 4 ? 1 : 0]));
-  };
-  const unsigned lane = emu::lane_id(), group = lane / 4, tig = lane % 4;
-  for (int i = 0; i < 4; ++i) {
-    const unsigned row = group + (i >= 2 ? 8 : 0), col = 2 * tig + (i & 1);
-    float acc = c[i];
-    for (unsigned k = 0; k < 8; ++k) acc += A(row, k) * B(k, col);
-    d[i] = acc;
-  }
+  twin::mma<8>(
+      d, a, b, c, "mma.m16n8k8.tf32",
+      [](auto regs, unsigned r, unsigned k) {
+        return bits_float(tf32_truncate_bits(regs(twin::lane_of(r % 8, k % 4)).a[(r >= 8 ? 1 : 0) + (k >= 4 ? 2 : 0)]));
+      },
+      [](auto regs, unsigned k, unsigned n) {
+        return bits_float(tf32_truncate_bits(regs(twin::lane_of(n, k % 4)).b[k >= 4 ? 1 : 0]));
+      });
 }
 
+// A(r, k): lane 4 (r % 8) + (k % 8) / 2, register (r >= 8) + 2 (k >= 8), half k % 2;
+// B(k, n): lane 4 n + (k % 8) / 2, register (k >= 8), half k % 2. bf16 x bf16 is exact in FP32.
 inline void mma_m16n8k16_bf16(float d[4], const uint32_t a[4], const uint32_t b[2], const float c[4]) {
-  twin::MmaRegs mine;
-  memcpy(mine.a, a, sizeof mine.a);
-  memcpy(mine.b, b, sizeof mine.b);
-  const emu::WarpTable t =
-      emu::warp_collective(0xFFFFFFFFu, &mine, sizeof mine, "mma.m16n8k16.bf16", __FILE__, __LINE__);
-  auto half = [](uint32_t reg, unsigned hi) { return bits_float((hi ? reg >> 16 : reg & 0xFFFFu) << 16); };
-  // A(r, k): lane 4 (r % 8) + (k % 8) / 2, register (r >= 8) + 2 (k >= 8), half k % 2;
-  // B(k, n): lane 4 n + (k % 8) / 2, register (k >= 8), half k % 2.
-  auto A = [&](unsigned r, unsigned k) {
-    const twin::MmaRegs m = t.at<twin::MmaRegs>(twin::lane_of(r % 8, (k % 8) / 2));
-    return half(m.a[(r >= 8 ? 1 : 0) + (k >= 8 ? 2 : 0)], k % 2);
-  };
-  auto B = [&](unsigned k, unsigned n) {
-    const twin::MmaRegs m = t.at<twin::MmaRegs>(twin::lane_of(n, (k % 8) / 2));
-    return half(m.b[k >= 8 ? 1 : 0], k % 2);
-  };
-  const unsigned lane = emu::lane_id(), group = lane / 4, tig = lane % 4;
-  for (int i = 0; i < 4; ++i) {
-    const unsigned row = group + (i >= 2 ? 8 : 0), col = 2 * tig + (i & 1);
-    float acc = c[i];
-    for (unsigned k = 0; k < 16; ++k) acc += A(row, k) * B(k, col);  // bf16 x bf16 is exact in fp32
-    d[i] = acc;
-  }
+  auto half = [](uint32_t reg, unsigned hi) { return bf16_bits_float(uint16_t(hi ? reg >> 16 : reg & 0xFFFFu)); };
+  twin::mma<16>(
+      d, a, b, c, "mma.m16n8k16.bf16",
+      [&](auto regs, unsigned r, unsigned k) {
+        return half(regs(twin::lane_of(r % 8, (k % 8) / 2)).a[(r >= 8 ? 1 : 0) + (k >= 8 ? 2 : 0)], k % 2);
+      },
+      [&](auto regs, unsigned k, unsigned n) { return half(regs(twin::lane_of(n, (k % 8) / 2)).b[k >= 8 ? 1 : 0], k % 2); });
 }
 
 // The 16-bit element `e` of the row that lane `src` addressed.
