@@ -11,6 +11,19 @@
 
 using namespace frcnn::test;
 
+namespace {
+
+// The line of `frcnn <command> --help` that documents the option `pattern` matches.
+std::string help_line(const fs::path& dir, const std::string& command, const std::string& pattern) {
+  CmdResult help = run_frcnn(dir, command + " --help");
+  REQUIRE(help.code == 0);
+  std::smatch m;
+  REQUIRE(std::regex_search(help.out, m, std::regex(pattern + "[^\\n]*")));
+  return m[0].str();
+}
+
+}  // namespace
+
 TEST_CASE("frcnn: --log-level works before and after the subcommand", "[apps][cli]") {
   auto dir = temp_dir("cli_log_level");
   // synth logs at info level ("synth: ..."), so the level shows on stderr.
@@ -34,11 +47,7 @@ TEST_CASE("frcnn: --log-level works before and after the subcommand", "[apps][cl
 
 TEST_CASE("frcnn bench --help lists --config as required, as bench requires it", "[apps][cli]") {
   auto dir = temp_dir("cli_bench_help");
-  CmdResult help = run_frcnn(dir, "bench --help");
-  REQUIRE(help.code == 0);
-  std::smatch m;
-  REQUIRE(std::regex_search(help.out, m, std::regex(R"(-c,--config[^\n]*)")));
-  const std::string line = m[0].str();
+  const std::string line = help_line(dir, "bench", "-c,--config");
   CHECK(line.find("REQUIRED") != std::string::npos);
   CHECK(line.find("default") == std::string::npos);  // no "default: the paper's setup": bench has none
   CmdResult without = run_frcnn(dir, "bench --device cpu");
@@ -48,18 +57,15 @@ TEST_CASE("frcnn bench --help lists --config as required, as bench requires it",
 
 TEST_CASE("frcnn eval --metric: the help and the error name the same metrics", "[apps][cli]") {
   auto dir = temp_dir("cli_metric");
-  CmdResult help = run_frcnn(dir, "eval --help");
-  REQUIRE(help.code == 0);
-  std::smatch hm;
-  REQUIRE(std::regex_search(help.out, hm, std::regex(R"(--metric[^\n]*)")));
+  const std::string metric_help = help_line(dir, "eval", "--metric");
   CmdResult bad = run_frcnn(dir, "eval --metric voc12 --from-results " + quote(dir.string()) + " --out " +
                                      quote((dir / "e").string()));
   REQUIRE(bad.code != 0);
   std::smatch em;
   REQUIRE(std::regex_search(bad.err, em, std::regex(R"(unknown AP metric 'voc12' \(use (\S+) or (\S+)\))")));
   for (int k = 1; k <= 2; ++k) {
-    INFO("metric named in the error: " << em[k].str() << "; help: " << hm[0].str());
-    CHECK(hm[0].str().find(em[k].str() + " ") != std::string::npos);
+    INFO("metric named in the error: " << em[k].str() << "; help: " << metric_help);
+    CHECK(metric_help.find(em[k].str() + " ") != std::string::npos);
   }
   CHECK(em[1].str() == "voc07");
   CHECK(em[2].str() == "voc2010");
