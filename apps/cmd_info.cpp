@@ -29,15 +29,15 @@ struct InfoArgs {
   std::vector<std::string> sets;
 };
 
-// The math lines: what model.backbone.math / .deterministic select, from the config (or
+// The math lines: what model.precision / model.backbone.deterministic select, from the config (or
 // the defaults) and its overrides, and any environment variable that overrides them.
 void print_math(const InfoArgs& a) {
   const Config cfg = a.config.empty() ? default_config(a.sets) : load_config(a.config, a.sets);
   const std::string from = (a.config.empty() ? std::string("defaults") : a.config) +
                            (a.sets.empty() ? std::string() : ", " + std::to_string(a.sets.size()) + " --set");
-  std::printf("  math           %s\n", math_mode_description(parse_math_mode(cfg.model.backbone.math)).c_str());
+  std::printf("  math           %s\n", math_mode_description(parse_math_mode(cfg.model.precision)).c_str());
   std::printf("  cuDNN algos    %s\n", cfg.model.backbone.deterministic ? "deterministic only" : "any determinism");
-  std::printf("  math config    %s (model.backbone.math, .deterministic)\n", from.c_str());
+  std::printf("  math config    %s (model.precision, model.backbone.deterministic)\n", from.c_str());
   const std::string env = math_env_overrides();
   std::printf("  math env       %s\n", env.empty() ? "no override set" : env.c_str());
 }
@@ -90,8 +90,8 @@ void print_info(const InfoArgs& a) {
 void add_info_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("info", "Build flags, CUDA/cuBLAS/cuDNN versions, the GPUs found, the math mode");
   auto a = std::make_shared<InfoArgs>();
-  cmd->add_option("--config,-c", a->config, "config whose model.backbone.math to report (default: the defaults)");
-  cmd->add_option("--set", a->sets, "override a config key, e.g. --set model.backbone.math=tf32 (repeatable)")
+  cmd->add_option("--config,-c", a->config, "config whose model.precision to report (default: the defaults)");
+  cmd->add_option("--set", a->sets, "override a config key, e.g. --set model.precision=tf32 (repeatable)")
       ->allow_extra_args(false);
   cmd->callback([a] { print_info(*a); });
 }

@@ -84,7 +84,7 @@ Run start_run(const RunOptions& opt, const std::string& out_dir) {
   // The model applies the backend when it is built; checking the name here makes a typo
   // fail before any weights are read.
   const ConvBackend backend = parse_conv_backend(run.cfg.model.backbone.conv_backend);
-  const MathMode math = parse_math_mode(run.cfg.model.backbone.math);
+  const MathMode math = parse_math_mode(run.cfg.model.precision);
 
   const std::string dump = dump_config(run.cfg);
   if (!out_dir.empty()) {
@@ -104,16 +104,16 @@ Run start_run(const RunOptions& opt, const std::string& out_dir) {
   const Device device = resolve_device(opt.device);
   require_device(device);
   run.ctx = std::make_unique<Context>(device);
-  // The context carries the library math of every CUDA layer the run builds: cuDNN convs
-  // and cuBLAS fc layers (the model itself has no say in it).
+  // The context carries the precision of every conv and fc layer the run builds, on both
+  // devices: our kernels, cuDNN, cuBLAS and the CPU path read it from there.
   run.ctx->set_math_mode(math);
   run.ctx->set_deterministic(run.cfg.model.backbone.deterministic);
   log_info(str_cat(
       "device: ", device.str(),
       device.is_cuda()
-          ? str_cat(", conv backend ", conv_backend_name(backend), ", math ", math_mode_description(math),
+          ? str_cat(", conv backend ", conv_backend_name(backend), ", precision ", math_mode_description(math),
                     run.cfg.model.backbone.deterministic ? ", deterministic cuDNN algorithms" : ", any cuDNN algorithm")
-          : std::string()));
+          : str_cat(", precision ", math_mode_name(math))));
   if (device.is_cuda() && !math_env_overrides().empty())
     log_warn("the environment overrides the math mode: " + math_env_overrides());
   return run;

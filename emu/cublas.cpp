@@ -8,8 +8,11 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
+#include <vector>
 
 #include "emu/internal.h"
+#include "kernels/tensor_formats.h"
 
 struct cublasContext {
   cudaStream_t stream = nullptr;
@@ -23,13 +26,34 @@ using namespace emu::detail;
 CBLAS_TRANSPOSE op(cublasOperation_t o) { return o == CUBLAS_OP_N ? CblasNoTrans : CblasTrans; }
 
 // A column-major rows x cols matrix with leading dimension ld (or a strided vector).
-bool operand_ok(const char* call, const char* name, const void* p, int64_t rows, int64_t cols, int64_t ld) {
+bool operand_ok(const char* call, const char* name, const void* p, int64_t rows, int64_t cols, int64_t ld,
+                size_t elem = sizeof(float)) {
   if (rows <= 0 || cols <= 0) return true;
-  const size_t bytes = size_t((cols - 1) * ld + rows) * sizeof(float);
+  const size_t bytes = size_t((cols - 1) * ld + rows) * elem;
   if (p && is_device_range(p, bytes)) return true;
   report("cublas-operand", "%s: %s (%p, %lld x %lld, ld %lld: %zu bytes) is not inside one device allocation", call,
          name, p, static_cast<long long>(rows), static_cast<long long>(cols), static_cast<long long>(ld), bytes);
   return false;
+}
+
+// A column-major operand (rows x cols, leading dimension ld) as FP32 values, BF16 widened,
+// FP32 rounded to TF32 when `tf32` (cuBLAS does not document its TF32 rounding; we take
+// cvt.rna's, as our kernels do).
+std::vector<float> as_f32(const void* p, cudaDataType t, int rows, int cols, int ld, bool tf32) {
+  std::vector<float> out(size_t(std::max(0, cols - 1)) * ld + size_t(std::max(0, rows)), 0.f);
+  for (int c = 0; c < cols; ++c)
+    for (int r = 0; r < rows; ++r) {
+      const size_t i = size_t(c) * ld + r;
+      if (t == CUDA_R_16BF) {
+        uint16_t v;
+        std::memcpy(&v, static_cast<const char*>(p) + 2 * i, 2);
+        out[i] = frcnn::ptx::bf16_bits_float(v);
+      } else {
+        const float v = static_cast<const float*>(p)[i];
+        out[i] = tf32 ? frcnn::ptx::round_to_tf32(v) : v;
+      }
+    }
+  return out;
 }
 
 bool handle_ok(cublasHandle_t h, const char* call) {
@@ -93,7 +117,48 @@ cublasStatus_t cublasSgemm(cublasHandle_t h, cublasOperation_t ta, cublasOperati
     return CUBLAS_STATUS_INVALID_VALUE;
   DeviceScope scope;
   bump(&emu::Counters::library_calls);
-  if (m && n) cblas_sgemm(CblasColMajor, op(ta), op(tb), m, n, k, *alpha, A, lda, B, ldb, *beta, C, ldc);
+  if (!m || !n) return CUBLAS_STATUS_SUCCESS;
+  if (h->math == CUBLAS_TF32_TENSOR_OP_MATH) {  // TF32 tensor cores: the operands rounded first
+    const std::vector<float> a = as_f32(A, CUDA_R_32F, a_rows, a_cols, lda, true);
+    const std::vector<float> b = as_f32(B, CUDA_R_32F, b_rows, b_cols, ldb, true);
+    cblas_sgemm(CblasColMajor, op(ta), op(tb), m, n, k, *alpha, a.data(), lda, b.data(), ldb, *beta, C, ldc);
+  } else {
+    cblas_sgemm(CblasColMajor, op(ta), op(tb), m, n, k, *alpha, A, lda, B, ldb, *beta, C, ldc);
+  }
+  return CUBLAS_STATUS_SUCCESS;
+}
+
+cublasStatus_t cublasGemmEx(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
+                            const void* alpha, const void* A, cudaDataType at, int lda, const void* B, cudaDataType bt,
+                            int ldb, const void* beta, void* C, cudaDataType ct, int ldc, cublasComputeType_t compute,
+                            cublasGemmAlgo_t) {
+  if (!handle_ok(h, "cublasGemmEx")) return CUBLAS_STATUS_NOT_INITIALIZED;
+  auto type_ok = [](cudaDataType t) { return t == CUDA_R_32F || t == CUDA_R_16BF; };
+  if (!type_ok(at) || !type_ok(bt) || ct != CUDA_R_32F || compute != CUBLAS_COMPUTE_32F) {
+    report("cublas-argument", "cublasGemmEx: types A %d, B %d, C %d, compute %d are not emulated", int(at), int(bt),
+           int(ct), int(compute));
+    return CUBLAS_STATUS_NOT_SUPPORTED;
+  }
+  const int a_rows = ta == CUBLAS_OP_N ? m : k, a_cols = ta == CUBLAS_OP_N ? k : m;
+  const int b_rows = tb == CUBLAS_OP_N ? k : n, b_cols = tb == CUBLAS_OP_N ? n : k;
+  if (m < 0 || n < 0 || k < 0 || lda < std::max(1, a_rows) || ldb < std::max(1, b_rows) || ldc < std::max(1, m)) {
+    report("cublas-argument", "cublasGemmEx(m %d, n %d, k %d, lda %d, ldb %d, ldc %d): invalid sizes", m, n, k, lda,
+           ldb, ldc);
+    return CUBLAS_STATUS_INVALID_VALUE;
+  }
+  auto size = [](cudaDataType t) { return t == CUDA_R_16BF ? size_t(2) : size_t(4); };
+  if (!operand_ok("cublasGemmEx", "A", A, k ? a_rows : 0, a_cols, lda, size(at)) ||
+      !operand_ok("cublasGemmEx", "B", B, k ? b_rows : 0, b_cols, ldb, size(bt)) ||
+      !operand_ok("cublasGemmEx", "C", C, m, n, ldc))
+    return CUBLAS_STATUS_INVALID_VALUE;
+  DeviceScope scope;
+  bump(&emu::Counters::library_calls);
+  if (!m || !n) return CUBLAS_STATUS_SUCCESS;
+  const bool tf32 = h->math == CUBLAS_TF32_TENSOR_OP_MATH;
+  const std::vector<float> a = as_f32(A, at, a_rows, a_cols, lda, tf32 && at == CUDA_R_32F);
+  const std::vector<float> b = as_f32(B, bt, b_rows, b_cols, ldb, tf32 && bt == CUDA_R_32F);
+  cblas_sgemm(CblasColMajor, op(ta), op(tb), m, n, k, *static_cast<const float*>(alpha), a.data(), lda, b.data(), ldb,
+              *static_cast<const float*>(beta), static_cast<float*>(C), ldc);
   return CUBLAS_STATUS_SUCCESS;
 }
 

@@ -22,15 +22,16 @@ void cublas_check(cublasStatus_t st, const char* what) {
     throw std::runtime_error(std::string(what) + " failed: cuBLAS status " + std::to_string(int(st)));
 }
 
-// See engine/math_mode.h for why these two.
-cublasMath_t cublas_math(MathMode m) { return m == MathMode::Fp32 ? CUBLAS_DEFAULT_MATH : CUBLAS_TF32_TENSOR_OP_MATH; }
+// See engine/math_mode.h for why these two. bf16: the Linear layers pass BF16 operands to
+// cublasGemmEx with an FP32 compute type, which the default math mode honours as asked.
+cublasMath_t cublas_math(MathMode m) { return m == MathMode::Tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH; }
 
 }  // namespace
 
 void cublas_set_math_impl(void* h, MathMode m) {
   cublas_check(
       cublasSetMathMode(static_cast<cublasHandle_t>(h), cublas_math(m)),
-      m == MathMode::Fp32 ? "cublasSetMathMode(CUBLAS_DEFAULT_MATH)" : "cublasSetMathMode(CUBLAS_TF32_TENSOR_OP_MATH)");
+      m == MathMode::Tf32 ? "cublasSetMathMode(CUBLAS_TF32_TENSOR_OP_MATH)" : "cublasSetMathMode(CUBLAS_DEFAULT_MATH)");
 }
 
 void* cublas_create_impl(Stream s, MathMode m) {

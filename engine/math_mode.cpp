@@ -8,14 +8,31 @@ namespace frcnn {
 MathMode parse_math_mode(const std::string& s) {
   if (s == "fp32") return MathMode::Fp32;
   if (s == "tf32") return MathMode::Tf32;
-  throw std::invalid_argument("math: '" + s + "' is not one of fp32, tf32");
+  if (s == "bf16") return MathMode::Bf16;
+  throw std::invalid_argument("precision: '" + s + "' is not one of fp32, tf32, bf16");
 }
 
-const char* math_mode_name(MathMode m) { return m == MathMode::Fp32 ? "fp32" : "tf32"; }
+const char* math_mode_name(MathMode m) {
+  switch (m) {
+    case MathMode::Fp32: return "fp32";
+    case MathMode::Tf32: return "tf32";
+    case MathMode::Bf16: return "bf16";
+  }
+  return "?";
+}
 
 std::string math_mode_description(MathMode m) {
-  if (m == MathMode::Fp32) return "fp32 (cuDNN CUDNN_FMA_MATH, cuBLAS CUBLAS_DEFAULT_MATH: no TF32; own kernels fp32)";
-  return "tf32 (cuDNN TF32 tensor cores allowed, cuBLAS CUBLAS_TF32_TENSOR_OP_MATH; own kernels fp32)";
+  switch (m) {
+    case MathMode::Fp32:
+      return "fp32 (own conv FP32 FMA; cuDNN CUDNN_FMA_MATH, cuBLAS CUBLAS_DEFAULT_MATH: no TF32)";
+    case MathMode::Tf32:
+      return "tf32 (own conv TF32 tensor cores; cuDNN TF32 allowed, cuBLAS CUBLAS_TF32_TENSOR_OP_MATH; "
+             "CPU rounds operands to TF32)";
+    case MathMode::Bf16:
+      return "bf16 (own conv BF16 tensor cores; cuDNN BF16 data, cuBLAS BF16 operands, FP32 accumulate; "
+             "CPU rounds operands to BF16)";
+  }
+  return "?";
 }
 
 std::string math_env_overrides() {

@@ -1,4 +1,17 @@
-// What the NVIDIA libraries may compute FP32 data with (config model.backbone.math).
+// The precision of the convolutions and fully connected layers (config model.precision).
+// Activations, weights and gradients are stored in FP32 in every mode; the mode says what
+// the products are computed from. Everything else (RoI pooling, softmax, box decoding,
+// losses, SGD with its FP32 master weights) is FP32 always.
+//
+//   mode  own conv (CUDA)            cuDNN conv                    cuBLAS Linear            CPU path
+//   fp32  FP32 FMA (SIMT)            CUDNN_FMA_MATH                sgemm, DEFAULT_MATH      FP32
+//   tf32  mma.sync m16n8k8 TF32      TF32 allowed (below)          TF32_TENSOR_OP_MATH      operands rounded
+//                                                                                           to TF32 (rna)
+//   bf16  mma.sync m16n8k16 BF16     BF16 x / w / y, FP32 compute  GemmEx BF16 A/B, 32F     operands rounded
+//                                                                                           to BF16 (rne)
+// In tf32 / bf16 every product is of two rounded operands, accumulated in FP32, on both
+// devices, so the CPU path is the reference of what the tensor cores compute (up to the
+// order of the FP32 additions). See docs/LAYERS.md "Precision".
 //
 // Since sm_80, cuDNN and cuBLAS can run FP32 convolutions and GEMMs on tensor cores in
 // TF32: inputs rounded to a 10-bit mantissa (FP32 has 23), products accumulated in FP32.
@@ -22,21 +35,20 @@
 // and is documented for "numerical robustness studies"; our cuBLAS numbers are the
 // yardstick a user of cuBLAS gets, so we use the default.
 //
-// Our own CUDA kernels are plain FP32 FMA code whatever the mode (a tensor-core path is
-// future work). The process environment can still override what a program sets: see
+// The process environment can still override what a program sets: see
 // math_env_overrides().
 #pragma once
 #include <string>
 
 namespace frcnn {
 
-enum class MathMode { Fp32, Tf32 };
+enum class MathMode { Fp32, Tf32, Bf16 };
 
-// "fp32" | "tf32"; throws std::invalid_argument naming the bad value.
+// "fp32" | "tf32" | "bf16"; throws std::invalid_argument naming the bad value.
 MathMode parse_math_mode(const std::string& s);
-const char* math_mode_name(MathMode m);  // "fp32" | "tf32"
-// One line for logs and reports: the mode and what it sets in cuDNN and cuBLAS, e.g.
-// "fp32 (cuDNN CUDNN_FMA_MATH, cuBLAS CUBLAS_DEFAULT_MATH: no TF32; own kernels fp32)".
+const char* math_mode_name(MathMode m);  // "fp32" | "tf32" | "bf16"
+// One line for logs and reports: the mode and what it means for each backend, e.g.
+// "fp32 (own conv FP32 FMA; cuDNN CUDNN_FMA_MATH, cuBLAS CUBLAS_DEFAULT_MATH: no TF32)".
 std::string math_mode_description(MathMode m);
 
 // The environment variables NVIDIA's libraries read that change the math a program asked

@@ -6,12 +6,21 @@
 #include <string>
 
 #include "kernels/dispatch.h"
+#include "kernels/precision.h"
+#include "kernels/relu.h"
 
 #if FRCNN_WITH_CUDA
 #include "kernels/conv2d_cuda.h"
 #endif
 
 namespace frcnn {
+
+namespace {
+// A CPU operand as the context's precision reads it (the tensor itself in fp32).
+Tensor cpu_operand(Context& ctx, const Tensor& t) {
+  return ctx.math_mode() == MathMode::Fp32 ? t : round_to_precision(ctx, t, ctx.math_mode());
+}
+}  // namespace
 
 Conv2dGeom conv2d_geom(const Shape& xs, const Shape& ws, int64_t pad, int64_t stride) {
   if (xs.size() != 4) throw std::invalid_argument("conv2d: x must be (N, Cin, H, W), got " + shape_str(xs));
@@ -38,7 +47,8 @@ Conv2dGeom conv2d_geom(const Shape& xs, const Shape& ws, int64_t pad, int64_t st
   return g;
 }
 
-Tensor conv2d_forward(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b, int64_t pad, int64_t stride) {
+Tensor conv2d_forward(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b, int64_t pad, int64_t stride,
+                      bool relu) {
   x.check_dtype(DType::F32, "conv2d_forward: x");
   w.check_dtype(DType::F32, "conv2d_forward: weight");
   Conv2dGeom g = conv2d_geom(x.shape(), w.shape(), pad, stride);
@@ -52,10 +62,11 @@ Tensor conv2d_forward(Context& ctx, const Tensor& x, const Tensor& w, const Tens
   const float* bp = b.defined() ? b.data<float>() : nullptr;
   if (x.is_cuda()) {
 #if FRCNN_WITH_CUDA
-    conv2d_forward_cuda(g, x.data<float>(), w.data<float>(), bp, y.data<float>(), ctx.stream());
+    conv2d_forward_cuda(ctx.math_mode(), g, x.data<float>(), w.data<float>(), bp, relu, y.data<float>(), ctx.stream());
 #endif
   } else {
-    conv2d_forward_cpu(g, x.data<float>(), w.data<float>(), bp, y.data<float>());
+    conv2d_forward_cpu(g, cpu_operand(ctx, x).data<float>(), cpu_operand(ctx, w).data<float>(), bp, y.data<float>());
+    if (relu) relu_forward(ctx, y, /*inplace=*/true);
   }
   return y;
 }
@@ -71,10 +82,11 @@ Tensor conv2d_backward_data(Context& ctx, const Tensor& gy, const Tensor& w, con
   if (g.N == 0) return gx;
   if (gy.is_cuda()) {
 #if FRCNN_WITH_CUDA
-    conv2d_backward_data_cuda(g, gy.data<float>(), w.data<float>(), gx.data<float>(), ctx.stream());
+    conv2d_backward_data_cuda(ctx.math_mode(), g, gy.data<float>(), w.data<float>(), gx.data<float>(), ctx.stream());
 #endif
   } else {
-    conv2d_backward_data_cpu(g, gy.data<float>(), w.data<float>(), gx.data<float>());
+    conv2d_backward_data_cpu(g, cpu_operand(ctx, gy).data<float>(), cpu_operand(ctx, w).data<float>(),
+                             gx.data<float>());
   }
   return gx;
 }
@@ -95,10 +107,15 @@ void conv2d_backward_weight(Context& ctx, const Tensor& x, const Tensor& gy, Ten
   float* gbp = gb.defined() ? gb.data<float>() : nullptr;
   if (x.is_cuda()) {
 #if FRCNN_WITH_CUDA
-    conv2d_backward_weight_cuda(g, x.data<float>(), gy.data<float>(), gw.data<float>(), gbp, ctx.stream());
+    conv2d_backward_weight_cuda(ctx.math_mode(), g, x.data<float>(), gy.data<float>(), gw.data<float>(), gbp,
+                                ctx.stream());
 #endif
-  } else {
+  } else if (ctx.math_mode() == MathMode::Fp32) {
     conv2d_backward_weight_cpu(g, x.data<float>(), gy.data<float>(), gw.data<float>(), gbp);
+  } else {  // the weight gradient from rounded operands, the bias gradient from the FP32 gy
+    conv2d_backward_weight_cpu(g, cpu_operand(ctx, x).data<float>(), cpu_operand(ctx, gy).data<float>(),
+                               gw.data<float>(), nullptr);
+    if (gbp) conv2d_backward_weight_bias_cpu(g, gy.data<float>(), gbp);
   }
 }
 

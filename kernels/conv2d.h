@@ -4,8 +4,12 @@
 //   x: (N, Cin, H, W)   w: (Cout, Cin, KH, KW) (torch layout)   b: (Cout) or undefined
 //   y: (N, Cout, Ho, Wo), Ho = (H + 2 pad - KH) / stride + 1 (floor), same for Wo
 //
+// Precision: the context's math mode (engine/math_mode.h). fp32: as below. tf32 / bf16:
+// every product is of operands rounded to the format, summed in FP32: on CUDA our
+// tensor-core kernels (conv2d_mma_cuda.cu, docs/LAYERS.md), on the CPU the same roundings
+// (kernels/precision.h) then the FP32 path. The bias and its gradient are FP32 always.
 // CPU: im2col / col2im as plain loop nests + OpenBLAS cblas_sgemm.
-// CUDA ("own" kernels, no cuBLAS/cuDNN inside): one implicit-GEMM kernel template,
+// CUDA fp32 ("own" kernels, no cuBLAS/cuDNN inside): one implicit-GEMM kernel template,
 //   128x128 output tile per 256-thread block, BK = 8 reduction slice staged in shared
 //   memory (double-buffered through registers), 8x8 register micro-tile per thread,
 //   the im2col gather done on the fly while loading the B tile.
@@ -36,8 +40,9 @@ struct Conv2dGeom {
 // Validates shapes ("conv2d: ..." errors) and derives Ho, Wo.
 Conv2dGeom conv2d_geom(const Shape& x_shape, const Shape& w_shape, int64_t pad, int64_t stride);
 
-// y = conv(x, w) + b
-Tensor conv2d_forward(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b, int64_t pad, int64_t stride);
+// y = conv(x, w) + b, or max(conv(x, w) + b, 0) with relu (the fused epilogue).
+Tensor conv2d_forward(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b, int64_t pad, int64_t stride,
+                      bool relu = false);
 // dL/dx (x_shape) from gy (N, Cout, Ho, Wo)
 Tensor conv2d_backward_data(Context& ctx, const Tensor& gy, const Tensor& w, const Shape& x_shape, int64_t pad,
                             int64_t stride);
@@ -49,6 +54,8 @@ void conv2d_backward_weight(Context& ctx, const Tensor& x, const Tensor& gy, Ten
 void conv2d_forward_cpu(const Conv2dGeom& g, const float* x, const float* w, const float* b, float* y);
 void conv2d_backward_data_cpu(const Conv2dGeom& g, const float* gy, const float* w, float* gx);
 void conv2d_backward_weight_cpu(const Conv2dGeom& g, const float* x, const float* gy, float* gw, float* gb);
+// gb (Cout) += sum over (n, pixel) of gy; part of conv2d_backward_weight_cpu.
+void conv2d_backward_weight_bias_cpu(const Conv2dGeom& g, const float* gy, float* gb);
 
 // im2col of one image: x (Cin, H, W) -> col (Cin*KH*KW, Ho*Wo); col2im accumulates back.
 void conv2d_im2col_cpu(const Conv2dGeom& g, const float* x, float* col);

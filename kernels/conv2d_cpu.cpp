@@ -79,13 +79,20 @@ void conv2d_backward_weight_cpu(const Conv2dGeom& g, const float* x, const float
     // gw (Cout, K) += gy_n (Cout, P) * col^T (P, K)
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(g.Cout), int(K), int(P), 1.f, gyn, int(P), col.data(),
                 int(P), 1.f, gw, int(K));
-    if (gb)
-      for (int64_t co = 0; co < g.Cout; ++co) {
-        double sum = 0.0;
-        for (int64_t p = 0; p < P; ++p) sum += gyn[co * P + p];
-        gb[co] += static_cast<float>(sum);
-      }
   }
+  if (gb) conv2d_backward_weight_bias_cpu(g, gy, gb);
+}
+
+// gy: (N, Cout, P); gb (Cout) += , each image's sum in double, as one addition
+void conv2d_backward_weight_bias_cpu(const Conv2dGeom& g, const float* gy, float* gb) {
+  const int64_t P = g.Ho * g.Wo;
+  for (int64_t n = 0; n < g.N; ++n)
+    for (int64_t co = 0; co < g.Cout; ++co) {
+      const float* row = gy + (n * g.Cout + co) * P;
+      double sum = 0.0;
+      for (int64_t p = 0; p < P; ++p) sum += row[p];
+      gb[co] += static_cast<float>(sum);
+    }
 }
 
 }  // namespace frcnn

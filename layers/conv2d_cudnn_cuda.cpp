@@ -316,6 +316,9 @@ void CudnnConvPlan::backward_filter(Context& ctx, const float* x, const float* g
 
 CudnnConvPlan& cudnn_conv_plan(Context& ctx, const Conv2dGeom& g) {
   if (!ctx.is_cuda()) throw std::invalid_argument("conv2d (cuDNN): a plan needs a CUDA context");
+  if (ctx.math_mode() == MathMode::Bf16)  // config validation refuses it first; this guards the API
+    throw std::invalid_argument("conv2d (cuDNN): precision bf16 is not supported by the cuDNN backend yet (fp32, "
+                                "tf32 are); our own convolution (conv_backend own) runs bf16");
   CudnnAlgoPolicy policy;
   policy.math = ctx.math_mode();
   policy.deterministic = ctx.deterministic();

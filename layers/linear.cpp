@@ -4,7 +4,20 @@
 
 #include <stdexcept>
 
+#include "kernels/precision.h"
+
 namespace frcnn {
+
+namespace {
+// A GEMM operand in the context's precision: on the CPU rounded (F32), on CUDA in bf16 a
+// BF16 copy (tf32 is cuBLAS's math mode), else the tensor itself.
+Tensor operand(Context& ctx, const Tensor& t) {
+  const MathMode m = ctx.math_mode();
+  if (m == MathMode::Fp32) return t;
+  if (!ctx.is_cuda()) return round_to_precision(ctx, t, m);
+  return m == MathMode::Bf16 ? to_bf16(ctx, t) : t;
+}
+}  // namespace
 
 Linear::Linear(std::string name, int64_t in, int64_t out, bool bias)
     : Layer(std::move(name)), in_(in), out_(out), has_bias_(bias) {
@@ -49,7 +62,8 @@ Tensor Linear::forward(Context& ctx, const Tensor& x_in) {
   if (ctx.is_cuda()) {
 #if FRCNN_WITH_CUDA
     if (!ones_.defined() || ones_.numel() < N) ones_ = Tensor::full({N}, 1.0, DType::F32, ctx.device(), ctx.stream());
-    linear_forward_cublas(ctx, x.data<float>(), weight_.value.data<float>(),
+    const Tensor xo = operand(ctx, x), wo = operand(ctx, weight_.value);
+    linear_forward_cublas(ctx, xo.raw_data(), wo.raw_data(), xo.dtype() == DType::BF16,
                           has_bias_ ? bias_.value.data<float>() : nullptr, ones_.data<float>(), y.data<float>(), N, in_,
                           out_);
 #else
@@ -57,8 +71,8 @@ Tensor Linear::forward(Context& ctx, const Tensor& x_in) {
 #endif
   } else {
     // y (N, out) = x (N, in) * W^T (in, out)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(N), int(out_), int(in_), 1.f, x.data<float>(), int(in_),
-                weight_.value.data<float>(), int(in_), 0.f, y.data<float>(), int(out_));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(N), int(out_), int(in_), 1.f, operand(ctx, x).data<float>(),
+                int(in_), operand(ctx, weight_.value).data<float>(), int(in_), 0.f, y.data<float>(), int(out_));
     if (has_bias_) {
       const float* b = bias_.value.data<float>();
       float* yp = y.data<float>();
@@ -84,17 +98,21 @@ Tensor Linear::backward(Context& ctx, const Tensor& gy) {
     if (ctx.is_cuda()) {
 #if FRCNN_WITH_CUDA
       if (!ones_.defined() || ones_.numel() < N) ones_ = Tensor::full({N}, 1.0, DType::F32, ctx.device(), ctx.stream());
-      linear_backward_cublas(ctx, x_.data<float>(), weight_.value.data<float>(), gy.data<float>(), ones_.data<float>(),
+      const Tensor xo = need_w ? operand(ctx, x_) : Tensor(), wo = propagate_down_ ? operand(ctx, weight_.value) : Tensor();
+      const Tensor gyo = operand(ctx, gy);
+      linear_backward_cublas(ctx, need_w ? xo.raw_data() : nullptr, propagate_down_ ? wo.raw_data() : nullptr,
+                             gyo.raw_data(), gyo.dtype() == DType::BF16, gy.data<float>(), ones_.data<float>(),
                              propagate_down_ ? gx.data<float>() : nullptr, need_w ? weight_.grad.data<float>() : nullptr,
                              need_b ? bias_.grad.data<float>() : nullptr, N, in_, out_);
 #endif
     } else {
+      const Tensor gyo = operand(ctx, gy);
       if (propagate_down_)  // gx (N, in) = gy (N, out) * W (out, in)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(N), int(in_), int(out_), 1.f, gy.data<float>(),
-                    int(out_), weight_.value.data<float>(), int(in_), 0.f, gx.data<float>(), int(in_));
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(N), int(in_), int(out_), 1.f, gyo.data<float>(),
+                    int(out_), operand(ctx, weight_.value).data<float>(), int(in_), 0.f, gx.data<float>(), int(in_));
       if (need_w)  // gW (out, in) += gy^T (out, N) * x (N, in)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(out_), int(in_), int(N), 1.f, gy.data<float>(),
-                    int(out_), x_.data<float>(), int(in_), 1.f, weight_.grad.data<float>(), int(in_));
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(out_), int(in_), int(N), 1.f, gyo.data<float>(),
+                    int(out_), operand(ctx, x_).data<float>(), int(in_), 1.f, weight_.grad.data<float>(), int(in_));
       if (need_b) {
         const float* g = gy.data<float>();
         float* gb = bias_.grad.data<float>();

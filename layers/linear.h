@@ -1,8 +1,11 @@
 // Fully connected layer: y (N, out) = x (N, in) W^T + b, W: (out, in) (torch layout).
 // x may also be (N, C, H, W) with C*H*W = in (pool5 -> fc6); dL/dx comes back in x's
-// shape. CPU: OpenBLAS cblas_sgemm; CUDA: cuBLAS (Context::cublas()) in the context's math
-// mode (engine/math_mode.h: fp32 by default, CUBLAS_DEFAULT_MATH, no TF32).
-// Parameter grads accumulate (+=).
+// shape. CPU: OpenBLAS cblas_sgemm; CUDA: cuBLAS (Context::cublas()). Precision is the
+// context's math mode (engine/math_mode.h): fp32 (default) sgemm with CUBLAS_DEFAULT_MATH;
+// tf32 sgemm with CUBLAS_TF32_TENSOR_OP_MATH; bf16 cublasGemmEx on BF16 copies of the two
+// operands of each product (converted per call), FP32 output and compute type. The CPU
+// path multiplies the operands rounded the same way (kernels/precision.h). Bias and its
+// gradient are FP32 in every mode. Parameter grads accumulate (+=).
 #pragma once
 #include "layers/layer.h"
 
@@ -30,11 +33,12 @@ class Linear : public Layer {
 };
 
 #if FRCNN_WITH_CUDA
-// cuBLAS halves (linear_cuda.cpp). Row-major buffers as documented above.
-void linear_forward_cublas(Context& ctx, const float* x, const float* w, const float* b, const float* ones, float* y,
-                           int64_t N, int64_t in, int64_t out);
-void linear_backward_cublas(Context& ctx, const float* x, const float* w, const float* gy, const float* ones,
-                            float* gx, float* gw, float* gb, int64_t N, int64_t in, int64_t out);
+// cuBLAS halves (linear_cuda.cpp). Row-major buffers as documented above; the GEMM
+// operands x, w, gy are F32 or, with bf16, BF16 (b, ones, y, gx, gw, gb and gy32 are F32).
+void linear_forward_cublas(Context& ctx, const void* x, const void* w, bool bf16, const float* b, const float* ones,
+                           float* y, int64_t N, int64_t in, int64_t out);
+void linear_backward_cublas(Context& ctx, const void* x, const void* w, const void* gy, bool bf16, const float* gy32,
+                            const float* ones, float* gx, float* gw, float* gb, int64_t N, int64_t in, int64_t out);
 #endif
 
 }  // namespace frcnn

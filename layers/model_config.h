@@ -18,9 +18,6 @@ struct BackboneConfig {
   std::vector<int> widths{64, 128, 256, 512, 512};  // output channels of conv blocks 1..5 (VGG16)
   int frozen_blocks = 2;                             // conv1_x..conv2_x never train (the paper)
   std::string conv_backend = "own";                  // CUDA conv: own | cudnn
-  // FP32 math of cuDNN and cuBLAS: fp32 (no TF32) | tf32; our own CUDA kernels are always
-  // fp32 (engine/math_mode.h). A Context carries it (apps/run_setup.cpp applies it).
-  std::string math = "fp32";
   bool deterministic = true;                         // cuDNN uses only deterministic algorithms
 };
 
@@ -68,6 +65,10 @@ struct TestConfig {
 
 struct ModelConfig {
   std::vector<std::string> classes = voc_classes();
+  // Precision of every convolution and fully connected layer: fp32 | tf32 | bf16
+  // (engine/math_mode.h says what each backend does in each). A Context carries it
+  // (apps/run_setup.cpp applies it); the rest of the model is FP32 always.
+  std::string precision = "fp32";
   BackboneConfig backbone;
   AnchorConfig anchors;
   RpnConfig rpn;

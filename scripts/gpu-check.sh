@@ -79,7 +79,7 @@ declare -A WHAT=(
   [racecheck]="compute-sanitizer racecheck: tests of the shared-memory kernels"
   [report]="bench_table.py: table.md + merged JSON")
 # Ops whose CUDA kernels use shared memory, and the tests that run them at small sizes.
-readonly SHARED_MEMORY_OPS="anchor_targets conv2d losses mma_tile nms roi_pool"
+readonly SHARED_MEMORY_OPS="anchor_targets conv2d conv2d_mma losses mma_tile nms roi_pool"
 readonly RACECHECK_KERNEL_TESTS='[roi_pool][gpu],[anchor_targets][gpu],[kernels][gpu],[mma][gpu],nms: CPU and CUDA visit NaN and infinite scores in the same order,nms: CPU and CUDA decide an IoU on the threshold alike'
 readonly RACECHECK_LAYER_TESTS='fixtures: conv2d own CUDA kernels match torch'
 readonly MEMCHECK_LAYER_TESTS='grad check: conv2d own CUDA kernels,fixtures: conv2d own CUDA kernels match torch,fixtures: maxpool linear and losses match torch on CUDA,grad check: linear relu maxpool dropout losses on CUDA'

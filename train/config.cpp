@@ -8,6 +8,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "engine/log.h"
+
 namespace frcnn {
 
 namespace {
@@ -17,11 +19,11 @@ template <class V>
 void visit_config(Config& c, V&& v) {
   ModelConfig& m = c.model;
   v("model.classes", m.classes, "object classes; background is the implicit label 0");
+  v("model.precision", m.precision,
+    "convolutions and fully connected layers: fp32 | tf32 | bf16 (operands rounded, FP32 accumulate); the rest is fp32");
   v("model.backbone.widths", m.backbone.widths, "output channels of VGG16 conv blocks 1..5");
   v("model.backbone.frozen_blocks", m.backbone.frozen_blocks, "conv blocks that never train (the paper: 2)");
   v("model.backbone.conv_backend", m.backbone.conv_backend, "CUDA convolution: own | cudnn");
-  v("model.backbone.math", m.backbone.math,
-    "FP32 math of cuDNN and cuBLAS: fp32 (no TF32) | tf32; our own CUDA kernels are always fp32");
   v("model.backbone.deterministic", m.backbone.deterministic, "cuDNN uses only deterministic algorithms");
   v("model.anchors.stride", m.anchors.stride, "feature stride of conv5_3");
   v("model.anchors.sizes", m.anchors.sizes, "anchor sides in pixels (sqrt of area)");
@@ -145,7 +147,22 @@ std::string yaml_value(const T& v) {
   return e.c_str();
 }
 
-Config from_yaml(const YAML::Node& root, const std::string& source) {
+// Configs written before the bf16 precision had model.backbone.math (fp32 | tf32), also
+// inside older model files: read it as model.precision, with a warning.
+YAML::Node migrate(const YAML::Node& in, const std::string& source) {
+  const YAML::Node old = find(in, "model.backbone.math");
+  if (!old.IsDefined()) return in;
+  YAML::Node root = YAML::Clone(in);
+  const std::string v = old.IsScalar() ? old.as<std::string>() : yaml_value(old);
+  root["model"]["backbone"].remove("math");
+  if (root["model"]["backbone"].size() == 0) root["model"].remove("backbone");
+  if (!find(root, "model.precision").IsDefined()) root["model"]["precision"] = old;
+  log_warn(source + ": model.backbone.math is now model.precision (read as model.precision: " + v + ")");
+  return root;
+}
+
+Config from_yaml(const YAML::Node& root_in, const std::string& source) {
+  const YAML::Node root = migrate(root_in, source);
   Config c;
   std::set<std::string> known;
   visit_config(c, [&](const std::string& path, auto& field, const std::string&) {
@@ -334,7 +351,10 @@ void validate_config(const Config& c) {
   int_in("model.backbone.frozen_blocks", m.backbone.frozen_blocks, 0, 5);
   need(m.backbone.conv_backend == "own" || m.backbone.conv_backend == "cudnn", "model.backbone.conv_backend",
        "must be own or cudnn");
-  need(m.backbone.math == "fp32" || m.backbone.math == "tf32", "model.backbone.math", "must be fp32 or tf32");
+  need(m.precision == "fp32" || m.precision == "tf32" || m.precision == "bf16", "model.precision",
+       "must be fp32, tf32 or bf16");
+  need(!(m.precision == "bf16" && m.backbone.conv_backend == "cudnn"), "model.precision",
+       "bf16 runs on our own convolution only for now (model.backbone.conv_backend: own); cuDNN does fp32 and tf32");
 
   if (m.anchors.stride != 16)
     refuse("model.anchors.stride", std::to_string(m.anchors.stride), "16 (four 2x2 pools of VGG16)");

@@ -1,4 +1,4 @@
-// model.backbone.math / .deterministic: the config keys, their way into the run's Context
+// model.precision / model.backbone.deterministic: the config keys, their way into the run's Context
 // (apps/run_setup), and what `frcnn info` and `frcnn bench` report.
 #include <catch2/catch.hpp>
 #include <cstdlib>
@@ -16,16 +16,22 @@ namespace fs = std::filesystem;
 
 TEST_CASE("math config: defaults fp32 and deterministic, validated, dumped", "[config][math]") {
   Config c = default_config();
-  REQUIRE(c.model.backbone.math == "fp32");
+  REQUIRE(c.model.precision == "fp32");
   REQUIRE(c.model.backbone.deterministic);
-  Config t = default_config({"model.backbone.math=tf32", "model.backbone.deterministic=false"});
-  REQUIRE(t.model.backbone.math == "tf32");
+  Config t = default_config({"model.precision=tf32", "model.backbone.deterministic=false"});
+  REQUIRE(t.model.precision == "tf32");
   REQUIRE_FALSE(t.model.backbone.deterministic);
+  REQUIRE(default_config({"model.precision=bf16"}).model.precision == "bf16");
   const std::string dump = dump_config(t);
-  REQUIRE_THAT(dump, Catch::Contains("    math: tf32  # FP32 math of cuDNN and cuBLAS"));
+  REQUIRE_THAT(dump, Catch::Contains("  precision: tf32  # convolutions and fully connected layers"));
   REQUIRE_THAT(dump, Catch::Contains("    deterministic: false  # cuDNN uses only deterministic algorithms"));
-  REQUIRE_THROWS_WITH(default_config({"model.backbone.math=fp16"}),
-                      Catch::Contains("model.backbone.math") && Catch::Contains("fp32 or tf32"));
+  REQUIRE_THROWS_WITH(default_config({"model.precision=fp16"}),
+                      Catch::Contains("model.precision") && Catch::Contains("fp32, tf32 or bf16"));
+  REQUIRE_THROWS_WITH(default_config({"model.precision=bf16", "model.backbone.conv_backend=cudnn"}),
+                      Catch::Contains("model.precision") && Catch::Contains("own convolution only"));
+  // The key of older configs and model files still reads, as model.precision.
+  REQUIRE(default_config({"model.backbone.math=tf32"}).model.precision == "tf32");
+  REQUIRE_THAT(dump_config(default_config({"model.backbone.math=tf32"})), !Catch::Contains("math:"));
   REQUIRE_THROWS_WITH(default_config({"model.backbone.deterministic=sometimes"}),
                       Catch::Contains("model.backbone.deterministic"));
 }
@@ -36,24 +42,26 @@ TEST_CASE("math config: start_run puts the math mode and determinism on the cont
   Run fp32 = start_run(opt, "");
   REQUIRE(fp32.ctx->math_mode() == MathMode::Fp32);
   REQUIRE(fp32.ctx->deterministic());
-  opt.sets = {"model.backbone.math=tf32", "model.backbone.deterministic=false"};
+  opt.sets = {"model.precision=tf32", "model.backbone.deterministic=false"};
   Run tf32 = start_run(opt, "");
   REQUIRE(tf32.ctx->math_mode() == MathMode::Tf32);
   REQUIRE_FALSE(tf32.ctx->deterministic());
+  opt.sets = {"model.precision=bf16"};
+  REQUIRE(start_run(opt, "").ctx->math_mode() == MathMode::Bf16);
 }
 
 TEST_CASE("math config: frcnn info reports the math mode of a config", "[apps][math]") {
   auto dir = test::temp_dir("info_math");
   test::CmdResult r = test::run_frcnn(dir, "info");
   REQUIRE(r.code == 0);
-  REQUIRE_THAT(r.out, Catch::Contains("  math           fp32 (cuDNN CUDNN_FMA_MATH, cuBLAS CUBLAS_DEFAULT_MATH"));
-  REQUIRE_THAT(r.out, Catch::Contains("  math config    defaults (model.backbone.math, .deterministic)"));
+  REQUIRE_THAT(r.out, Catch::Contains("  math           fp32 (own conv FP32 FMA; cuDNN CUDNN_FMA_MATH, cuBLAS CUBLAS_DEFAULT_MATH"));
+  REQUIRE_THAT(r.out, Catch::Contains("  math config    defaults (model.precision, model.backbone.deterministic)"));
   REQUIRE_THAT(r.out, Catch::Contains("  cuDNN algos    deterministic only"));
   r = test::run_frcnn(
-      dir, "info -c " + test::quote(FRCNN_SOURCE_DIR "/configs/tiny.yaml") + " --set model.backbone.math=tf32");
+      dir, "info -c " + test::quote(FRCNN_SOURCE_DIR "/configs/tiny.yaml") + " --set model.precision=tf32");
   REQUIRE(r.code == 0);
-  REQUIRE_THAT(
-      r.out, Catch::Contains("  math           tf32 (") && Catch::Contains("tiny.yaml, 1 --set (model.backbone.math"));
+  REQUIRE_THAT(r.out,
+               Catch::Contains("  math           tf32 (own conv TF32") && Catch::Contains("tiny.yaml, 1 --set (model.precision"));
   // An environment override NVIDIA's libraries honour is reported as such.
   const std::string exe = test::quote(FRCNN_BINARY_DIR "/bin/frcnn");
   const std::string cmd = "NVIDIA_TF32_OVERRIDE=0 " + exe + " info > " + test::quote((dir / "env.out").string());
