@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "kernels/conv2d.h"
+#include "kernels/relu.h"
 
 namespace frcnn {
 
@@ -35,6 +36,7 @@ std::vector<Param*> Conv2d::params() {
 void Conv2d::to(Context& ctx) {
   Layer::to(ctx);
   x_ = Tensor();
+  y_ = Tensor();
 }
 
 static bool use_cudnn(const Context& ctx, ConvBackend b) { return ctx.is_cuda() && b == ConvBackend::Cudnn; }
@@ -48,16 +50,19 @@ Tensor Conv2d::forward(Context& ctx, const Tensor& x) {
   if (use_cudnn(ctx, opt_.backend)) {
 #if FRCNN_WITH_CUDA
     y = conv2d_forward_cudnn(ctx, x, weight_.value, b, opt_.pad, opt_.stride);
+    if (opt_.relu) relu_forward(ctx, y, /*inplace=*/true);
 #endif
   } else {
-    y = conv2d_forward(ctx, x, weight_.value, b, opt_.pad, opt_.stride);
+    y = conv2d_forward(ctx, x, weight_.value, b, opt_.pad, opt_.stride, opt_.relu);
   }
   x_ = training_ ? x : Tensor();
+  y_ = training_ && opt_.relu ? y : Tensor();
   return y;
 }
 
-Tensor Conv2d::backward(Context& ctx, const Tensor& gy) {
-  require_saved(x_.defined());
+Tensor Conv2d::backward(Context& ctx, const Tensor& grad_out) {
+  require_saved(x_.defined() && (!opt_.relu || y_.defined()));
+  const Tensor gy = opt_.relu ? relu_backward(ctx, y_, grad_out) : grad_out;
   const bool need_w = !weight_.frozen, need_b = opt_.bias && !bias_.frozen;
   Tensor gx;
   if (need_w || need_b) {

@@ -22,6 +22,10 @@ struct Conv2dOptions {
   int64_t pad = 1;
   int64_t stride = 1;
   bool bias = true;
+  // ReLU fused into the layer: y = max(conv + b, 0). Our kernels apply it in the conv's
+  // epilogue, cuDNN's output gets an in-place ReLU. Backward needs only y (as a separate
+  // ReLU's would), so fusing saves a pass over the activation and changes nothing else.
+  bool relu = false;
   ConvBackend backend = ConvBackend::Own;
 };
 
@@ -41,6 +45,7 @@ class Conv2d : public Layer {
   Conv2dOptions opt_;
   Param weight_, bias_;
   Tensor x_;  // saved input
+  Tensor y_;  // saved output (fused ReLU only)
 };
 
 #if FRCNN_WITH_CUDA

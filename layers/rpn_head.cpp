@@ -9,12 +9,13 @@
 namespace frcnn {
 
 namespace {
-Conv2dOptions conv_opts(int in, int out, int k, ConvBackend b) {
+Conv2dOptions conv_opts(int in, int out, int k, ConvBackend b, bool relu = false) {
   Conv2dOptions o;
   o.in = in;
   o.out = out;
   o.kernel = k;
   o.pad = k / 2;
+  o.relu = relu;
   o.backend = b;
   return o;
 }
@@ -22,13 +23,12 @@ Conv2dOptions conv_opts(int in, int out, int k, ConvBackend b) {
 
 RpnHead::RpnHead(int in_channels, int num_anchors, const RpnConfig& cfg, ConvBackend backend)
     : cfg_(cfg),
-      conv_("rpn_conv", conv_opts(in_channels, cfg.channels, 3, backend)),
-      relu_("rpn_relu", /*inplace=*/true),
+      conv_("rpn_conv", conv_opts(in_channels, cfg.channels, 3, backend, /*relu=*/true)),  // rpn_relu fused
       cls_("rpn_cls_score", conv_opts(cfg.channels, 2 * num_anchors, 1, backend)),
       bbox_("rpn_bbox_pred", conv_opts(cfg.channels, 4 * num_anchors, 1, backend)) {}
 
 RpnOutput RpnHead::forward(Context& ctx, const Tensor& features) {
-  Tensor h = relu_.forward(ctx, conv_.forward(ctx, features));
+  Tensor h = conv_.forward(ctx, features);
   return {cls_.forward(ctx, h), bbox_.forward(ctx, h)};
 }
 
@@ -55,7 +55,6 @@ Tensor RpnHead::backward(Context& ctx, const Tensor& grad_logits, const Tensor& 
   // The 3x3 conv's output feeds both 1x1 convs: their input gradients add up.
   Tensor g = cls_.backward(ctx, grad_logits);
   add_into(ctx, g, bbox_.backward(ctx, grad_deltas));
-  g = relu_.backward(ctx, g);
   return conv_.backward(ctx, g);
 }
 
@@ -68,14 +67,12 @@ std::vector<Param*> RpnHead::params() {
 
 void RpnHead::to(Context& ctx) {
   conv_.to(ctx);
-  relu_.to(ctx);
   cls_.to(ctx);
   bbox_.to(ctx);
 }
 
 void RpnHead::set_training(bool t) {
   conv_.set_training(t);
-  relu_.set_training(t);
   cls_.set_training(t);
   bbox_.set_training(t);
 }

@@ -54,8 +54,7 @@ class RpnHead {
 
  private:
   RpnConfig cfg_;
-  Conv2d conv_;
-  ReLU relu_;
+  Conv2d conv_;  // 3x3 + ReLU (fused)
   Conv2d cls_;
   Conv2d bbox_;
 };

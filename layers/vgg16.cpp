@@ -20,13 +20,13 @@ Vgg16Backbone::Vgg16Backbone(const BackboneConfig& cfg) : Layer("vgg16") {
       o.out = cfg.widths.at(b);
       o.kernel = 3;
       o.pad = 1;
+      o.relu = true;  // relu<b>_<i> fused into the conv (conv2d_layer.h)
       o.backend = backend;
       auto conv = std::make_unique<Conv2d>(name, o);
       convs_.push_back(conv.get());
       conv_block_.push_back(b + 1);
       conv_index_.push_back(layers_.size());
       layers_.push_back(std::move(conv));
-      layers_.push_back(std::make_unique<ReLU>("relu" + name.substr(4), /*inplace=*/true));
       in = o.out;
     }
     if (b < 4) layers_.push_back(std::make_unique<MaxPool2d>("pool" + std::to_string(b + 1), 2, 2));
