@@ -137,10 +137,7 @@ void conv2d_forward_cuda(MathMode math, const Conv2dGeom& g, const float* x, con
   if (math != MathMode::Fp32) return conv2d_forward_mma_cuda(mma_format(math), g, x, w, b, relu, y, s);
   cudaStream_t st = cuda_stream(s);
   dispatch_ks<FwdProblem>(g, [&](auto& p) {
-    p.g = to_geo(g);
-    p.kd = {int(g.KH), int(g.KW)};
-    p.x = x, p.w = w, p.b = b, p.y = y, p.relu = relu;
-    p.M = int(g.Cout), p.Ncol = int(g.N * g.Ho * g.Wo), p.K = int(g.Cin * g.KH * g.KW);
+    setup(p, g, x, w, b, relu, y);
     launch_gemm(p, p.K, st);
   });
 }
@@ -150,10 +147,7 @@ void conv2d_backward_data_cuda(MathMode math, const Conv2dGeom& g, const float* 
   if (math != MathMode::Fp32) return conv2d_backward_data_mma_cuda(mma_format(math), g, gy, w, gx, s);
   cudaStream_t st = cuda_stream(s);
   dispatch_ks<BwdDataProblem>(g, [&](auto& p) {
-    p.g = to_geo(g);
-    p.kd = {int(g.KH), int(g.KW)};
-    p.gy = gy, p.w = w, p.gx = gx;
-    p.M = int(g.Cin), p.Ncol = int(g.N * g.H * g.W), p.K = int(g.Cout * g.KH * g.KW);
+    setup(p, g, gy, w, gx);
     launch_gemm(p, p.K, st);
   });
 }
@@ -164,10 +158,7 @@ void conv2d_backward_weight_cuda(MathMode math, const Conv2dGeom& g, const float
   if (gb) FRCNN_LAUNCH(bias_grad_kernel, int(g.Cout), 256, 0, st, gy, gb, int(g.N), int(g.Cout), int(g.Ho * g.Wo));
   if (math != MathMode::Fp32) return conv2d_backward_weight_mma_cuda(mma_format(math), g, x, gy, gw, s);
   dispatch_ks<BwdWeightProblem>(g, [&](auto& p) {
-    p.g = to_geo(g);
-    p.kd = {int(g.KH), int(g.KW)};
-    p.x = x, p.gy = gy, p.gw = gw;
-    p.M = int(g.Cout), p.Ncol = int(g.Cin * g.KH * g.KW), p.K = int(g.N * g.Ho * g.Wo);
+    setup(p, g, x, gy, gw);
     // The pixel reduction is long and the grid small (M x Ncol = the weight): split it,
     // each split at least 64 k-slices long.
     const int64_t tiles = int64_t((p.Ncol + BN - 1) / BN) * ((p.M + BM - 1) / BM);

@@ -229,10 +229,7 @@ void run(MmaFormat f, const P& p, Stream s) {
 void conv2d_forward_mma_cuda(MmaFormat f, const Conv2dGeom& g, const float* x, const float* w, const float* b,
                              bool relu, float* y, Stream s) {
   dispatch_ks<FwdProblem>(g, [&](auto& p) {
-    p.g = to_geo(g);
-    p.kd = {int(g.KH), int(g.KW)};
-    p.x = x, p.w = w, p.b = b, p.y = y, p.relu = relu;
-    p.M = int(g.Cout), p.Ncol = int(g.N * g.Ho * g.Wo), p.K = int(g.Cin * g.KH * g.KW);
+    setup(p, g, x, w, b, relu, y);
     run(f, p, s);
   });
 }
@@ -240,10 +237,7 @@ void conv2d_forward_mma_cuda(MmaFormat f, const Conv2dGeom& g, const float* x, c
 void conv2d_backward_data_mma_cuda(MmaFormat f, const Conv2dGeom& g, const float* gy, const float* w, float* gx,
                                    Stream s) {
   dispatch_ks<BwdDataProblem>(g, [&](auto& p) {
-    p.g = to_geo(g);
-    p.kd = {int(g.KH), int(g.KW)};
-    p.gy = gy, p.w = w, p.gx = gx;
-    p.M = int(g.Cin), p.Ncol = int(g.N * g.H * g.W), p.K = int(g.Cout * g.KH * g.KW);
+    setup(p, g, gy, w, gx);
     run(f, p, s);
   });
 }
@@ -251,10 +245,7 @@ void conv2d_backward_data_mma_cuda(MmaFormat f, const Conv2dGeom& g, const float
 void conv2d_backward_weight_mma_cuda(MmaFormat f, const Conv2dGeom& g, const float* x, const float* gy, float* gw,
                                      Stream s) {
   dispatch_ks<BwdWeightProblem>(g, [&](auto& p) {
-    p.g = to_geo(g);
-    p.kd = {int(g.KH), int(g.KW)};
-    p.x = x, p.gy = gy, p.gw = gw;
-    p.M = int(g.Cout), p.Ncol = int(g.Cin * g.KH * g.KW), p.K = int(g.N * g.Ho * g.Wo);
+    setup(p, g, x, gy, gw);
     run(f, p, s);
   });
 }

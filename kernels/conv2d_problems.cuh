@@ -201,6 +201,30 @@ inline Geo to_geo(const Conv2dGeom& g) {
   return {int(g.N), int(g.Cin), int(g.H), int(g.W), int(g.Cout), int(g.Ho), int(g.Wo), int(g.pad), int(g.stride)};
 }
 
+// The problems of one convolution geometry, as both kernel files launch them.
+template <int KS>
+void setup(FwdProblem<KS>& p, const Conv2dGeom& g, const float* x, const float* w, const float* b, bool relu,
+           float* y) {
+  p.g = to_geo(g);
+  p.kd = {int(g.KH), int(g.KW)};
+  p.x = x, p.w = w, p.b = b, p.y = y, p.relu = relu;
+  p.M = int(g.Cout), p.Ncol = int(g.N * g.Ho * g.Wo), p.K = int(g.Cin * g.KH * g.KW);
+}
+template <int KS>
+void setup(BwdDataProblem<KS>& p, const Conv2dGeom& g, const float* gy, const float* w, float* gx) {
+  p.g = to_geo(g);
+  p.kd = {int(g.KH), int(g.KW)};
+  p.gy = gy, p.w = w, p.gx = gx;
+  p.M = int(g.Cin), p.Ncol = int(g.N * g.H * g.W), p.K = int(g.Cout * g.KH * g.KW);
+}
+template <int KS>
+void setup(BwdWeightProblem<KS>& p, const Conv2dGeom& g, const float* x, const float* gy, float* gw) {
+  p.g = to_geo(g);
+  p.kd = {int(g.KH), int(g.KW)};
+  p.x = x, p.gy = gy, p.gw = gw;
+  p.M = int(g.Cout), p.Ncol = int(g.Cin * g.KH * g.KW), p.K = int(g.N * g.Ho * g.Wo);
+}
+
 // Calls fill(problem) with Prob<3>, Prob<1> or Prob<0> (run-time kernel size).
 template <template <int> class Prob, class Fill>
 void dispatch_ks(const Conv2dGeom& g, Fill fill) {
