@@ -37,9 +37,10 @@
 #                        2 cores) they sum to 96 s per schedule, the emulation included; on
 #                        a real GPU their CPU references dominate: 15-30 s expected.
 #   e2e-inference    60  frcnn bench, paper config, inference, 20 images after 3 warm-ups:
-#                        own fp32, cuDNN fp32, own tf32, cuDNN tf32 (tf32 rows only when the
-#                        config knows model.backbone.math), own fp32 with 300 RoIs; reasoned:
-#                        3-5 s start (CUDA, cuBLAS, cuDNN, random init) + 23 x <0.2 s each.
+#                        own fp32, cuDNN fp32, own tf32, cuDNN tf32, own bf16 (tf32 / bf16
+#                        rows only when the config knows model.precision), own fp32 with 300
+#                        RoIs; reasoned: 3-5 s start (CUDA, cuBLAS, cuDNN, random init) +
+#                        23 x <0.2 s each, per row.
 #   torchvision      45  bench/compare_torchvision.py with the machine's python3 (torch
 #                        2.11 / torchvision 0.26 by the device docs; found without importing
 #                        it); it writes the NMS / RoI-pool inputs the kernel suite then times.
@@ -48,8 +49,8 @@
 #                        0.05 s, 3 repetitions, in two runs (detection+peaks+Linear, conv)
 #                        so a cap hit in the second keeps the first's JSON.
 #   e2e-train        40  frcnn bench --mode train, 6 iterations after 2 per stage: own and
-#                        cuDNN fp32, then the tf32 ones if the key exists (each run writes
-#                        its JSON, so a cap hit keeps those done).
+#                        cuDNN fp32, then the tf32 ones and own bf16 if the key exists (each
+#                        run writes its JSON, so a cap hit keeps those done).
 #   memcheck         30  compute-sanitizer memcheck: test_kernels [gpu], then the layer tests
 #                        of our own CUDA kernels; uncached allocations (FRCNN_CUDA_CACHING=0)
 #                        so that every tensor is its own cudaMalloc.
@@ -186,7 +187,7 @@ torch_python() {
 }
 
 note() { echo "$*" >> "$WORK/notes/$STEP"; echo "  $STEP: $*"; }
-have_tf32() { "$BIN/frcnn" config -c configs/vgg16_voc07.yaml --set model.backbone.math=tf32 > /dev/null 2>&1; }
+have_tf32() { "$BIN/frcnn" config -c configs/vgg16_voc07.yaml --set model.precision=tf32 > /dev/null 2>&1; }
 have_cudnn() { "$BIN/frcnn" info 2> /dev/null | grep -Eq '^ *cuDNN +[0-9]'; }
 
 # One frcnn bench run: e2e NAME MODE ITERS WARMUP [--set k=v ...]
@@ -248,12 +249,13 @@ step_gpu-tests() {
 step_e2e-inference() {
   local rc=0 cudnn=0 tf32=0
   have_cudnn && cudnn=1 || note "no cuDNN in this build: cuDNN rows skipped"
-  have_tf32 && tf32=1 || note "this config has no model.backbone.math key yet: tf32 rows skipped"
+  have_tf32 && tf32=1 || note "this config has no model.precision key: tf32 / bf16 rows skipped"
   e2e own_fp32 inference 20 3 || rc=1
   [[ $cudnn == 1 ]] && { e2e cudnn_fp32 inference 20 3 --set model.backbone.conv_backend=cudnn || rc=1; }
-  [[ $tf32 == 1 ]] && { e2e own_tf32 inference 20 3 --set model.backbone.math=tf32 || rc=1; }
+  [[ $tf32 == 1 ]] && { e2e own_tf32 inference 20 3 --set model.precision=tf32 || rc=1; }
   [[ $tf32 == 1 && $cudnn == 1 ]] &&
-    { e2e cudnn_tf32 inference 20 3 --set model.backbone.conv_backend=cudnn --set model.backbone.math=tf32 || rc=1; }
+    { e2e cudnn_tf32 inference 20 3 --set model.backbone.conv_backend=cudnn --set model.precision=tf32 || rc=1; }
+  [[ $tf32 == 1 ]] && { e2e own_bf16 inference 20 3 --set model.precision=bf16 || rc=1; }
   # Random weights leave far fewer than 300 proposals after NMS 0.7: the region-wise phase
   # on the paper's 300 RoIs comes from a run without proposal suppression (docs/BENCHMARKS.md).
   e2e own_fp32_300rois inference 20 3 --set model.rpn.nms=1.0 || rc=1
@@ -302,9 +304,10 @@ step_e2e-train() {
   have_tf32 && tf32=1
   e2e train_own_fp32 train 6 2 || rc=1
   [[ $cudnn == 1 ]] && { e2e train_cudnn_fp32 train 6 2 --set model.backbone.conv_backend=cudnn || rc=1; }
-  [[ $tf32 == 1 ]] && { e2e train_own_tf32 train 6 2 --set model.backbone.math=tf32 || rc=1; }
+  [[ $tf32 == 1 ]] && { e2e train_own_tf32 train 6 2 --set model.precision=tf32 || rc=1; }
   [[ $tf32 == 1 && $cudnn == 1 ]] &&
-    { e2e train_cudnn_tf32 train 6 2 --set model.backbone.conv_backend=cudnn --set model.backbone.math=tf32 || rc=1; }
+    { e2e train_cudnn_tf32 train 6 2 --set model.backbone.conv_backend=cudnn --set model.precision=tf32 || rc=1; }
+  [[ $tf32 == 1 ]] && { e2e train_own_bf16 train 6 2 --set model.precision=bf16 || rc=1; }
   return $rc
 }
 
