@@ -1,15 +1,39 @@
-// Layer benchmarks: our conv (forward, backward-data, backward-weight) vs cuDNN for
-// every distinct VGG16 conv shape at a 600x1000 input, Linear forward and backward vs
-// direct cublasSgemm calls for fc6/fc7 (CUDA) and vs direct cblas_sgemm calls (CPU),
-// and CPU conv entries at a reduced size. The Linear ratio (ours / bare GEMM) is formed
-// by scripts/bench_table.py from the pairs linear_cuda/<x> : cublas_sgemm/<x> and linear_cpu/<x> : cblas_sgemm_cpu/<x>.
-// Counters: GFLOP/s (CPU: GFLOP as a rate, shown "/s") (2 * N * Cout * Ho * Wo * Cin * k * k per pass) and, for our
-// CUDA kernels, vs_cudnn = our GFLOP/s / cuDNN's GFLOP/s on the same shape and pass in fp32, vs_cudnn_tf32 the same
-// against cuDNN in tf32.
-// Math (engine/math_mode.h): every CUDA row's name ends in its math mode, /fp32 or /tf32, and its label says what
-// ran: for cuDNN the algorithm picked and the math type it ran with (in tf32 mode cuDNN may still rank an FMA kernel
-// first), for cuBLAS the handle's math mode, for our kernels "own fp32" (they have no TF32 path: one row each).
-// CPU rows are fp32 (OpenBLAS) and labelled so.
+// Layer benchmarks: our conv (forward, backward-data, backward-weight) vs cuDNN for every
+// distinct conv shape of the detector at a 600x1000 input, Linear forward and backward vs
+// bare cuBLAS calls for fc6/fc7 (CUDA) and vs bare cblas_sgemm calls (CPU), and CPU conv
+// entries at a reduced size.
+// Conv shapes (ConvShape, kShapes): the VGG16 layers, where conv5_1 also stands for conv5_2,
+// conv5_3 and the RPN's 3x3 conv (all 512->512 3x3 pad 1 at 38x63: one row, not four copies),
+// and the RPN's two 1x1 convs on conv5_3's map (600x1000 -> 38x63): rpn_cls 512->18 and
+// rpn_bbox 512->36, pad 0. Every conv is stride 1 with pad = k / 2, so the output map is the
+// input's size.
+// Rows (CUDA names end in the precision, engine/math_mode.h; the label says what ran):
+//   conv_cuda_own/<layer>/<pass>/fp32|tf32|bf16     our kernels: "own fp32 (FMA)", "own tf32
+//                                                   (mma.sync m16n8k8)", "own bf16 (mma.sync m16n8k16)"
+//   conv_cuda_cudnn/<layer>/<pass>/fp32|tf32        cuDNN: "<math>: " + the algorithm its plan
+//                                                   picked and the math type it ran with (in tf32
+//                                                   cuDNN may still rank an FMA kernel first)
+//     No cuDNN bf16 row: the cuDNN backend refuses bf16 for now (it would need BF16 x / w / y
+//     descriptors end to end, docs/LAYERS.md "Precision"); our bf16 rows are compared with
+//     cuDNN tf32, the fastest cuDNN mode the engine has.
+//   conv_cpu/<layer>/<pass>_div10                   fp32 (OpenBLAS). No tf32 / bf16 CPU rows: the
+//                                                   CPU path rounds the operands and then runs the
+//                                                   same FP32 GEMM, so they would time the rounding.
+//   linear_cuda/<fc>[_bwd]/rows<R>/fp32|tf32|bf16   our Linear on a context in that precision
+//   cublas_sgemm/<fc>[_bwd]/rows<R>/fp32|tf32       bare cublasSgemm calls, same products, same handle
+//   cublas_gemmex_bf16/<fc>[_bwd]/rows<R>/bf16      bare cublasGemmEx calls on BF16 operands converted
+//                                                   once before timing (our Linear converts them on
+//                                                   every call: ours / bare shows that cost)
+//   linear_cpu/<fc>[_bwd]/rows<R>, cblas_sgemm_cpu/<fc>[_bwd]/rows<R>   fp32
+// The Linear ratio (ours / bare GEMM) is formed by scripts/bench_table.py from the pairs
+// linear_cuda/<x> : cublas_sgemm/<x> (fp32, tf32) or cublas_gemmex_bf16/<x> (bf16) and
+// linear_cpu/<x> : cblas_sgemm_cpu/<x>.
+// Counters: GFLOP/s (CPU: GFLOP as a rate, shown "/s"): 2 * N * Cout * Ho * Wo * Cin * k * k
+// per conv pass, 2 * rows * in * out per GEMM. Our CUDA conv rows also time cuDNN on the same
+// tensors, shape and pass, and report (> 1: ours is faster)
+//   vs_cudnn       own fp32 and own tf32 rows: cuDNN's time / ours at the SAME precision
+//   vs_cudnn_tf32  own bf16 rows: cuDNN tf32's time / ours (cuDNN has no bf16 here)
+// Cross-precision ratios are not counters: bench_table.py forms them from the rows' times.
 // CUDA entries use manual time from CUDA events; without a GPU they report "no GPU".
 // Inputs are uniform random (Philox), never zeros.
 #include <benchmark/benchmark.h>
@@ -24,6 +48,7 @@
 #include "engine/rng.h"
 #include "engine/timer.h"
 #include "kernels/conv2d.h"
+#include "kernels/precision.h"
 #include "layers/conv2d_cudnn.h"
 #include "layers/conv2d_layer.h"
 #include "layers/linear.h"
@@ -35,15 +60,23 @@ using namespace frcnn;
 
 namespace {
 
+// A stride-1 conv with a k x k kernel and pad k / 2 (3x3 pad 1, 1x1 pad 0): the output map
+// (h, w) is the input's.
 struct ConvShape {
   const char* name;
-  int64_t cin, cout, h, w;
+  int64_t cin, cout, h, w, k;
+  int64_t pad() const { return k / 2; }
+  double flops(int64_t n) const { return 2.0 * double(n) * cout * h * w * cin * k * k; }  // one pass
 };
 // VGG16 at 600x1000: each pool halves with ceil rounding (600 300 150 75 38; 1000 500 250 125 63).
-const ConvShape kVgg[] = {
-    {"conv1_1", 3, 64, 600, 1000},  {"conv1_2", 64, 64, 600, 1000},  {"conv2_1", 64, 128, 300, 500},
-    {"conv2_2", 128, 128, 300, 500}, {"conv3_1", 128, 256, 150, 250}, {"conv3_2", 256, 256, 150, 250},
-    {"conv4_1", 256, 512, 75, 125},  {"conv4_2", 512, 512, 75, 125},  {"conv5_1", 512, 512, 38, 63},
+// conv3_3 = conv3_2, conv4_3 = conv4_2, and conv5_2 = conv5_3 = the RPN 3x3 = conv5_1 (same
+// shape), so each is timed once. The RPN's 1x1 heads read conv5_3's 512x38x63 map: 9 anchors
+// per position, 2 scores (rpn_cls, 18 channels) and 4 box deltas (rpn_bbox, 36) each.
+const ConvShape kShapes[] = {
+    {"conv1_1", 3, 64, 600, 1000, 3},   {"conv1_2", 64, 64, 600, 1000, 3},  {"conv2_1", 64, 128, 300, 500, 3},
+    {"conv2_2", 128, 128, 300, 500, 3}, {"conv3_1", 128, 256, 150, 250, 3}, {"conv3_2", 256, 256, 150, 250, 3},
+    {"conv4_1", 256, 512, 75, 125, 3},  {"conv4_2", 512, 512, 75, 125, 3},  {"conv5_1", 512, 512, 38, 63, 3},
+    {"rpn_cls", 512, 18, 38, 63, 1},    {"rpn_bbox", 512, 36, 38, 63, 1},
 };
 enum Pass { Fwd = 0, BwdData = 1, BwdWeight = 2 };
 const char* kPassName[] = {"fwd", "bwd_data", "bwd_weight"};
@@ -56,9 +89,10 @@ Tensor rand_tensor(Context& ctx, const Shape& s, uint64_t stream) {
 
 struct ConvBuffers {
   Tensor x, w, b, gy, gw, gb;
-  ConvBuffers(Context& ctx, int64_t n, const ConvShape& s) {
+  int64_t pad;
+  ConvBuffers(Context& ctx, int64_t n, const ConvShape& s) : pad(s.pad()) {
     x = rand_tensor(ctx, {n, s.cin, s.h, s.w}, 1);
-    w = rand_tensor(ctx, {s.cout, s.cin, 3, 3}, 2);
+    w = rand_tensor(ctx, {s.cout, s.cin, s.k, s.k}, 2);
     b = rand_tensor(ctx, {s.cout}, 3);
     gy = rand_tensor(ctx, {n, s.cout, s.h, s.w}, 4);
     gw = Tensor::zeros(w.shape(), DType::F32, ctx.device(), ctx.stream());
@@ -66,22 +100,26 @@ struct ConvBuffers {
   }
 };
 
+// One pass in ctx's precision (stride 1, the shape's pad).
 void run_pass(Context& ctx, ConvBuffers& t, Pass pass, bool cudnn) {
   Tensor none;
+  const int64_t pad = t.pad;
   if (!cudnn) {
-    if (pass == Fwd) conv2d_forward(ctx, t.x, t.w, t.b, 1, 1);
-    if (pass == BwdData) conv2d_backward_data(ctx, t.gy, t.w, t.x.shape(), 1, 1);
-    if (pass == BwdWeight) conv2d_backward_weight(ctx, t.x, t.gy, t.gw, none, 1, 1);
+    if (pass == Fwd) conv2d_forward(ctx, t.x, t.w, t.b, pad, 1);
+    if (pass == BwdData) conv2d_backward_data(ctx, t.gy, t.w, t.x.shape(), pad, 1);
+    if (pass == BwdWeight) conv2d_backward_weight(ctx, t.x, t.gy, t.gw, none, pad, 1);
     return;
   }
 #if FRCNN_WITH_CUDA
-  if (pass == Fwd) conv2d_forward_cudnn(ctx, t.x, t.w, t.b, 1, 1);
-  if (pass == BwdData) conv2d_backward_data_cudnn(ctx, t.gy, t.w, t.x.shape(), 1, 1);
-  if (pass == BwdWeight) conv2d_backward_weight_cudnn(ctx, t.x, t.gy, t.gw, none, 1, 1);
+  if (pass == Fwd) conv2d_forward_cudnn(ctx, t.x, t.w, t.b, pad, 1);
+  if (pass == BwdData) conv2d_backward_data_cudnn(ctx, t.gy, t.w, t.x.shape(), pad, 1);
+  if (pass == BwdWeight) conv2d_backward_weight_cudnn(ctx, t.x, t.gy, t.gw, none, pad, 1);
 #endif
 }
 
-// Median of `reps` event-timed runs, in ms.
+#if FRCNN_WITH_CUDNN
+// Median of `reps` event-timed runs, in ms (times the cuDNN reference of our rows: without
+// cuDNN it is unused, and -Werror would refuse an unused function).
 float median_ms(Context& ctx, ConvBuffers& t, Pass pass, bool cudnn, int reps) {
   std::vector<float> ms;
   CudaEventTimer timer(ctx.stream());
@@ -95,16 +133,27 @@ float median_ms(Context& ctx, ConvBuffers& t, Pass pass, bool cudnn, int reps) {
   return ms[ms.size() / 2];
 }
 
-#if FRCNN_WITH_CUDNN
 // What cuDNN runs for this shape and pass under ctx's math mode (its plan's choice).
 std::string cudnn_label(Context& ctx, const ConvBuffers& t, Pass pass) {
-  const CudnnConvPlan& plan = cudnn_conv_plan(ctx, conv2d_geom(t.x.shape(), t.w.shape(), 1, 1));
+  const CudnnConvPlan& plan = cudnn_conv_plan(ctx, conv2d_geom(t.x.shape(), t.w.shape(), t.pad, 1));
   const CudnnAlgoChoice* c = plan.chosen(CudnnPass(int(pass)));
   return std::string(math_mode_name(ctx.math_mode())) + ": " + (c ? c->str() : "not chosen");
 }
 #endif
 
-// `math` is the context's for cuDNN; our kernels ignore it (registered with fp32 only).
+// What our kernels run in each precision (kernels/conv2d.h reads it from ctx.math_mode()).
+const char* own_label(MathMode m) {
+  switch (m) {
+    case MathMode::Fp32: return "own fp32 (FMA)";
+    case MathMode::Tf32: return "own tf32 (mma.sync m16n8k8)";
+    case MathMode::Bf16: return "own bf16 (mma.sync m16n8k16)";
+  }
+  return "own ?";
+}
+
+// One conv pass in `math`, ours or cuDNN's. Our rows first time cuDNN on the same tensors in
+// the precision they are compared with: the same one (fp32, tf32), or tf32 for bf16, which
+// cuDNN does not run here.
 void BM_ConvCuda(benchmark::State& state, ConvShape s, Pass pass, bool cudnn, MathMode math) {
   if (!cuda_available()) {
     state.SkipWithError("no GPU");
@@ -118,23 +167,21 @@ void BM_ConvCuda(benchmark::State& state, ConvShape s, Pass pass, bool cudnn, Ma
 #endif
   Context ctx(Device::cuda());
   ConvBuffers t(ctx, 1, s);
-  const double flops = 2.0 * s.cout * s.h * s.w * s.cin * 9;
-  float ref_ms = 0, ref_tf32_ms = 0;
+  const MathMode ref_math = math == MathMode::Bf16 ? MathMode::Tf32 : math;
+  float ref_ms = 0;
   if (!cudnn) {
 #if FRCNN_WITH_CUDNN
-    for (MathMode m : {MathMode::Fp32, MathMode::Tf32}) {
-      ctx.set_math_mode(m);
-      run_pass(ctx, t, pass, true);  // warm-up: plan, algorithm, workspace
-      (m == MathMode::Fp32 ? ref_ms : ref_tf32_ms) = median_ms(ctx, t, pass, true, 5);
-    }
+    ctx.set_math_mode(ref_math);
+    run_pass(ctx, t, pass, true);  // warm-up: plan, algorithm, workspace
+    ref_ms = median_ms(ctx, t, pass, true, 5);
 #endif
   }
   ctx.set_math_mode(math);
   run_pass(ctx, t, pass, cudnn);  // warm-up (algorithm choice, allocator)
 #if FRCNN_WITH_CUDNN
-  state.SetLabel(cudnn ? cudnn_label(ctx, t, pass) : "own fp32 (FMA)");
+  state.SetLabel(cudnn ? cudnn_label(ctx, t, pass) : own_label(math));
 #else
-  state.SetLabel("own fp32 (FMA)");
+  state.SetLabel(own_label(math));
 #endif
   CudaEventTimer timer(ctx.stream());
   double total_ms = 0;
@@ -147,26 +194,29 @@ void BM_ConvCuda(benchmark::State& state, ConvShape s, Pass pass, bool cudnn, Ma
     state.SetIterationTime(ms / 1e3);
   }
   const double mean_ms = total_ms / double(state.iterations());
-  state.counters["GFLOP/s"] = flops / (mean_ms * 1e6);
-  if (ref_ms > 0) state.counters["vs_cudnn"] = ref_ms / mean_ms;  // > 1: ours is faster
-  if (ref_tf32_ms > 0) state.counters["vs_cudnn_tf32"] = ref_tf32_ms / mean_ms;
+  state.counters["GFLOP/s"] = s.flops(1) / (mean_ms * 1e6);
+  if (ref_ms > 0)  // > 1: ours is faster
+    state.counters[ref_math == math ? "vs_cudnn" : "vs_cudnn_tf32"] = ref_ms / mean_ms;
 }
 
-// CPU conv at a reduced size (the VGG channel counts, 1/10 of the 600x1000 map).
+// CPU conv at a reduced size: the shape's channels and kernel, 1/10 of its map (at least 8x8).
 void BM_ConvCpu(benchmark::State& state, ConvShape s, Pass pass) {
   Context ctx;
   ConvShape small = s;
   small.h = std::max<int64_t>(8, s.h / 10);
   small.w = std::max<int64_t>(8, s.w / 10);
   ConvBuffers t(ctx, 1, small);
-  const double flops = 2.0 * small.cout * small.h * small.w * small.cin * 9;
+  const double flops = small.flops(1);
   for (auto _ : state) run_pass(ctx, t, pass, false);
   state.SetLabel("fp32 (CPU)");
   state.counters["GFLOP"] = benchmark::Counter(flops * double(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
 }
 
-// fc6 (25088 -> 4096) and fc7 (4096 -> 4096) with `rows` RoIs: our Linear (cuBLAS gemm
-// + bias) and bare cublasSgemm calls doing the same products, on a handle in `math`.
+// fc6 (25088 -> 4096) and fc7 (4096 -> 4096) with `rows` RoIs: our Linear (cuBLAS GEMMs
+// + bias) on a context in `math`, or bare cuBLAS calls doing the same products on that
+// context's handle: cublasSgemm in fp32 / tf32 (the handle's math mode decides), in bf16
+// cublasGemmEx on BF16 copies of the operands made once, before timing (our Linear makes
+// them on every call, as a layer whose inputs and weights change must).
 // Forward: y = x W^T (one GEMM, 2*rows*in*out FLOP). Backward: dx = dy W and dW += dy^T x
 // (two GEMMs, 4*rows*in*out FLOP; ours also reduces the bias gradient).
 void BM_LinearCuda(benchmark::State& state, int64_t in, int64_t out, int64_t rows, bool bare, bool backward,
@@ -178,6 +228,7 @@ void BM_LinearCuda(benchmark::State& state, int64_t in, int64_t out, int64_t row
 #if FRCNN_WITH_CUDA
   Context ctx(Device::cuda());
   ctx.set_math_mode(math);
+  const bool bf16 = math == MathMode::Bf16;
   Linear fc("fc", in, out);
   fc.to(ctx);
   fill_uniform(fc.weight().value, RngKey{1, 1}, ctx.stream());
@@ -187,37 +238,58 @@ void BM_LinearCuda(benchmark::State& state, int64_t in, int64_t out, int64_t row
   Tensor y = Tensor::empty({rows, out}, DType::F32, ctx.device(), ctx.stream());
   Tensor gx = Tensor::empty({rows, in}, DType::F32, ctx.device(), ctx.stream());
   Tensor gw = Tensor::zeros({out, in}, DType::F32, ctx.device(), ctx.stream());
+  // The bare GEMMs' operands: the F32 tensors, or in bf16 their BF16 copies.
+  Tensor Wo = fc.weight().value, xo = x, gyo = gy;
+  if (bare && bf16) {
+    Wo = to_bf16(ctx, Wo);
+    xo = to_bf16(ctx, x);
+    gyo = to_bf16(ctx, gy);
+  }
   auto h = static_cast<cublasHandle_t>(ctx.cublas());
   cublasMath_t handle_math = CUBLAS_DEFAULT_MATH;
   cublasGetMathMode(h, &handle_math);  // what the handle really has
+  const std::string handle_str = handle_math == CUBLAS_TF32_TENSOR_OP_MATH ? "CUBLAS_TF32_TENSOR_OP_MATH"
+                                 : handle_math == CUBLAS_DEFAULT_MATH      ? "CUBLAS_DEFAULT_MATH"
+                                                                           : "other math mode";
   state.SetLabel(std::string(math_mode_name(math)) +
-                 (handle_math == CUBLAS_TF32_TENSOR_OP_MATH ? ": cuBLAS CUBLAS_TF32_TENSOR_OP_MATH"
-                  : handle_math == CUBLAS_DEFAULT_MATH      ? ": cuBLAS CUBLAS_DEFAULT_MATH"
-                                                            : ": cuBLAS other math mode"));
+                 (bf16 ? std::string(": cuBLAS GemmEx CUDA_R_16BF A/B, CUDA_R_32F C, CUBLAS_COMPUTE_32F (") +
+                             (bare ? "operands converted before timing" : "operands converted per call") + "; " +
+                             handle_str + ")"
+                       : ": cuBLAS sgemm " + handle_str));
   if (backward && !bare) fc.forward(ctx, x);  // saves x for backward
-  auto run = [&] {
-    const float one = 1.f, zero = 0.f;
+  // C = op(A) op(B) + beta C, column-major, as the Linear's own cuBLAS half does it.
+  auto gemm = [&](cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, const Tensor& A, int lda,
+                  const Tensor& B, int ldb, float beta, Tensor& C, int ldc) {
+    const float one = 1.f;
+    if (bf16)
+      return cublasGemmEx(h, ta, tb, m, n, k, &one, A.raw_data(), CUDA_R_16BF, lda, B.raw_data(), CUDA_R_16BF, ldb,
+                          &beta, C.raw_data(), CUDA_R_32F, ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+    return cublasSgemm(h, ta, tb, m, n, k, &one, A.data<float>(), lda, B.data<float>(), ldb, &beta, C.data<float>(),
+                       ldc);
+  };
+  // The last bare GEMM's status (ours throws on a failed call).
+  auto run = [&]() -> cublasStatus_t {
     if (!bare) {
       if (backward)
         fc.backward(ctx, gy);
       else
         fc.forward(ctx, x);
-      return;
+      return CUBLAS_STATUS_SUCCESS;
     }
-    const float* W = fc.weight().value.data<float>();
-    if (!backward) {  // column-major view: y^T (out, rows) = W (out, in) x^T (in, rows)
-      cublasSgemm(h, CUBLAS_OP_T, CUBLAS_OP_N, int(out), int(rows), int(in), &one, W, int(in), x.data<float>(), int(in),
-                  &zero, y.data<float>(), int(out));
-      return;
-    }
+    const int R = int(rows), I = int(in), O = int(out);
+    if (!backward)  // column-major view: y^T (out, rows) = W (out, in) x^T (in, rows)
+      return gemm(CUBLAS_OP_T, CUBLAS_OP_N, O, R, I, Wo, I, xo, I, 0.f, y, O);
     // dx^T (in, rows) = W^T (in, out) dy^T (out, rows)
-    cublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_N, int(in), int(rows), int(out), &one, W, int(in), gy.data<float>(), int(out),
-                &zero, gx.data<float>(), int(in));
+    cublasStatus_t st = gemm(CUBLAS_OP_N, CUBLAS_OP_N, I, R, O, Wo, I, gyo, O, 0.f, gx, I);
+    if (st != CUBLAS_STATUS_SUCCESS) return st;
     // dW^T (in, out) += x^T (in, rows) dy (rows, out)
-    cublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_T, int(in), int(out), int(rows), &one, x.data<float>(), int(in),
-                gy.data<float>(), int(out), &one, gw.data<float>(), int(in));
+    return gemm(CUBLAS_OP_N, CUBLAS_OP_T, I, O, R, xo, I, gyo, O, 1.f, gw, I);
   };
-  run();
+  if (cublasStatus_t st = run(); st != CUBLAS_STATUS_SUCCESS) {  // warm-up, and the calls are valid
+    const std::string what = bf16 ? "cublasGemmEx" : "cublasSgemm";
+    state.SkipWithError((what + " failed with status " + std::to_string(int(st))).c_str());
+    return;
+  }
   CudaEventTimer timer(ctx.stream());
   double total_ms = 0;
   for (auto _ : state) {
@@ -267,14 +339,15 @@ void BM_LinearCpu(benchmark::State& state, int64_t in, int64_t out, int64_t rows
 }
 
 int register_all() {
-  for (const ConvShape& s : kVgg)
+  for (const ConvShape& s : kShapes)
     for (int p = 0; p < 3; ++p) {
       std::string base = std::string(s.name) + "/" + kPassName[p];
-      benchmark::RegisterBenchmark(("conv_cuda_own/" + base + "/fp32").c_str(), BM_ConvCuda, s, Pass(p), false,
-                                   MathMode::Fp32)
-          ->UseManualTime()
-          ->Unit(benchmark::kMillisecond);
-      for (MathMode m : {MathMode::Fp32, MathMode::Tf32})
+      for (MathMode m : {MathMode::Fp32, MathMode::Tf32, MathMode::Bf16})
+        benchmark::RegisterBenchmark(("conv_cuda_own/" + base + "/" + math_mode_name(m)).c_str(), BM_ConvCuda, s,
+                                     Pass(p), false, m)
+            ->UseManualTime()
+            ->Unit(benchmark::kMillisecond);
+      for (MathMode m : {MathMode::Fp32, MathMode::Tf32})  // cuDNN: no bf16 (see the top)
         benchmark::RegisterBenchmark(("conv_cuda_cudnn/" + base + "/" + math_mode_name(m)).c_str(), BM_ConvCuda, s,
                                      Pass(p), true, m)
             ->UseManualTime()
@@ -287,14 +360,15 @@ int register_all() {
     for (auto [name, in] : {std::pair<const char*, int64_t>{"fc6", 25088}, {"fc7", 4096}}) {
       for (bool bwd : {false, true}) {
         std::string base = std::string(name) + (bwd ? "_bwd" : "") + "/rows" + std::to_string(rows);
-        for (MathMode m : {MathMode::Fp32, MathMode::Tf32}) {
+        for (MathMode m : {MathMode::Fp32, MathMode::Tf32, MathMode::Bf16}) {
           const std::string suffix = std::string("/") + math_mode_name(m);
           benchmark::RegisterBenchmark(("linear_cuda/" + base + suffix).c_str(), BM_LinearCuda, in, int64_t(4096), rows,
                                        false, bwd, m)
               ->UseManualTime()
               ->Unit(benchmark::kMillisecond);
-          benchmark::RegisterBenchmark(("cublas_sgemm/" + base + suffix).c_str(), BM_LinearCuda, in, int64_t(4096),
-                                       rows, true, bwd, m)
+          const char* bare = m == MathMode::Bf16 ? "cublas_gemmex_bf16/" : "cublas_sgemm/";
+          benchmark::RegisterBenchmark((bare + base + suffix).c_str(), BM_LinearCuda, in, int64_t(4096), rows, true,
+                                       bwd, m)
               ->UseManualTime()
               ->Unit(benchmark::kMillisecond);
         }

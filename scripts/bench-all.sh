@@ -5,7 +5,9 @@
 #                      suite then times too (FRCNN_BENCH_INPUTS), so both time the same data
 #   kernels.json       frcnn_bench (Google Benchmark JSON: peaks, conv vs cuDNN, Linear vs
 #                      cuBLAS / OpenBLAS, detection kernels), medians of 5 repetitions
-#   e2e_<config>.json  frcnn bench (inference ms/image split, fps, training s/iter, memory)
+#   e2e_<config>.json  frcnn bench (inference ms/image split, fps, training s/iter, memory);
+#                      on the GPU the paper config also as e2e_vgg16_voc07_<suffix>.json:
+#                      _cudnn (fp32), _own_tf32, _cudnn_tf32, _own_bf16, _300rois
 #   table.md           scripts/bench_table.py: the markdown table for docs/BENCHMARKS.md
 #   <device>-<date>.json  everything merged: commit it as bench/results/<device>-<date>.json
 # Usage: [BUILD_DIR=build] scripts/bench-all.sh OUT_DIR [--quick]
@@ -88,12 +90,17 @@ for cfg in configs/vgg16_voc07.yaml configs/tiny.yaml; do
     "$BIN/frcnn" bench "${eargs[@]/e2e_$name.json/e2e_${name}_cudnn.json}" "${mode[@]}" --set model.backbone.conv_backend=cudnn \
       2>&1 | tee "$OUT_DIR/e2e_${name}_cudnn.log" || status=1
     e2e+=("$OUT_DIR/e2e_${name}_cudnn.json")
-    # And both backends with TF32 allowed in cuDNN and cuBLAS (our conv kernels stay fp32).
-    for be in own cudnn; do
-      "$BIN/frcnn" bench "${eargs[@]/e2e_$name.json/e2e_${name}_${be}_tf32.json}" "${mode[@]}" \
-        --set model.backbone.conv_backend=$be --set model.backbone.math=tf32 \
-        2>&1 | tee "$OUT_DIR/e2e_${name}_${be}_tf32.log" || status=1
-      e2e+=("$OUT_DIR/e2e_${name}_${be}_tf32.json")
+    # And in the tensor-core precisions (model.precision, engine/math_mode.h): tf32 with both
+    # backends (ours: mma.sync TF32; cuDNN: TF32 allowed; cuBLAS: TF32 math), bf16 with our
+    # conv only (mma.sync BF16, cuBLAS GemmEx on BF16 operands): the cuDNN backend has no
+    # bf16 yet and the config check refuses bf16 with conv_backend cudnn. On the GPU the
+    # mode is "all", so each of these runs covers inference and training.
+    for run in own:tf32 cudnn:tf32 own:bf16; do
+      be=${run%%:*} prec=${run#*:}
+      "$BIN/frcnn" bench "${eargs[@]/e2e_$name.json/e2e_${name}_${be}_${prec}.json}" "${mode[@]}" \
+        --set model.backbone.conv_backend=$be --set model.precision=$prec \
+        2>&1 | tee "$OUT_DIR/e2e_${name}_${be}_${prec}.log" || status=1
+      e2e+=("$OUT_DIR/e2e_${name}_${be}_${prec}.json")
     done
   fi
   # With random weights the proposals are near-copies of the anchors and NMS 0.7 leaves

@@ -14,12 +14,18 @@ Columns: our time, the library baseline's time on the same shapes (cuDNN for con
 cuBLAS / OpenBLAS GEMM for Linear, torchvision for NMS and RoI pool, on the very same
 tensors when FRCNN_BENCH_INPUTS was set: shared_inputs = 1), their ratio (baseline time /
 our time: > 1 means ours is faster), and achieved GFLOP/s or GB/s as a fraction of the peaks
-measured in the same run (peak/sgemm, peak/tf32, peak/copy). Standard library only.
+measured in the same run (peak/sgemm, peak/tf32, peak/bf16, peak/copy). Standard library only.
 
-Math (engine/math_mode.h): every conv, Linear and end-to-end row says its math mode. CUDA
-kernel entries end in /fp32 or /tf32 and their Google Benchmark label says what ran (cuDNN's
-algorithm and math type, cuBLAS's handle mode); our own conv kernels are fp32 only, and are
-compared with cuDNN in both modes. A tf32 row is read against the TF32 GEMM peak.
+Precision (engine/math_mode.h): every conv, Linear and end-to-end row says its math mode. CUDA
+kernel entries end in /fp32, /tf32 or /bf16 and their Google Benchmark label says what ran
+(cuDNN's algorithm and math type, cuBLAS's handle mode or GemmEx, our conv's FMA or mma.sync
+path). The conv table has one row per (layer, pass): ours in fp32, tf32 and bf16, cuDNN in
+fp32 and tf32 (the cuDNN backend has no bf16 yet), cuDNN / ours at the same precision (ours
+bf16 against cuDNN tf32), and ours as a fraction of the GEMM peak of its own precision
+(fp32 -> peak/sgemm, tf32 -> peak/tf32, bf16 -> peak/bf16). Linear rows are read against
+the peak of their precision too; bf16 Linear is paired with bare cublasGemmEx calls on
+operands converted once (cublas_gemmex_bf16/...), so its ratio shows our per-call conversion.
+Absent rows (a CPU-only run has no CUDA ones, a run without cuDNN no cuDNN ones) leave "–".
 """
 import argparse
 import json
@@ -30,6 +36,7 @@ import sys
 
 BANDWIDTH_BOUND = {"BM_anchors", "BM_roi_pool_forward", "BM_roi_pool_backward"}
 UNIT_MS = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}
+PRECISIONS = ("fp32", "tf32", "bf16")  # engine/math_mode.h, in table order
 
 
 def load(path):
@@ -97,6 +104,12 @@ def table(header, rows):
     return "\n".join(lines)
 
 
+def by_precision(item):
+    """Sort key of a (name, row) pair: the name, then its /fp32 /tf32 /bf16 suffix in PRECISIONS order."""
+    m = re.match(r"(.*)/(fp32|tf32|bf16)$", item[0])
+    return (m[1], PRECISIONS.index(m[2])) if m else (item[0], 0)
+
+
 def ms_of(rows, name):
     r = rows.get(name)
     return None if not r or "error" in r else r["ms"]
@@ -140,7 +153,8 @@ def main():
                                     ("sgemm_cpu", "BM_PeakSgemmCpu/1024", "GFLOP/s", 1.0),
                                     ("copy_cuda", "BM_PeakCopyCuda", "bytes_per_second", 1e-9),
                                     ("sgemm_cuda", "BM_PeakSgemmCuda/8192", "GFLOP/s", 1.0),
-                                    ("tf32_cuda", "BM_PeakTf32GemmCuda/8192", "GFLOP/s", 1.0)):
+                                    ("tf32_cuda", "BM_PeakTf32GemmCuda/8192", "GFLOP/s", 1.0),
+                                    ("bf16_cuda", "BM_PeakBf16GemmCuda/8192", "GFLOP/s", 1.0)):
         r = rows.get(name)
         if r and field in r:
             peaks[key] = r[field] * scale
@@ -150,36 +164,54 @@ def main():
         out.append(table(["ceiling", "CPU", "CUDA"],
                          [["copy GB/s (read + write)", peaks.get("copy_cpu"), peaks.get("copy_cuda")],
                           ["fp32 GEMM GFLOP/s", peaks.get("sgemm_cpu"), peaks.get("sgemm_cuda")],
-                          ["tf32 GEMM GFLOP/s (TF32 tensor cores)", None, peaks.get("tf32_cuda")]]))
+                          ["tf32 GEMM GFLOP/s (TF32 tensor cores)", None, peaks.get("tf32_cuda")],
+                          ["bf16 GEMM GFLOP/s (BF16 tensor cores, FP32 accumulate)", None, peaks.get("bf16_cuda")]]))
 
     def pct(value, peak):
         return f"{100 * value / peak:.0f}%" if value and peak else "–"
 
     # ---- conv ------------------------------------------------------------------
+    # The GEMM peak each precision is read against.
+    peak_of = {"fp32": "sgemm_cuda", "tf32": "tf32_cuda", "bf16": "bf16_cuda"}
+    # (layer, pass) in the order the suite ran them (network order, fwd / bwd_data / bwd_weight).
+    keys = []
+    for name, r in rows.items():
+        m = re.match(r"conv_cuda_(?:own|cudnn)/(\w+)/(\w+)/(?:fp32|tf32|bf16)$", name)
+        if m and "error" not in r and (m[1], m[2]) not in keys:
+            keys.append((m[1], m[2]))
     conv, conv_algos = [], []
-    for name, r in sorted(rows.items()):
-        m = re.match(r"conv_cuda_own/(\w+)/(\w+)/fp32$", name)
-        if m and "error" not in r:
-            b32, b_tf = f"conv_cuda_cudnn/{m[1]}/{m[2]}/fp32", f"conv_cuda_cudnn/{m[1]}/{m[2]}/tf32"
-            base, base_tf = ms_of(rows, b32), ms_of(rows, b_tf)
-            g = r.get("GFLOP/s")
-            conv.append([m[1], m[2], r["ms"], g, pct(g, peaks.get("sgemm_cuda")), base, ratio(base, r["ms"]),
-                         base_tf, ratio(base_tf, r["ms"])])
-            # labels read "<math>: <what cuDNN ran>"; the column already says the math
-            conv_algos.append([m[1], m[2]] + [re.sub(r"^(fp32|tf32): ", "", label_of(rows, b)) for b in (b32, b_tf)])
+    for layer, pas in keys:
+        own = {p: rows.get(f"conv_cuda_own/{layer}/{pas}/{p}") or {} for p in PRECISIONS}
+        own_ms = {p: ms_of(rows, f"conv_cuda_own/{layer}/{pas}/{p}") for p in own}
+        dnn = {p: f"conv_cuda_cudnn/{layer}/{pas}/{p}" for p in ("fp32", "tf32")}
+        dnn_ms = {p: ms_of(rows, n) for p, n in dnn.items()}
+        frac = [pct(own[p].get("GFLOP/s") if own_ms[p] else None, peaks.get(peak_of[p])) for p in own]
+        conv.append([layer, pas, own_ms["fp32"], own_ms["tf32"], own_ms["bf16"], dnn_ms["fp32"], dnn_ms["tf32"],
+                     ratio(dnn_ms["fp32"], own_ms["fp32"]), ratio(dnn_ms["tf32"], own_ms["tf32"]),
+                     ratio(dnn_ms["tf32"], own_ms["bf16"])] + frac)
+        # labels read "<math>: <what cuDNN ran>"; the column already says the math
+        conv_algos.append([layer, pas] + [re.sub(r"^(fp32|tf32): ", "", label_of(rows, n)) for n in dnn.values()])
     if conv:
-        out.append("\n### Convolution, VGG16 layer shapes at 600x1000, batch 1 (CUDA)\n")
-        out.append("Ours: fp32 (FMA; no TF32 path). cuDNN timed in both modes: fp32 (CUDNN_FMA_MATH) and tf32 "
-                   "(TF32 tensor cores allowed); the like-for-like ratio is the fp32 one.\n")
-        out.append(table(["layer", "pass", "ours fp32 ms", "ours GFLOP/s", "of fp32 sgemm peak", "cuDNN fp32 ms",
-                          "cuDNN fp32 / ours", "cuDNN tf32 ms", "cuDNN tf32 / ours"], conv))
-        out.append("\nWhat cuDNN ran (algorithm, rank in its heuristic list, math type, workspace):\n")
-        out.append(table(["layer", "pass", "fp32", "tf32"], conv_algos))
+        out.append("\n### Convolution, VGG16 layer shapes and the RPN head at 600x1000, batch 1 (CUDA)\n")
+        out.append("Ours in three precisions: fp32 (FP32 FMA, SIMT), tf32 (mma.sync m16n8k8) and bf16 "
+                   "(mma.sync m16n8k16), FP32 accumulate. cuDNN in fp32 (CUDNN_FMA_MATH) and tf32 (TF32 tensor "
+                   "cores allowed); it has no bf16 row (the cuDNN backend has no BF16 tensors yet), so ours bf16 "
+                   "is compared with cuDNN tf32. conv5_1 stands for conv5_2, conv5_3 and the RPN 3x3 (same "
+                   "shape); rpn_cls / rpn_bbox are the RPN's 1x1 convs on conv5_3's 38x63 map. Each \"of peak\" "
+                   "is against the GEMM peak of that precision (fp32 sgemm, tf32, bf16).\n")
+        out.append(table(["layer", "pass", "ours fp32 ms", "ours tf32 ms", "ours bf16 ms", "cuDNN fp32 ms",
+                          "cuDNN tf32 ms", "cuDNN fp32 / ours fp32", "cuDNN tf32 / ours tf32",
+                          "cuDNN tf32 / ours bf16", "ours fp32 of fp32 peak", "ours tf32 of tf32 peak",
+                          "ours bf16 of bf16 peak"], conv))
+        if any(c != "–" for a in conv_algos for c in a[2:]):
+            out.append("\nWhat cuDNN ran (algorithm, rank in its heuristic list, math type, workspace):\n")
+            out.append(table(["layer", "pass", "fp32", "tf32"], conv_algos))
     conv_cpu = [[m[1], m[2], "fp32", r["ms"], r.get("GFLOP"), pct(r.get("GFLOP"), peaks.get("sgemm_cpu"))]
                 for name, r in sorted(rows.items())
                 if (m := re.match(r"conv_cpu/(\w+)/(\w+)_div10$", name)) and "error" not in r]
     if conv_cpu:
-        out.append("\n### Convolution on the CPU (im2col + BLAS), VGG16 channels at 1/10 of the 600x1000 map\n")
+        out.append("\n### Convolution on the CPU (im2col + BLAS), VGG16 and RPN-head channels at 1/10 of the "
+                   "600x1000 map (at least 8x8)\n")
         out.append(table(["layer", "pass", "math", "ms", "GFLOP/s", "of sgemm peak"], conv_cpu))
     merged["derived"]["conv"] = conv
     merged["derived"]["conv_algos"] = conv_algos
@@ -188,20 +220,24 @@ def main():
     # ---- linear ----------------------------------------------------------------
     lin = []
     for devname, ours, bare in (("CUDA", "linear_cuda", "cublas_sgemm"), ("CPU", "linear_cpu", "cblas_sgemm_cpu")):
-        for name, r in sorted(rows.items()):
+        for name, r in sorted(rows.items(), key=by_precision):
             if name.startswith(ours + "/") and "error" not in r:
                 x = name[len(ours) + 1:]
                 base = ms_of(rows, f"{bare}/{x}")
                 g = r.get("GFLOP/s")
-                # CUDA rows end in /fp32 or /tf32 (the cuBLAS handle's math); CPU rows are fp32.
-                mm = re.match(r"(.*)/(fp32|tf32)$", x)
+                # CUDA rows end in /fp32, /tf32 or /bf16 (the context's precision); CPU rows are fp32.
+                mm = re.match(r"(.*)/(fp32|tf32|bf16)$", x)
                 what, math = (mm[1], mm[2]) if mm else (x, "fp32")
-                peak = "sgemm_cpu" if devname == "CPU" else ("tf32_cuda" if math == "tf32" else "sgemm_cuda")
+                if math == "bf16":  # bare GemmEx on operands converted once: no cublas_sgemm/.../bf16
+                    base = ms_of(rows, f"cublas_gemmex_bf16/{x}")
+                peak = "sgemm_cpu" if devname == "CPU" else peak_of[math]
                 lin.append([devname, what, math, r["ms"], g, pct(g, peaks.get(peak)), base, ratio(base, r["ms"])])
     if lin:
         out.append("\n### Linear (fc6 25088→4096, fc7 4096→4096; rows = RoIs) vs a bare GEMM of the same product\n")
-        out.append("Both columns of a row run on a cuBLAS handle in the row's math mode; tf32 rows are read "
-                   "against the TF32 GEMM peak.\n")
+        out.append("Both columns of a row run on a cuBLAS handle in the row's math mode, and each row is read "
+                   "against the GEMM peak of its precision. The bare GEMM is cublasSgemm (fp32, tf32) or, for "
+                   "bf16, cublasGemmEx on BF16 operands converted once before timing: our Linear converts them "
+                   "on every call, so its bf16 ratio includes that conversion.\n")
         out.append(table(["device", "layer / rows", "math", "ours ms", "GFLOP/s", "of GEMM peak (same math)",
                           "bare GEMM ms", "GEMM / ours"], lin))
     merged["derived"]["linear"] = lin
