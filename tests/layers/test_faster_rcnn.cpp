@@ -392,3 +392,26 @@ TEST_CASE("faster rcnn: CUDA detections match the CPU", "[model][gpu]") {
   REQUIRE(test::require_same_detections(rc.boxes, rc.scores, rc.labels, rg.boxes, rg.scores, rg.labels, 1e-4f, 1e-2f,
                                         1e-3f) > 0);
 }
+
+TEST_CASE("faster rcnn: CUDA detections match the CPU in tf32 and bf16", "[model][gpu][precision]") {
+  FRCNN_REQUIRE_GPU();
+  Context cpu;
+  Context gpu(Device::cuda());
+  FasterRCNN m(small_config());
+  m.init(cpu, 7, "msra");
+  Tensor img = test::random_tensor({1, 3, 96, 128}, 8, -100, 100);
+  for (MathMode p : {MathMode::Tf32, MathMode::Bf16}) {
+    INFO(math_mode_name(p));
+    // The same precision on both devices: operands rounded alike, so only the FP32
+    // summation order differs, as in the fp32 test above (same tolerances).
+    cpu.set_math_mode(p);
+    gpu.set_math_mode(p);
+    m.to(cpu);
+    DetectResult rc = m.detect(cpu, img, 1.f);
+    m.to(gpu);
+    DetectResult rg = m.detect(gpu, img.to(Device::cuda()), 1.f);
+    REQUIRE(rc.num_proposals == rg.num_proposals);
+    REQUIRE(test::require_same_detections(rc.boxes, rc.scores, rc.labels, rg.boxes, rg.scores, rg.labels, 1e-4f,
+                                          1e-2f, 1e-3f) > 0);
+  }
+}

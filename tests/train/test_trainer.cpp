@@ -262,3 +262,24 @@ TEST_CASE("trainer: joint training on CUDA gives the CPU's losses step for step"
     REQUIRE(mg[i].loss == Approx(mc[i].loss).epsilon(1e-3).margin(1e-5));
   }
 }
+
+TEST_CASE("trainer: joint training in bf16 on CUDA gives the CPU's bf16 losses step for step", "[trainer][gpu][precision]") {
+  FRCNN_REQUIRE_GPU();
+  Context cpu, gpu(Device::cuda());
+  // Both devices round every conv and fc operand to BF16 alike (kernels/tensor_formats.h):
+  // they differ by the FP32 summation order only, as in fp32 (test above).
+  cpu.set_math_mode(MathMode::Bf16);
+  gpu.set_math_mode(MathMode::Bf16);
+  Config cfg = test::tiny_train_config(test::tiny_dataset(), "joint");
+  auto out_cpu = test::temp_dir("train_bf16_cpu"), out_gpu = test::temp_dir("train_bf16_gpu");
+  REQUIRE(train(cfg, cpu, {out_cpu.string(), "", false, -1}).finished);
+  REQUIRE(train(cfg, gpu, {out_gpu.string(), "", false, -1}).finished);
+  auto mc = test::read_metrics((out_cpu / "metrics.jsonl").string());
+  auto mg = test::read_metrics((out_gpu / "metrics.jsonl").string());
+  REQUIRE(mc.size() == 8);
+  REQUIRE(mg.size() == mc.size());
+  for (size_t i = 0; i < mc.size(); ++i) {
+    INFO("iteration " << mc[i].iter << ": CPU loss " << mc[i].loss << ", CUDA " << mg[i].loss);
+    REQUIRE(mg[i].loss == Approx(mc[i].loss).epsilon(1e-3).margin(1e-5));
+  }
+}
