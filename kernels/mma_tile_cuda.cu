@@ -2,6 +2,7 @@
 // kernels/ptx.cuh (on sm_80+; the emulated device runs their twins).
 #include "kernels/cuda_util.cuh"
 #include "kernels/mma_tile_cuda.h"
+#include "kernels/precision_cuda.h"
 #include "kernels/ptx.cuh"
 
 namespace frcnn {
@@ -48,11 +49,6 @@ __global__ void mma_tile_bf16_kernel(const uint16_t* a16, const uint16_t* b16, c
   for (int i = 0; i < 4; ++i) d[(group + (i >= 2 ? 8 : 0)) * 8 + 2 * tig + (i & 1)] = fd[i];
 }
 
-// n floats -> BF16 bits, round to nearest even.
-__global__ void to_bf16_kernel(const float* x, uint16_t* y, int n) {
-  for (int i = threadIdx.x; i < n; i += blockDim.x) y[i] = ptx::bf16_round_bits(ptx::float_bits(x[i]));
-}
-
 }  // namespace
 
 void mma_tile_cuda(MmaFormat format, const float* a, const float* b, const float* c, float* d, const Device& dev,
@@ -63,8 +59,8 @@ void mma_tile_cuda(MmaFormat format, const float* a, const float* b, const float
     return;
   }
   cuda_detail::Scratch<uint16_t> a16(16 * 16, dev, s), b16(16 * 8, dev, s);
-  FRCNN_LAUNCH(to_bf16_kernel, 1, 128, 0, st, a, a16.p, 16 * 16);
-  FRCNN_LAUNCH(to_bf16_kernel, 1, 128, 0, st, b, b16.p, 16 * 8);
+  to_bf16_cuda(a, a16.p, 16 * 16, s);  // kernels/precision.h's conversion
+  to_bf16_cuda(b, b16.p, 16 * 8, s);
   FRCNN_LAUNCH(mma_tile_bf16_kernel, 1, 32, 0, st, a16.p, b16.p, c, d);
 }
 
