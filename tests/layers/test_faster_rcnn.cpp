@@ -376,34 +376,17 @@ TEST_CASE("faster rcnn: save and load round trip and refuse other classes", "[mo
   REQUIRE_THROWS_WITH(b.load_imagenet(ctx, path), Catch::Contains("non-finite"));
 }
 
-TEST_CASE("faster rcnn: CUDA detections match the CPU", "[model][gpu]") {
+TEST_CASE("faster rcnn: CUDA detections match the CPU, in fp32, tf32 and bf16", "[model][gpu][precision]") {
   FRCNN_REQUIRE_GPU();
   Context cpu;
   Context gpu(Device::cuda());
   FasterRCNN m(small_config());
   m.init(cpu, 7, "msra");
   Tensor img = test::random_tensor({1, 3, 96, 128}, 8, -100, 100);
-  DetectResult rc = m.detect(cpu, img, 1.f);
-  m.to(gpu);
-  DetectResult rg = m.detect(gpu, img.to(Device::cuda()), 1.f);
-  REQUIRE(rc.num_proposals == rg.num_proposals);
-  // The same detections, matched one to one: the devices' convolutions sum in different
-  // orders, so near-saturated scores (1 vs 1 - 2^-24) may swap two detections' places.
-  REQUIRE(test::require_same_detections(rc.boxes, rc.scores, rc.labels, rg.boxes, rg.scores, rg.labels, 1e-4f, 1e-2f,
-                                        1e-3f) > 0);
-}
-
-TEST_CASE("faster rcnn: CUDA detections match the CPU in tf32 and bf16", "[model][gpu][precision]") {
-  FRCNN_REQUIRE_GPU();
-  Context cpu;
-  Context gpu(Device::cuda());
-  FasterRCNN m(small_config());
-  m.init(cpu, 7, "msra");
-  Tensor img = test::random_tensor({1, 3, 96, 128}, 8, -100, 100);
-  for (MathMode p : {MathMode::Tf32, MathMode::Bf16}) {
+  for (MathMode p : {MathMode::Fp32, MathMode::Tf32, MathMode::Bf16}) {
     INFO(math_mode_name(p));
-    // The same precision on both devices: operands rounded alike, so only the FP32
-    // summation order differs, as in the fp32 test above (same tolerances).
+    // The same precision on both devices: in tf32 / bf16 the operands are rounded alike
+    // (kernels/tensor_formats.h), so in every mode only the FP32 summation order differs.
     cpu.set_math_mode(p);
     gpu.set_math_mode(p);
     m.to(cpu);
@@ -411,6 +394,8 @@ TEST_CASE("faster rcnn: CUDA detections match the CPU in tf32 and bf16", "[model
     m.to(gpu);
     DetectResult rg = m.detect(gpu, img.to(Device::cuda()), 1.f);
     REQUIRE(rc.num_proposals == rg.num_proposals);
+    // The same detections, matched one to one: the devices' convolutions sum in different
+    // orders, so near-saturated scores (1 vs 1 - 2^-24) may swap two detections' places.
     REQUIRE(test::require_same_detections(rc.boxes, rc.scores, rc.labels, rg.boxes, rg.scores, rg.labels, 1e-4f,
                                           1e-2f, 1e-3f) > 0);
   }

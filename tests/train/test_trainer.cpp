@@ -242,19 +242,22 @@ TEST_CASE("trainer: a stop in a stage's last iteration or during the proposals e
   REQUIRE(test::read_metrics((out / "metrics.jsonl").string()) == test::read_metrics((full / "metrics.jsonl").string()));
 }
 
-TEST_CASE("trainer: joint training on CUDA gives the CPU's losses step for step", "[trainer][gpu]") {
-  FRCNN_REQUIRE_GPU();
+// Joint training of the tiny config on the CPU and on CUDA, both contexts in `precision`:
+// the losses step for step. The same samples are drawn on both devices (counter-based RNG);
+// the convolutions sum in different orders (in tf32 / bf16 the operands are rounded alike,
+// kernels/tensor_formats.h), so the losses agree to float rounding, growing a little per step.
+static void require_cuda_training_matches_cpu(MathMode precision, const std::string& tag) {
   Context cpu, gpu(Device::cuda());
+  cpu.set_math_mode(precision);
+  gpu.set_math_mode(precision);
   Config cfg = test::tiny_train_config(test::tiny_dataset(), "joint");
-  auto out_cpu = test::temp_dir("train_joint_cpu"), out_gpu = test::temp_dir("train_joint_gpu");
+  auto out_cpu = test::temp_dir(tag + "_cpu"), out_gpu = test::temp_dir(tag + "_gpu");
   REQUIRE(train(cfg, cpu, {out_cpu.string(), "", false, -1}).finished);
   REQUIRE(train(cfg, gpu, {out_gpu.string(), "", false, -1}).finished);
   auto mc = test::read_metrics((out_cpu / "metrics.jsonl").string());
   auto mg = test::read_metrics((out_gpu / "metrics.jsonl").string());
   REQUIRE(mc.size() == 8);
   REQUIRE(mg.size() == mc.size());
-  // The same samples are drawn on both devices (counter-based RNG); the convolutions sum
-  // in different orders, so the losses agree to float rounding, growing a little per step.
   for (size_t i = 0; i < mc.size(); ++i) {
     INFO("iteration " << mc[i].iter << ": CPU loss " << mc[i].loss << ", CUDA " << mg[i].loss);
     REQUIRE(mg[i].stage == mc[i].stage);
@@ -263,23 +266,12 @@ TEST_CASE("trainer: joint training on CUDA gives the CPU's losses step for step"
   }
 }
 
+TEST_CASE("trainer: joint training on CUDA gives the CPU's losses step for step", "[trainer][gpu]") {
+  FRCNN_REQUIRE_GPU();
+  require_cuda_training_matches_cpu(MathMode::Fp32, "train_joint");
+}
+
 TEST_CASE("trainer: joint training in bf16 on CUDA gives the CPU's bf16 losses step for step", "[trainer][gpu][precision]") {
   FRCNN_REQUIRE_GPU();
-  Context cpu, gpu(Device::cuda());
-  // Both devices round every conv and fc operand to BF16 alike (kernels/tensor_formats.h):
-  // they differ by the FP32 summation order only, as in fp32 (test above).
-  cpu.set_math_mode(MathMode::Bf16);
-  gpu.set_math_mode(MathMode::Bf16);
-  Config cfg = test::tiny_train_config(test::tiny_dataset(), "joint");
-  auto out_cpu = test::temp_dir("train_bf16_cpu"), out_gpu = test::temp_dir("train_bf16_gpu");
-  REQUIRE(train(cfg, cpu, {out_cpu.string(), "", false, -1}).finished);
-  REQUIRE(train(cfg, gpu, {out_gpu.string(), "", false, -1}).finished);
-  auto mc = test::read_metrics((out_cpu / "metrics.jsonl").string());
-  auto mg = test::read_metrics((out_gpu / "metrics.jsonl").string());
-  REQUIRE(mc.size() == 8);
-  REQUIRE(mg.size() == mc.size());
-  for (size_t i = 0; i < mc.size(); ++i) {
-    INFO("iteration " << mc[i].iter << ": CPU loss " << mc[i].loss << ", CUDA " << mg[i].loss);
-    REQUIRE(mg[i].loss == Approx(mc[i].loss).epsilon(1e-3).margin(1e-5));
-  }
+  require_cuda_training_matches_cpu(MathMode::Bf16, "train_bf16");
 }
