@@ -131,7 +131,7 @@ TEST_CASE("e2e: synth then alt4 training then evaluation reaches the mAP floor",
   REQUIRE(map >= 0.40);
 }
 
-TEST_CASE("e2e: synth then joint training then evaluation reaches the mAP floor; tf32 and bf16 detect and train like fp32",
+TEST_CASE("e2e: synth then joint training then evaluation reaches the mAP floor, and tf32 and bf16 detect and train like fp32",
           "[e2e]") {
   const std::string joint = "--schedule joint --set 'schedule.joint={iters: 2000, step: 1500, ims_per_batch: 1}'";
   fs::path fp32_run;

@@ -35,7 +35,7 @@ TEST_CASE("train: the run's remaining time counts every later stage", "[train][l
   REQUIRE(remaining_run_seconds(make_schedule(j), 0, 3, 0.5) == Approx(2.5));
 }
 
-TEST_CASE("frcnn train: the config goes to OUT/config.yaml, not the terminal; the log reads right", "[apps][log]") {
+TEST_CASE("frcnn train: the config goes to OUT/config.yaml, not the terminal, and the log reads right", "[apps][log]") {
   const fs::path dir = temp_dir("train_log");
   Config cfg = tiny_train_config(tiny_dataset());
   const fs::path cfg_path = dir / "tiny.yaml";

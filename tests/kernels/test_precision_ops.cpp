@@ -43,7 +43,7 @@ std::vector<uint16_t> bf16_bits(const Tensor& t) {
 
 }  // namespace
 
-TEST_CASE("precision ops: CPU rounding is the formats' rounding; BF16 storage round-trips", "[kernels][precision]") {
+TEST_CASE("precision ops: CPU rounding is the formats' rounding, and BF16 storage round-trips", "[kernels][precision]") {
   Context cpu;
   const Tensor x = edge_values();
   const std::vector<float> xv = x.to_vector<float>();

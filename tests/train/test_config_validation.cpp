@@ -98,7 +98,7 @@ TEST_CASE("config validation: every out-of-range value of every numeric key is r
   REQUIRE(refused > 150);
 }
 
-TEST_CASE("config validation: messages name the key, the value and the range; files are checked too", "[config]") {
+TEST_CASE("config validation: messages name the key, the value and the range, and files are checked too", "[config]") {
   REQUIRE_THROWS_WITH(default_config({"schedule.log_every=0"}),
                       Catch::Equals("config: 'schedule.log_every' is 0; must be >= 1"));
   REQUIRE_THROWS_WITH(default_config({"schedule.checkpoint_every=-5"}),
