@@ -101,31 +101,47 @@ cublasStatus_t cublasGetProperty(libraryPropertyType type, int* value) {
   return CUBLAS_STATUS_SUCCESS;
 }
 
-cublasStatus_t cublasSgemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
-                           const float* alpha, const float* A, int lda, const float* B, int ldb, const float* beta,
-                           float* C, int ldc) {
-  if (!handle_ok(h, "cublasSgemm")) return CUBLAS_STATUS_NOT_INITIALIZED;
+namespace {
+
+// C = alpha op(A) op(B) + beta C for cublasSgemm and cublasGemmEx (`call` names the caller in
+// reports): A and B are CUDA_R_32F or CUDA_R_16BF, C is FP32. In CUBLAS_TF32_TENSOR_OP_MATH the
+// FP32 operands are rounded to TF32 first (TF32 tensor cores); BF16 operands are widened.
+cublasStatus_t gemm(const char* call, cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n,
+                    int k, float alpha, const void* A, cudaDataType at, int lda, const void* B, cudaDataType bt, int ldb,
+                    float beta, float* C, int ldc) {
   const int a_rows = ta == CUBLAS_OP_N ? m : k, a_cols = ta == CUBLAS_OP_N ? k : m;
   const int b_rows = tb == CUBLAS_OP_N ? k : n, b_cols = tb == CUBLAS_OP_N ? n : k;
   if (m < 0 || n < 0 || k < 0 || lda < std::max(1, a_rows) || ldb < std::max(1, b_rows) || ldc < std::max(1, m)) {
-    report("cublas-argument", "cublasSgemm(m %d, n %d, k %d, lda %d, ldb %d, ldc %d): invalid sizes", m, n, k, lda, ldb,
+    report("cublas-argument", "%s(m %d, n %d, k %d, lda %d, ldb %d, ldc %d): invalid sizes", call, m, n, k, lda, ldb,
            ldc);
     return CUBLAS_STATUS_INVALID_VALUE;
   }
-  if (!operand_ok("cublasSgemm", "A", A, k ? a_rows : 0, a_cols, lda) ||
-      !operand_ok("cublasSgemm", "B", B, k ? b_rows : 0, b_cols, ldb) || !operand_ok("cublasSgemm", "C", C, m, n, ldc))
+  auto size = [](cudaDataType t) { return t == CUDA_R_16BF ? size_t(2) : size_t(4); };
+  if (!operand_ok(call, "A", A, k ? a_rows : 0, a_cols, lda, size(at)) ||
+      !operand_ok(call, "B", B, k ? b_rows : 0, b_cols, ldb, size(bt)) || !operand_ok(call, "C", C, m, n, ldc))
     return CUBLAS_STATUS_INVALID_VALUE;
   DeviceScope scope;
   bump(&emu::Counters::library_calls);
   if (!m || !n) return CUBLAS_STATUS_SUCCESS;
-  if (h->math == CUBLAS_TF32_TENSOR_OP_MATH) {  // TF32 tensor cores: the operands rounded first
-    const std::vector<float> a = as_f32(A, CUDA_R_32F, a_rows, a_cols, lda, true);
-    const std::vector<float> b = as_f32(B, CUDA_R_32F, b_rows, b_cols, ldb, true);
-    cblas_sgemm(CblasColMajor, op(ta), op(tb), m, n, k, *alpha, a.data(), lda, b.data(), ldb, *beta, C, ldc);
-  } else {
-    cblas_sgemm(CblasColMajor, op(ta), op(tb), m, n, k, *alpha, A, lda, B, ldb, *beta, C, ldc);
+  const bool tf32 = h->math == CUBLAS_TF32_TENSOR_OP_MATH;
+  if (!tf32 && at == CUDA_R_32F && bt == CUDA_R_32F) {  // plain FP32: OpenBLAS on the operands themselves
+    cblas_sgemm(CblasColMajor, op(ta), op(tb), m, n, k, alpha, static_cast<const float*>(A), lda,
+                static_cast<const float*>(B), ldb, beta, C, ldc);
+    return CUBLAS_STATUS_SUCCESS;
   }
+  const std::vector<float> a = as_f32(A, at, a_rows, a_cols, lda, tf32 && at == CUDA_R_32F);
+  const std::vector<float> b = as_f32(B, bt, b_rows, b_cols, ldb, tf32 && bt == CUDA_R_32F);
+  cblas_sgemm(CblasColMajor, op(ta), op(tb), m, n, k, alpha, a.data(), lda, b.data(), ldb, beta, C, ldc);
   return CUBLAS_STATUS_SUCCESS;
+}
+
+}  // namespace
+
+cublasStatus_t cublasSgemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
+                           const float* alpha, const float* A, int lda, const float* B, int ldb, const float* beta,
+                           float* C, int ldc) {
+  if (!handle_ok(h, "cublasSgemm")) return CUBLAS_STATUS_NOT_INITIALIZED;
+  return gemm("cublasSgemm", h, ta, tb, m, n, k, *alpha, A, CUDA_R_32F, lda, B, CUDA_R_32F, ldb, *beta, C, ldc);
 }
 
 cublasStatus_t cublasGemmEx(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
@@ -139,27 +155,8 @@ cublasStatus_t cublasGemmEx(cublasHandle_t h, cublasOperation_t ta, cublasOperat
            int(ct), int(compute));
     return CUBLAS_STATUS_NOT_SUPPORTED;
   }
-  const int a_rows = ta == CUBLAS_OP_N ? m : k, a_cols = ta == CUBLAS_OP_N ? k : m;
-  const int b_rows = tb == CUBLAS_OP_N ? k : n, b_cols = tb == CUBLAS_OP_N ? n : k;
-  if (m < 0 || n < 0 || k < 0 || lda < std::max(1, a_rows) || ldb < std::max(1, b_rows) || ldc < std::max(1, m)) {
-    report("cublas-argument", "cublasGemmEx(m %d, n %d, k %d, lda %d, ldb %d, ldc %d): invalid sizes", m, n, k, lda,
-           ldb, ldc);
-    return CUBLAS_STATUS_INVALID_VALUE;
-  }
-  auto size = [](cudaDataType t) { return t == CUDA_R_16BF ? size_t(2) : size_t(4); };
-  if (!operand_ok("cublasGemmEx", "A", A, k ? a_rows : 0, a_cols, lda, size(at)) ||
-      !operand_ok("cublasGemmEx", "B", B, k ? b_rows : 0, b_cols, ldb, size(bt)) ||
-      !operand_ok("cublasGemmEx", "C", C, m, n, ldc))
-    return CUBLAS_STATUS_INVALID_VALUE;
-  DeviceScope scope;
-  bump(&emu::Counters::library_calls);
-  if (!m || !n) return CUBLAS_STATUS_SUCCESS;
-  const bool tf32 = h->math == CUBLAS_TF32_TENSOR_OP_MATH;
-  const std::vector<float> a = as_f32(A, at, a_rows, a_cols, lda, tf32 && at == CUDA_R_32F);
-  const std::vector<float> b = as_f32(B, bt, b_rows, b_cols, ldb, tf32 && bt == CUDA_R_32F);
-  cblas_sgemm(CblasColMajor, op(ta), op(tb), m, n, k, *static_cast<const float*>(alpha), a.data(), lda, b.data(), ldb,
+  return gemm("cublasGemmEx", h, ta, tb, m, n, k, *static_cast<const float*>(alpha), A, at, lda, B, bt, ldb,
               *static_cast<const float*>(beta), static_cast<float*>(C), ldc);
-  return CUBLAS_STATUS_SUCCESS;
 }
 
 cublasStatus_t cublasSgemv(cublasHandle_t h, cublasOperation_t t, int m, int n, const float* alpha, const float* A,
