@@ -15,13 +15,6 @@
 
 namespace frcnn {
 
-namespace {
-// A CPU operand as the context's precision reads it (the tensor itself in fp32).
-Tensor cpu_operand(Context& ctx, const Tensor& t) {
-  return ctx.math_mode() == MathMode::Fp32 ? t : round_to_precision(ctx, t, ctx.math_mode());
-}
-}  // namespace
-
 Conv2dGeom conv2d_geom(const Shape& xs, const Shape& ws, int64_t pad, int64_t stride) {
   if (xs.size() != 4) throw std::invalid_argument("conv2d: x must be (N, Cin, H, W), got " + shape_str(xs));
   if (ws.size() != 4) throw std::invalid_argument("conv2d: weight must be (Cout, Cin, KH, KW), got " + shape_str(ws));
@@ -110,9 +103,7 @@ void conv2d_backward_weight(Context& ctx, const Tensor& x, const Tensor& gy, Ten
     conv2d_backward_weight_cuda(ctx.math_mode(), g, x.data<float>(), gy.data<float>(), gw.data<float>(), gbp,
                                 ctx.stream());
 #endif
-  } else if (ctx.math_mode() == MathMode::Fp32) {
-    conv2d_backward_weight_cpu(g, x.data<float>(), gy.data<float>(), gw.data<float>(), gbp);
-  } else {  // the weight gradient from rounded operands, the bias gradient from the FP32 gy
+  } else {  // the weight gradient from the precision's operands, the bias gradient from the FP32 gy
     conv2d_backward_weight_cpu(g, cpu_operand(ctx, x).data<float>(), cpu_operand(ctx, gy).data<float>(),
                                gw.data<float>(), nullptr);
     if (gbp) conv2d_backward_weight_bias_cpu(g, gy.data<float>(), gbp);

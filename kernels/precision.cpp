@@ -24,6 +24,10 @@ Tensor round_to_precision(Context& ctx, const Tensor& x, MathMode m) {
   return y;
 }
 
+Tensor cpu_operand(Context& ctx, const Tensor& x) {
+  return ctx.math_mode() == MathMode::Fp32 ? x : round_to_precision(ctx, x, ctx.math_mode());
+}
+
 Tensor to_bf16(Context& ctx, const Tensor& x) {
   x.check_dtype(DType::F32, "to_bf16: x");
   kernels_detail::check_device(ctx, {&x}, "to_bf16");

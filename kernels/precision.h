@@ -16,6 +16,9 @@
 namespace frcnn {
 
 Tensor round_to_precision(Context& ctx, const Tensor& x, MathMode m);
+// A GEMM operand of the CPU path as the context's precision reads it: x itself in fp32 (no
+// copy), else round_to_precision(ctx, x, ctx.math_mode()). Used by conv2d and Linear.
+Tensor cpu_operand(Context& ctx, const Tensor& x);
 Tensor to_bf16(Context& ctx, const Tensor& x);
 Tensor bf16_to_f32(Context& ctx, const Tensor& x);
 

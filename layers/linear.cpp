@@ -9,13 +9,11 @@
 namespace frcnn {
 
 namespace {
-// A GEMM operand in the context's precision: on the CPU rounded (F32), on CUDA in bf16 a
-// BF16 copy (tf32 is cuBLAS's math mode), else the tensor itself.
+// A GEMM operand in the context's precision: on the CPU cpu_operand (rounded F32), on CUDA
+// in bf16 a BF16 copy (tf32 is cuBLAS's math mode), else the tensor itself.
 Tensor operand(Context& ctx, const Tensor& t) {
-  const MathMode m = ctx.math_mode();
-  if (m == MathMode::Fp32) return t;
-  if (!ctx.is_cuda()) return round_to_precision(ctx, t, m);
-  return m == MathMode::Bf16 ? to_bf16(ctx, t) : t;
+  if (!ctx.is_cuda()) return cpu_operand(ctx, t);
+  return ctx.math_mode() == MathMode::Bf16 ? to_bf16(ctx, t) : t;
 }
 }  // namespace
 
