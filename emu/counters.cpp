@@ -61,6 +61,7 @@ void count_launch(const char* kernel) {
   State& s = state();
   std::lock_guard<std::mutex> l(s.mu);
   ++s.c.launches;
+  if (replaying()) ++s.c.graph_kernels;
   ++s.by_kernel[kernel];
   ++s.by_kernel_total[kernel];
 }

@@ -26,6 +26,10 @@ struct Counters {
   // synchronous (non-Async) copies and device->host copies into pageable memory.
   int64_t host_waits = 0;
   int64_t errors = 0;  // device errors reported (emu/README.md lists the kinds)
+  // CUDA graphs: cudaGraphLaunch calls, and the kernels they ran (counted in launches too;
+  // launches - graph_kernels are the host's own kernel launches).
+  int64_t graph_launches = 0;
+  int64_t graph_kernels = 0;
 };
 
 Counters counters();

@@ -18,6 +18,7 @@ bool cub_call_begin(const char* what, void* temp, size_t temp_bytes, size_t need
     report("invalid-stream", "%s on stream %p, which does not exist", what, static_cast<void*>(stream));
     return false;
   }
+  if (check_enqueue(stream, what) != cudaSuccess) return false;
   if (temp_bytes < needed) {
     report("cub-temp-storage", "%s: temp_storage_bytes %zu is less than the %zu the size query returned", what,
            temp_bytes, needed);

@@ -56,6 +56,19 @@ std::vector<float> as_f32(const void* p, cudaDataType t, int rows, int cols, int
   return out;
 }
 
+// Runs a call's work now on the handle's stream, or records it when that stream is
+// capturing (emu/graph.cpp): the work then runs, checks included, at each graph launch.
+// Everything it needs is captured by value now (the math mode too, as cuBLAS bakes it).
+template <class F>
+cublasStatus_t run_on_stream(cublasHandle_t h, const char* call, F work) {
+  if (capturing(h->stream)) {
+    capture(h->stream, call, [work](cudaStream_t) { work(); });
+    return CUBLAS_STATUS_SUCCESS;
+  }
+  if (check_enqueue(h->stream, call) != cudaSuccess) return CUBLAS_STATUS_EXECUTION_FAILED;
+  return work();
+}
+
 bool handle_ok(cublasHandle_t h, const char* call) {
   if (h) return true;
   report("cublas-handle", "%s with a null handle", call);
@@ -106,7 +119,7 @@ namespace {
 // C = alpha op(A) op(B) + beta C for cublasSgemm and cublasGemmEx (`call` names the caller in
 // reports): A and B are CUDA_R_32F or CUDA_R_16BF, C is FP32. In CUBLAS_TF32_TENSOR_OP_MATH the
 // FP32 operands are rounded to TF32 first (TF32 tensor cores); BF16 operands are widened.
-cublasStatus_t gemm(const char* call, cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n,
+cublasStatus_t gemm(const char* call, cublasMath_t math, cublasOperation_t ta, cublasOperation_t tb, int m, int n,
                     int k, float alpha, const void* A, cudaDataType at, int lda, const void* B, cudaDataType bt, int ldb,
                     float beta, float* C, int ldc) {
   const int a_rows = ta == CUBLAS_OP_N ? m : k, a_cols = ta == CUBLAS_OP_N ? k : m;
@@ -123,7 +136,7 @@ cublasStatus_t gemm(const char* call, cublasHandle_t h, cublasOperation_t ta, cu
   DeviceScope scope;
   bump(&emu::Counters::library_calls);
   if (!m || !n) return CUBLAS_STATUS_SUCCESS;
-  const bool tf32 = h->math == CUBLAS_TF32_TENSOR_OP_MATH;
+  const bool tf32 = math == CUBLAS_TF32_TENSOR_OP_MATH;
   if (!tf32 && at == CUDA_R_32F && bt == CUDA_R_32F) {  // plain FP32: OpenBLAS on the operands themselves
     cblas_sgemm(CblasColMajor, op(ta), op(tb), m, n, k, alpha, static_cast<const float*>(A), lda,
                 static_cast<const float*>(B), ldb, beta, C, ldc);
@@ -141,7 +154,11 @@ cublasStatus_t cublasSgemm(cublasHandle_t h, cublasOperation_t ta, cublasOperati
                            const float* alpha, const float* A, int lda, const float* B, int ldb, const float* beta,
                            float* C, int ldc) {
   if (!handle_ok(h, "cublasSgemm")) return CUBLAS_STATUS_NOT_INITIALIZED;
-  return gemm("cublasSgemm", h, ta, tb, m, n, k, *alpha, A, CUDA_R_32F, lda, B, CUDA_R_32F, ldb, *beta, C, ldc);
+  const float a = *alpha, b = *beta;
+  const cublasMath_t math = h->math;
+  return run_on_stream(h, "cublasSgemm", [=] {
+    return gemm("cublasSgemm", math, ta, tb, m, n, k, a, A, CUDA_R_32F, lda, B, CUDA_R_32F, ldb, b, C, ldc);
+  });
 }
 
 cublasStatus_t cublasGemmEx(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
@@ -155,8 +172,11 @@ cublasStatus_t cublasGemmEx(cublasHandle_t h, cublasOperation_t ta, cublasOperat
            int(ct), int(compute));
     return CUBLAS_STATUS_NOT_SUPPORTED;
   }
-  return gemm("cublasGemmEx", h, ta, tb, m, n, k, *static_cast<const float*>(alpha), A, at, lda, B, bt, ldb,
-              *static_cast<const float*>(beta), static_cast<float*>(C), ldc);
+  const float a = *static_cast<const float*>(alpha), b = *static_cast<const float*>(beta);
+  const cublasMath_t math = h->math;
+  return run_on_stream(h, "cublasGemmEx", [=] {
+    return gemm("cublasGemmEx", math, ta, tb, m, n, k, a, A, at, lda, B, bt, ldb, b, static_cast<float*>(C), ldc);
+  });
 }
 
 cublasStatus_t cublasSgemv(cublasHandle_t h, cublasOperation_t t, int m, int n, const float* alpha, const float* A,
@@ -171,10 +191,13 @@ cublasStatus_t cublasSgemv(cublasHandle_t h, cublasOperation_t t, int m, int n, 
   if (!operand_ok("cublasSgemv", "A", A, m, n, lda) || !operand_ok("cublasSgemv", "x", x, 1, xn, std::abs(incx)) ||
       !operand_ok("cublasSgemv", "y", y, 1, yn, std::abs(incy)))
     return CUBLAS_STATUS_INVALID_VALUE;
-  DeviceScope scope;
-  bump(&emu::Counters::library_calls);
-  if (m && n) cblas_sgemv(CblasColMajor, op(t), m, n, *alpha, A, lda, x, incx, *beta, y, incy);
-  return CUBLAS_STATUS_SUCCESS;
+  const float a = *alpha, b = *beta;
+  return run_on_stream(h, "cublasSgemv", [=] {
+    DeviceScope scope;
+    bump(&emu::Counters::library_calls);
+    if (m && n) cblas_sgemv(CblasColMajor, op(t), m, n, a, A, lda, x, incx, b, y, incy);
+    return CUBLAS_STATUS_SUCCESS;
+  });
 }
 
 cublasStatus_t cublasSger(cublasHandle_t h, int m, int n, const float* alpha, const float* x, int incx, const float* y,
@@ -187,8 +210,11 @@ cublasStatus_t cublasSger(cublasHandle_t h, int m, int n, const float* alpha, co
   if (!operand_ok("cublasSger", "x", x, 1, m, std::abs(incx)) ||
       !operand_ok("cublasSger", "y", y, 1, n, std::abs(incy)) || !operand_ok("cublasSger", "A", A, m, n, lda))
     return CUBLAS_STATUS_INVALID_VALUE;
-  DeviceScope scope;
-  bump(&emu::Counters::library_calls);
-  if (m && n) cblas_sger(CblasColMajor, m, n, *alpha, x, incx, y, incy, A, lda);
-  return CUBLAS_STATUS_SUCCESS;
+  const float a = *alpha;
+  return run_on_stream(h, "cublasSger", [=] {
+    DeviceScope scope;
+    bump(&emu::Counters::library_calls);
+    if (m && n) cblas_sger(CblasColMajor, m, n, a, x, incx, y, incy, A, lda);
+    return CUBLAS_STATUS_SUCCESS;
+  });
 }

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 
@@ -69,6 +70,19 @@ void count_launch(const char* kernel);
 
 // Streams (emu/runtime.cpp): null, cudaStreamLegacy, cudaStreamPerThread or a live one.
 bool stream_is_valid(cudaStream_t s);
+
+// Stream capture (emu/graph.cpp). Work is a recorded operation, run with the stream its
+// graph is launched on.
+using Work = std::function<void(cudaStream_t)>;
+bool capturing(cudaStream_t stream);  // the stream is capturing: record, do not run
+cudaError_t capture(cudaStream_t stream, const char* what, Work work);
+// Before work is run now on `stream`: an error when it is the legacy stream and a
+// capture is under way (see graph.cpp).
+cudaError_t check_enqueue(cudaStream_t stream, const char* what);
+// A call real CUDA refuses during a capture: an error when one is under way and the call
+// concerns `stream` (a capturing or the legacy stream), or any stream when any_stream.
+cudaError_t check_capture_safe(const char* api, cudaStream_t stream, bool any_stream);
+bool replaying();  // running a graph launch's work (counted as graph_kernels)
 
 // Scheduler hooks used by the runtime.
 bool in_kernel();

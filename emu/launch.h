@@ -4,6 +4,8 @@
 // FRCNN_SHARED / dynamic_shared<T>() onto static_shared / dynamic_shared below.
 #pragma once
 #include <cstddef>
+#include <functional>
+#include <memory>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -30,6 +32,11 @@ void run_grid(const LaunchSite& site, const void* func, dim3 grid, dim3 block, s
 // reported and refused (a GPU faults on it): returns false.
 bool check_kernel_pointer(const LaunchSite& site, size_t index, const void* p);
 
+// Stream capture (emu/graph.cpp): a launch on a capturing stream is recorded with its
+// parameters and run by each cudaGraphLaunch of the graph, on the launch's stream.
+bool stream_capturing(cudaStream_t stream);
+void capture_work(cudaStream_t stream, const char* what, std::function<void(cudaStream_t)> work);
+
 template <class Tuple, size_t... I>
 inline bool check_pointer_args(const LaunchSite& site, const Tuple& t, std::index_sequence<I...>) {
   bool ok = true;
@@ -48,19 +55,29 @@ inline void launch(const LaunchSite& site, void (*kernel)(P...), dim3 grid, dim3
   // The parameters, converted once as a launch converts them; every CUDA thread gets
   // its own copies when the kernel is called.
   using Params = std::tuple<std::decay_t<P>...>;
-  Params params(std::forward<A>(args)...);
-  const bool args_ok = check_pointer_args(site, params, std::index_sequence_for<P...>{});
   struct Call {
     void (*kernel)(P...);
     Params* params;
-  } call{kernel, &params};
-  run_grid(
-      site, reinterpret_cast<const void*>(kernel), grid, block, shmem, stream, args_ok,
-      [](void* c) {
-        auto* call = static_cast<Call*>(c);
-        std::apply(call->kernel, *call->params);
-      },
-      &call);
+  };
+  // Checks the pointers (now: they may have been freed since a capture) and runs the grid.
+  auto run = [kernel, grid, block, shmem](const LaunchSite& at, Params& params, cudaStream_t s) {
+    const bool args_ok = check_pointer_args(at, params, std::index_sequence_for<P...>{});
+    Call call{kernel, &params};
+    run_grid(
+        at, reinterpret_cast<const void*>(kernel), grid, block, shmem, s, args_ok,
+        [](void* c) {
+          auto* call = static_cast<Call*>(c);
+          std::apply(call->kernel, *call->params);
+        },
+        &call);
+  };
+  if (stream_capturing(stream)) {
+    auto params = std::make_shared<Params>(std::forward<A>(args)...);
+    capture_work(stream, site.kernel, [site, params, run](cudaStream_t s) { run(site, *params, s); });
+    return;
+  }
+  Params params(std::forward<A>(args)...);
+  run(site, params, stream);
 }
 
 // Static shared memory of the running block: one object per (tag, block), `bytes` long,

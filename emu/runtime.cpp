@@ -68,6 +68,9 @@ cudaError_t copy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, 
   if (cudaError_t e = check_stream(stream, api)) return e;
   if (bytes == 0) return cudaSuccess;
   if (!dst || !src) return fail(cudaErrorInvalidValue, "bad-copy", "%s of %zu bytes with a null pointer", api, bytes);
+  if (!async) {
+    if (cudaError_t e = check_capture_safe(api, stream, false)) return e;
+  }
   const bool dst_dev = is_device_range(dst, bytes), src_dev = is_device_range(src, bytes);
   if (kind == cudaMemcpyDefault) {
     kind = dst_dev ? (src_dev ? cudaMemcpyDeviceToDevice : cudaMemcpyHostToDevice)
@@ -80,6 +83,17 @@ cudaError_t copy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, 
                   "%s(%p <- %p, %zu bytes, cudaMemcpy%s): the destination is %s, the source %s", api, dst, src, bytes,
                   kind_name(kind), where(dst, bytes), where(src, bytes));
   }
+  if (capturing(stream)) {
+    const bool pageable = (kind == cudaMemcpyDeviceToHost && !is_pinned_range(dst, bytes)) ||
+                          (kind == cudaMemcpyHostToDevice && !is_pinned_range(src, bytes));
+    if (pageable)
+      return fail(cudaErrorStreamCaptureUnsupported, "capture",
+                  "%s(%p <- %p, %zu bytes, cudaMemcpy%s) into a capture: the host side is pageable memory (a graph "
+                  "copies to and from pinned memory only)",
+                  api, dst, src, bytes, kind_name(kind));
+    return capture(stream, api, [=](cudaStream_t s) { copy(dst, src, bytes, kind, s, true, api); });
+  }
+  if (cudaError_t e = check_enqueue(stream, api)) return e;
   {
     DeviceScope scope;
     memmove(dst, src, bytes);
@@ -110,6 +124,9 @@ cudaError_t memset_device(void* p, int value, size_t bytes, cudaStream_t stream,
   if (!is_device_range(p, bytes))
     return fail(cudaErrorInvalidValue, "bad-memset", "%s(%p, %zu bytes): not inside one device allocation", api, p,
                 bytes);
+  if (capturing(stream))
+    return capture(stream, api, [=](cudaStream_t s) { memset_device(p, value, bytes, s, api); });
+  if (cudaError_t e = check_enqueue(stream, api)) return e;
   {
     DeviceScope scope;
     memset(p, value, bytes);
@@ -195,6 +212,7 @@ cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int device) 
   return cudaSuccess;
 }
 cudaError_t cudaDeviceSynchronize() {
+  if (cudaError_t e = check_capture_safe("cudaDeviceSynchronize", nullptr, true)) return e;
   bump(&Counters::device_syncs);
   bump(&Counters::host_waits);
   return cudaSuccess;
@@ -262,6 +280,7 @@ cudaError_t cudaMalloc(void** ptr, size_t bytes) {
 }
 cudaError_t cudaFree(void* ptr) {
   if (!ptr) return cudaSuccess;
+  if (cudaError_t e = check_capture_safe("cudaFree", nullptr, true)) return e;
   if (!device_free(ptr))
     return fail(cudaErrorInvalidValue, "bad-free", "cudaFree(%p): not the start of a live cudaMalloc allocation", ptr);
   bump(&Counters::device_frees);
@@ -292,6 +311,7 @@ cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpy
   return copy(dst, src, bytes, kind, stream, true, "cudaMemcpyAsync");
 }
 cudaError_t cudaMemset(void* p, int value, size_t bytes) {
+  if (cudaError_t e = check_capture_safe("cudaMemset", nullptr, false)) return e;
   const cudaError_t e = memset_device(p, value, bytes, nullptr, "cudaMemset");
   if (e == cudaSuccess && bytes) bump(&Counters::host_waits);
   return e;
@@ -323,11 +343,15 @@ cudaError_t cudaStreamDestroy(cudaStream_t s) {
 }
 cudaError_t cudaStreamSynchronize(cudaStream_t s) {
   if (cudaError_t e = check_stream(s, "cudaStreamSynchronize")) return e;
+  if (cudaError_t e = check_capture_safe("cudaStreamSynchronize", s, false)) return e;
   bump(&Counters::stream_syncs);
   bump(&Counters::host_waits);
   return cudaSuccess;
 }
-cudaError_t cudaStreamQuery(cudaStream_t s) { return check_stream(s, "cudaStreamQuery"); }
+cudaError_t cudaStreamQuery(cudaStream_t s) {
+  if (cudaError_t e = check_stream(s, "cudaStreamQuery")) return e;
+  return check_capture_safe("cudaStreamQuery", s, false);
+}
 cudaError_t cudaStreamWaitEvent(cudaStream_t s, cudaEvent_t e, unsigned) {
   if (cudaError_t r = check_stream(s, "cudaStreamWaitEvent")) return r;
   return check_event(e, "cudaStreamWaitEvent");
@@ -355,6 +379,12 @@ cudaError_t cudaEventDestroy(cudaEvent_t e) {
 cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s) {
   if (cudaError_t r = check_event(e, "cudaEventRecord")) return r;
   if (cudaError_t r = check_stream(s, "cudaEventRecord")) return r;
+  if (capturing(s))  // a node that records the event when the graph runs
+    return capture(s, "cudaEventRecord", [e](cudaStream_t) {
+      e->recorded = true;
+      e->time = std::chrono::steady_clock::now();
+    });
+  if (cudaError_t r = check_enqueue(s, "cudaEventRecord")) return r;
   e->recorded = true;
   e->time = std::chrono::steady_clock::now();
   return cudaSuccess;

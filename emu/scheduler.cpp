@@ -581,6 +581,7 @@ void run_grid(const LaunchSite& site, const void* func, dim3 grid, dim3 block, s
          static_cast<void*>(stream));
     return;
   }
+  if (check_enqueue(stream, site.kernel) != cudaSuccess) return;
   if (g.active) {
     fail(cudaErrorLaunchFailure, "nested-launch", "kernel %s launched at %s:%d from device code (not emulated)",
          site.kernel, site.file, site.line);

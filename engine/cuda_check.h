@@ -33,6 +33,9 @@ inline void check_launch(cudaStream_t stream, const char* file, int line) {
   cudaError_t e = cudaGetLastError();
   if (e != cudaSuccess) throw CudaError(e, "kernel launch", file, line);
 #if FRCNN_SYNC_LAUNCHES
+  // Not while the stream is being captured into a graph: a sync there is an error.
+  cudaStreamCaptureStatus capturing = cudaStreamCaptureStatusNone;
+  if (cudaStreamIsCapturing(stream, &capturing) == cudaSuccess && capturing != cudaStreamCaptureStatusNone) return;
   e = cudaStreamSynchronize(stream);
   if (e != cudaSuccess) throw CudaError(e, "kernel execution (FRCNN_CUDA_SYNC_DEBUG)", file, line);
 #else

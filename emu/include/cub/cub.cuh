@@ -6,6 +6,8 @@
 //     after CUB's "twiddling" of floats and signed integers, so -0.0 sorts below +0.0
 //     and a NaN sorts by its bits (a positive NaN above +inf), exactly as on a GPU;
 //   - DeviceSelect::Flagged keeps the input order.
+// On a capturing stream a call (not a size query) is recorded and runs, checks included,
+// at each launch of the graph (emu/graph.cpp).
 // Every call is counted as one library call (emu::Counters).
 #pragma once
 #include <algorithm>
@@ -15,6 +17,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "emu/launch.h"
 #include "emu/runtime_api.h"
 
 namespace emu::detail {
@@ -75,6 +78,14 @@ struct Call {
 template <class K, class V>
 cudaError_t sort(const char* what, void* temp, size_t& bytes, const K* kin, K* kout, const V* vin, V* vout, int64_t n,
                  int bb, int eb, bool descending, cudaStream_t stream) {
+  if (temp && ::emu::stream_capturing(stream)) {
+    const size_t b = bytes;
+    ::emu::capture_work(stream, what, [=](cudaStream_t s) {
+      size_t bb2 = b;
+      sort(what, temp, bb2, kin, kout, vin, vout, n, bb, eb, descending, s);
+    });
+    return cudaSuccess;
+  }
   Call call(what, temp, bytes, size_t(std::max<int64_t>(n, 0)) * (sizeof(K) + sizeof(V)) + 256, stream);
   if (!call.run) return cudaSuccess;
   if (!call.ok) return cudaErrorInvalidValue;
@@ -137,6 +148,14 @@ struct DeviceSelect {
   static cudaError_t Flagged(void* temp, size_t& bytes, In in, Flags flags, Out out, NumSelected num_selected, N n,
                              cudaStream_t stream = nullptr) {
     const char* what = "cub::DeviceSelect::Flagged";
+    if (temp && ::emu::stream_capturing(stream)) {
+      const size_t b = bytes;
+      ::emu::capture_work(stream, what, [=](cudaStream_t s) {
+        size_t b2 = b;
+        Flagged(temp, b2, in, flags, out, num_selected, n, s);
+      });
+      return cudaSuccess;
+    }
     emu_detail::Call call(what, temp, bytes, 256, stream);
     if (!call.run) return cudaSuccess;
     if (!call.ok) return cudaErrorInvalidValue;
