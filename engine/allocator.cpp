@@ -74,6 +74,31 @@ void* CachingAllocator::take_cached(size_t size, uint64_t stream) {
 
 void* CachingAllocator::allocate(size_t bytes, Stream stream) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (auto ap = active_pool_.find(stream.id); ap != active_pool_.end()) {
+    Pool& pool = pools_.at(ap->second);
+    const size_t size = round_size(bytes);
+    void* p = nullptr;
+    auto it = pool.free.lower_bound(size);
+    if (it != pool.free.end() && it->first <= 2 * size) {
+      p = it->second;
+      live_[p] = Block{it->first, stream.id, ap->second};
+      pool.free.erase(it);
+      ++stats_.cache_hits;
+    } else {
+      p = backend_->allocate(size);
+      if (!p)
+        throw std::runtime_error("out of memory on " + backend_->device().str() + ": requested " +
+                                 std::to_string(bytes) + " bytes for a memory pool with " +
+                                 std::to_string(stats_.bytes_in_use) + " in use");
+      ++stats_.raw_allocs;
+      stats_.bytes_reserved += size;
+      pool.reserved += size;
+      live_[p] = Block{size, stream.id, ap->second};
+    }
+    stats_.bytes_in_use += live_[p].size;
+    if (stats_.bytes_in_use > stats_.peak_bytes_in_use) stats_.peak_bytes_in_use = stats_.bytes_in_use;
+    return p;
+  }
   const size_t size = caching_ ? round_size(bytes) : std::max<size_t>(bytes, 1);
   void* p = caching_ ? take_cached(size, stream.id) : nullptr;
   if (p) {
@@ -105,7 +130,14 @@ void CachingAllocator::deallocate(void* p) {
   auto it = live_.find(p);
   if (it == live_.end()) throw std::logic_error("CachingAllocator::deallocate: pointer not allocated here");
   stats_.bytes_in_use -= it->second.size;
-  if (caching_ && !dead_streams_.count(it->second.stream)) {
+  if (it->second.pool) {  // back to its pool, or to the backend when the pool is gone
+    auto pool = pools_.find(it->second.pool);
+    if (pool != pools_.end()) {
+      pool->second.free.emplace(it->second.size, p);
+    } else {
+      release_locked(p, it->second.size);
+    }
+  } else if (caching_ && !dead_streams_.count(it->second.stream)) {
     free_.emplace(it->second.size, std::make_pair(p, it->second.stream));
   } else {
     release_locked(p, it->second.size);
@@ -152,6 +184,44 @@ void CachingAllocator::empty_cache() {
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& kv : free_) release_locked(kv.second.first, kv.first);
   free_.clear();
+}
+
+uint64_t CachingAllocator::create_pool() {
+  std::lock_guard<std::mutex> lock(mu_);
+  const uint64_t id = next_pool_++;
+  pools_[id];
+  return id;
+}
+
+void CachingAllocator::set_active_pool(uint64_t stream_id, uint64_t pool) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (pool == 0) {
+    active_pool_.erase(stream_id);
+    return;
+  }
+  if (!pools_.count(pool)) throw std::logic_error("CachingAllocator::set_active_pool: no pool " + std::to_string(pool));
+  active_pool_[stream_id] = pool;
+}
+
+uint64_t CachingAllocator::active_pool(uint64_t stream_id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = active_pool_.find(stream_id);
+  return it == active_pool_.end() ? 0 : it->second;
+}
+
+void CachingAllocator::release_pool(uint64_t pool) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = pools_.find(pool);
+  if (it == pools_.end()) return;
+  for (auto& kv : it->second.free) release_locked(kv.second, kv.first);
+  pools_.erase(it);  // its live blocks go to the backend when freed (deallocate)
+  for (auto a = active_pool_.begin(); a != active_pool_.end();) a = a->second == pool ? active_pool_.erase(a) : ++a;
+}
+
+size_t CachingAllocator::pool_bytes(uint64_t pool) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = pools_.find(pool);
+  return it == pools_.end() ? 0 : it->second.reserved;
 }
 
 AllocatorStats CachingAllocator::stats() const {
@@ -201,6 +271,7 @@ CachingAllocator& allocator_of(const Device& d) { return d.is_cpu() ? host_alloc
 }  // namespace
 
 Allocator& default_allocator(const Device& d) { return allocator_of(d); }
+CachingAllocator& caching_allocator(const Device& d) { return allocator_of(d); }
 AllocatorStats allocator_stats(const Device& d) { return allocator_of(d).stats(); }
 void reset_allocator_peak(const Device& d) { allocator_of(d).reset_peak(); }
 
@@ -219,6 +290,24 @@ AllocatorStats cuda_allocator_stats(int index) { return cuda_allocator(index).st
 void cuda_empty_cache(int index) { cuda_allocator(index).empty_cache(); }
 void cuda_set_caching(bool on, int index) { cuda_allocator(index).set_caching(on); }
 bool cuda_caching(int index) { return cuda_allocator(index).caching(); }
+
+// ---- MemoryPool, PoolScope --------------------------------------------------------
+
+MemoryPool::MemoryPool(const Device& d) : device_(d), id_(caching_allocator(d).create_pool()) {}
+MemoryPool::~MemoryPool() { caching_allocator(device_).release_pool(id_); }
+size_t MemoryPool::bytes() const { return caching_allocator(device_).pool_bytes(id_); }
+
+PoolScope::PoolScope(MemoryPool& pool, Stream stream)
+    : alloc_(caching_allocator(pool.device())), stream_(stream.id), previous_(alloc_.active_pool(stream.id)) {
+  alloc_.set_active_pool(stream_, pool.id());
+}
+PoolScope::~PoolScope() {
+  try {
+    alloc_.set_active_pool(stream_, previous_);
+  } catch (...) {
+    alloc_.set_active_pool(stream_, 0);  // the previous pool is gone
+  }
+}
 
 // ---- Buffer -------------------------------------------------------------------
 

@@ -10,6 +10,8 @@
 //                    when freed. Counters: bytes in use, peak, reserved, raw
 //                    allocations, cache hits.
 // Buffer             a move-only RAII allocation (what Storage holds).
+// MemoryPool         a private pool of the caching allocator (PoolScope activates it on a
+//                    stream): what a captured CUDA graph needs, its memory reserved for it.
 //
 // The caching logic is device-agnostic and tested on the CPU with a malloc backend;
 // the CUDA build plugs in cudaMalloc/cudaFree. default_allocator(device) returns the
@@ -93,10 +95,23 @@ class CachingAllocator : public Allocator {
   // Bucket size for a request: multiples of 512 B below 1 MiB, of 2 MiB above.
   static size_t round_size(size_t bytes);
 
+  // Private pools. While pool P is active on a stream, that stream's allocations come
+  // from P's free blocks, or from new backend memory that then belongs to P; a block of
+  // P goes back to P when freed — whatever caching says — and only P's allocations get
+  // it. So memory a CUDA graph was captured with is never handed to other work between
+  // its replays, and a warm pool makes a replay's allocations (if any) free of backend
+  // calls. release_pool(P) returns P's free blocks now and its live ones when freed.
+  uint64_t create_pool();
+  void set_active_pool(uint64_t stream_id, uint64_t pool);  // pool 0: none
+  uint64_t active_pool(uint64_t stream_id) const;
+  void release_pool(uint64_t pool);
+  size_t pool_bytes(uint64_t pool) const;  // reserved by the pool (free + live)
+
  private:
   struct Block {
     size_t size;
-    uint64_t stream;  // Stream::id
+    uint64_t stream;    // Stream::id
+    uint64_t pool = 0;  // 0: the shared cache
   };
   void* take_cached(size_t size, uint64_t stream);  // nullptr when nothing fits
   void release_locked(void* p, size_t size);        // back to the backend
@@ -106,6 +121,13 @@ class CachingAllocator : public Allocator {
   std::multimap<size_t, std::pair<void*, uint64_t>> free_;  // size -> (ptr, stream id)
   std::unordered_map<void*, Block> live_;
   std::unordered_set<uint64_t> dead_streams_;  // released streams with blocks still live
+  struct Pool {
+    std::multimap<size_t, void*> free;  // size -> ptr
+    size_t reserved = 0;
+  };
+  std::unordered_map<uint64_t, Pool> pools_;
+  std::unordered_map<uint64_t, uint64_t> active_pool_;  // stream id -> pool
+  uint64_t next_pool_ = 1;
   AllocatorStats stats_;
   bool caching_ = true;
 };
@@ -123,6 +145,39 @@ AllocatorStats cuda_allocator_stats(int index = 0);
 void cuda_empty_cache(int index = 0);
 void cuda_set_caching(bool on, int index = 0);
 bool cuda_caching(int index = 0);
+
+// The process-wide caching allocator of a device (the CPU's has caching off).
+CachingAllocator& caching_allocator(const Device& d);
+
+// A private pool of a device's allocator (see CachingAllocator), released on destruction.
+class MemoryPool {
+ public:
+  explicit MemoryPool(const Device& d);
+  ~MemoryPool();
+  MemoryPool(const MemoryPool&) = delete;
+  MemoryPool& operator=(const MemoryPool&) = delete;
+  uint64_t id() const { return id_; }
+  const Device& device() const { return device_; }
+  size_t bytes() const;  // reserved by the pool
+
+ private:
+  Device device_;
+  uint64_t id_;
+};
+
+// Allocations on `stream` come from `pool` for the scope's life (scopes on one stream
+// nest: the previous pool is restored).
+class PoolScope {
+ public:
+  PoolScope(MemoryPool& pool, Stream stream);
+  ~PoolScope();
+  PoolScope(const PoolScope&) = delete;
+  PoolScope& operator=(const PoolScope&) = delete;
+
+ private:
+  CachingAllocator& alloc_;
+  uint64_t stream_, previous_;
+};
 
 // A move-only owning allocation.
 class Buffer {

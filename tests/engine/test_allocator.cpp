@@ -206,3 +206,69 @@ TEST_CASE("allocator: without caching every block is its own exact allocation", 
   b.set_caching(false);
   REQUIRE(b.stats().bytes_reserved == 0);
 }
+
+TEST_CASE("allocator: a private pool reuses its own blocks and never lends them out", "[allocator]") {
+  auto backend = std::make_unique<CountingBackend>();
+  CountingBackend* raw = backend.get();
+  CachingAllocator a(std::move(backend));
+  a.set_caching(false);  // pools keep their blocks whatever caching says
+  const Stream s{nullptr, 7}, other{nullptr, 8};
+  const uint64_t pool = a.create_pool();
+  a.set_active_pool(s.id, pool);
+  void* p1 = a.allocate(1000, s);
+  void* p2 = a.allocate(3000, s);
+  a.deallocate(p1);
+  a.deallocate(p2);
+  REQUIRE(a.stats().raw_allocs == 2);
+  REQUIRE(a.stats().raw_frees == 0);        // back to the pool, not to the backend
+  REQUIRE(a.pool_bytes(pool) == 1024 + 3072);
+  // The same sequence again: served by the pool, the same addresses, no backend call.
+  REQUIRE(a.allocate(1000, s) == p1);
+  REQUIRE(a.allocate(3000, s) == p2);
+  REQUIRE(a.stats().raw_allocs == 2);
+  a.deallocate(p1);
+  // Outside the pool (another stream, or this one after the scope): never a pool block.
+  void* q = a.allocate(1000, other);
+  REQUIRE(q != p1);
+  a.deallocate(q);
+  a.set_active_pool(s.id, 0);
+  void* r = a.allocate(1000, s);
+  REQUIRE(r != p1);
+  a.deallocate(r);
+  // Releasing the pool returns its free blocks now and its live one when freed.
+  const size_t held = raw->held_;
+  a.release_pool(pool);
+  REQUIRE(raw->held_ == held - 1024);
+  a.deallocate(p2);
+  REQUIRE(raw->held_ == held - 1024 - 3072);
+  REQUIRE_THROWS_AS(a.set_active_pool(s.id, pool), std::logic_error);
+}
+
+TEST_CASE("allocator: PoolScope makes a MemoryPool serve a stream's tensors, and nests", "[allocator]") {
+  // The CPU allocator (caching off): without the pool every tensor is a new allocation.
+  const Device cpu = Device::cpu();
+  const Stream s{nullptr, 12345};
+  MemoryPool outer(cpu), inner(cpu);
+  void* first = nullptr;
+  {
+    PoolScope scope(outer, s);
+    Tensor t = Tensor::empty({256}, DType::F32, cpu, s);
+    first = t.raw_data();
+  }
+  REQUIRE(outer.bytes() == 1024);
+  {
+    PoolScope scope(outer, s);
+    const size_t raw_before = allocator_stats(cpu).raw_allocs;
+    Tensor t = Tensor::empty({200}, DType::F32, cpu, s);  // fits the freed 1 KiB block
+    REQUIRE(t.raw_data() == first);
+    {
+      PoolScope nested(inner, s);
+      Tensor u = Tensor::empty({16}, DType::F32, cpu, s);
+      REQUIRE(inner.bytes() == 512);
+    }
+    Tensor v = Tensor::empty({16}, DType::F32, cpu, s);  // the outer pool again
+    REQUIRE(outer.bytes() == 1024 + 512);
+    REQUIRE(allocator_stats(cpu).raw_allocs == raw_before + 2);
+  }
+  REQUIRE(caching_allocator(cpu).active_pool(s.id) == 0);
+}
