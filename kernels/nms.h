@@ -21,6 +21,7 @@
 // Deterministic on both devices.
 #pragma once
 #include "engine/context.h"
+#include "engine/host_device.h"
 #include "engine/tensor.h"
 
 namespace frcnn {
@@ -56,7 +57,26 @@ struct Detections {
 // c = r*K + (k-1); batched NMS over them with class k; the first max_per_image of the
 // kept list (score desc, then c asc) are returned. (py-faster-rcnn instead keeps every
 // detection scoring >= the 100th score, so it can return more than 100 on ties.)
-// CUDA reads two counts back (candidates, kept): two syncs.
+// CUDA keeps the candidate count on the device and reads the kept count back: one sync.
 Detections detect_per_class(Context& ctx, const Tensor& boxes, const Tensor& probs, const DetectConfig& cfg = {});
+
+// The fixed-capacity form, for a detector that reads one thing back per image (and can be
+// captured in a CUDA graph): the detections of the first *rows rows only (rows: (1) I32 on
+// the op's device, e.g. FixedProposals::count; later rows are padding), with every box
+// coordinate v mapped to scale_box_coord(v, *box_scale) (box_scale: (1) F32 on the device;
+// 1/scale gives original-image coordinates), packed into one I32 tensor of
+// packed_detection_words(cap) words that a single copy brings back:
+//   word 0: *rows, word 1: D, then boxes (cap, 4) F32, scores (cap) F32, labels (cap) I32,
+//   rows [D, cap) zero, cap = detection_capacity(R, K, cfg).
+// The valid rows are detect_per_class()'s on the first *rows rows, boxes then scaled.
+int64_t detection_capacity(int64_t R, int64_t K, const DetectConfig& cfg);
+constexpr int64_t packed_detection_words(int64_t cap) { return 2 + 6 * cap; }
+Tensor detect_per_class_packed(Context& ctx, const Tensor& boxes, const Tensor& probs, const Tensor& rows,
+                               const Tensor& box_scale, const DetectConfig& cfg = {});
+// A host copy of detect_per_class_packed's words -> CPU tensors (D rows) and *rows.
+Detections unpack_detections(const int32_t* words, int64_t cap, int* rows = nullptr);
+
+// v * s as tensor_scaled(s, x) computes it (0 + s * v; s == 1 leaves v as it is).
+FRCNN_HD float scale_box_coord(float v, float s) { return s == 1.f ? v : 0.f + s * v; }
 
 }  // namespace frcnn

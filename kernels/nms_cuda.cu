@@ -175,71 +175,102 @@ Tensor nms_cuda(const Tensor& boxes, const Tensor& scores, const Tensor& classes
 
 namespace {
 
-// flags[c] for candidate c = r*K + (k-1): probs[r, k] > thresh. probs: (R, K+1)
-__global__ void detect_flags_kernel(const float* __restrict__ probs, int R, int K, float thresh,
-                                    uint8_t* __restrict__ flags) {
+// Candidates c = r*K + (k-1) of the valid rows r < *rows (R when rows is null) with
+// probs[r, k] > thresh get their score's radix key, the others the dropped key (sorted
+// after every candidate); vals[c] = c; *n_cand += candidates. probs: (R, K+1)
+__global__ void detect_keys_kernel(const float* __restrict__ probs, int R, int K, const int32_t* __restrict__ rows,
+                                   float thresh, float* __restrict__ keys, int32_t* __restrict__ vals,
+                                   int32_t* __restrict__ n_cand) {
+  const int valid_rows = rows ? min(*rows, R) : R;
   for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < R * K; c += gridDim.x * blockDim.x) {
     const int r = c / K, k = c % K + 1;
-    flags[c] = probs[r * (K + 1) + k] > thresh ? 1 : 0;
+    const float p = probs[r * (K + 1) + k];
+    const bool cand = r < valid_rows && p > thresh;
+    keys[c] = cand ? score_sort_key(p) : dropped_sort_key();
+    vals[c] = c;
+    if (cand) atomicAdd(n_cand, 1);
   }
 }
 
-// Candidate list -> (n, 4) boxes, (n) scores, (n) labels. boxes: (R, 4*(K+1))
-__global__ void detect_gather_kernel(const float* __restrict__ boxes, const float* __restrict__ probs,
-                                     const int32_t* __restrict__ cand, int n, int K, float* __restrict__ cb,
-                                     float* __restrict__ cs, int32_t* __restrict__ cl) {
+// Sorted candidate i (order[i] = c) -> its class box cb (n, 4) and class cl (n). boxes: (R, 4*(K+1))
+__global__ void detect_gather_kernel(const float* __restrict__ boxes, const int32_t* __restrict__ order, int n, int K,
+                                     float* __restrict__ cb, int32_t* __restrict__ cl) {
   for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
-    const int c = cand[i], r = c / K, k = c % K + 1;
+    const int c = order[i], r = c / K, k = c % K + 1;
     for (int j = 0; j < 4; ++j) cb[4 * i + j] = boxes[(static_cast<int64_t>(r) * (K + 1) + k) * 4 + j];
-    cs[i] = probs[r * (K + 1) + k];
     cl[i] = k;
   }
 }
 
-__global__ void detect_output_kernel(const int32_t* __restrict__ keep, int d, const float* __restrict__ cb,
-                                     const float* __restrict__ cs, const int32_t* __restrict__ cl,
-                                     float* __restrict__ ob, float* __restrict__ os, int32_t* __restrict__ ol) {
-  for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < d; i += gridDim.x * blockDim.x) {
-    const int k = keep[i];
-    for (int j = 0; j < 4; ++j) ob[4 * i + j] = cb[4 * k + j];
-    os[i] = cs[k];
-    ol[i] = cl[k];
+// Detections i < D = *n_kept: box (times *box_scale when given), score, label; rows up to
+// cap: zero. Thread 0 writes D and the valid row count.
+__global__ void detect_output_kernel(const int32_t* __restrict__ keep, const int32_t* __restrict__ n_kept, int cap,
+                                     const int32_t* __restrict__ order, const float* __restrict__ cb,
+                                     const int32_t* __restrict__ cl, const float* __restrict__ probs, int R, int K,
+                                     const int32_t* __restrict__ rows, const float* __restrict__ box_scale,
+                                     float* __restrict__ ob, float* __restrict__ os, int32_t* __restrict__ ol,
+                                     int32_t* __restrict__ out_count, int32_t* __restrict__ out_rows) {
+  const int D = *n_kept;
+  const float s = box_scale ? *box_scale : 1.f;
+  const int t = blockIdx.x * blockDim.x + threadIdx.x;
+  if (t == 0) {
+    *out_count = D;
+    if (out_rows) *out_rows = rows ? min(*rows, R) : R;
+  }
+  for (int i = t; i < cap; i += gridDim.x * blockDim.x) {
+    if (i < D) {
+      const int k = keep[i], c = order[k];
+      for (int j = 0; j < 4; ++j) ob[4 * i + j] = scale_box_coord(cb[4 * k + j], s);
+      os[i] = probs[(c / K) * (K + 1) + c % K + 1];
+      ol[i] = cl[k];
+    } else {
+      for (int j = 0; j < 4; ++j) ob[4 * i + j] = 0.f;
+      os[i] = 0.f;
+      ol[i] = 0;
+    }
   }
 }
 
 }  // namespace
 
+void detect_per_class_into_cuda(const float* boxes, const float* probs, int R, int K, const int32_t* rows_dev,
+                                const float* box_scale_dev, const DetectConfig& cfg, int cap, float* out_boxes,
+                                float* out_scores, int32_t* out_labels, int32_t* out_count, int32_t* out_rows,
+                                const Device& dev, Stream stream) {
+  cudaStream_t s = cuda_stream(stream);
+  const int nc = R * K;
+  // Every (row, class) is sorted, the non-candidates last: the candidates then come in
+  // (score desc, c asc) order, as the compacted list's stable sort gave them.
+  Scratch<float> keys(nc, dev, stream), keys_sorted(nc, dev, stream), cb(4 * int64_t(nc), dev, stream);
+  Scratch<int32_t> vals(nc, dev, stream), order(nc, dev, stream), cl(nc, dev, stream), keep(nc, dev, stream),
+      counts(2, dev, stream);
+  int32_t* n_cand = counts.p;
+  int32_t* n_kept = counts.p + 1;
+  CUDA_CHECK(cudaMemsetAsync(counts.p, 0, 2 * sizeof(int32_t), s));
+  if (nc > 0) {
+    FRCNN_LAUNCH(detect_keys_kernel, grid_stride_blocks(nc), kBlockThreads, 0, s, probs, R, K, rows_dev,
+                 cfg.score_thresh, keys.p, vals.p, n_cand);
+    sort_pairs_descending(keys.p, keys_sorted.p, vals.p, order.p, nc, dev, stream);
+    FRCNN_LAUNCH(detect_gather_kernel, grid_stride_blocks(nc), kBlockThreads, 0, s, boxes, order.p, nc, K, cb.p, cl.p);
+    nms_detail::nms_sorted_cuda(cb.p, cl.p, nc, n_cand, cfg.nms_thresh, cfg.max_per_image, keep.p, n_kept, dev,
+                                stream);
+  }
+  FRCNN_LAUNCH(detect_output_kernel, grid_stride_blocks(cap), kBlockThreads, 0, s, keep.p, n_kept, cap, order.p, cb.p,
+               cl.p, probs, R, K, rows_dev, box_scale_dev, out_boxes, out_scores, out_labels, out_count, out_rows);
+}
+
 Detections detect_per_class_cuda(const Tensor& boxes, const Tensor& probs, const DetectConfig& cfg, Stream stream) {
   const Device dev = boxes.device();
-  cudaStream_t s = cuda_stream(stream);
   const int R = static_cast<int>(probs.size(0)), K = static_cast<int>(probs.size(1)) - 1;
-  const int64_t nc = static_cast<int64_t>(R) * K;
-  if (nc >= (int64_t(1) << 31)) throw std::invalid_argument("detect_per_class: too many candidates");
-  Scratch<uint8_t> flags(nc, dev, stream);
-  Scratch<int32_t> cand(nc, dev, stream), count(1, dev, stream);
-  int n = 0;
-  if (nc > 0) {
-    FRCNN_LAUNCH(detect_flags_kernel, grid_stride_blocks(nc), kBlockThreads, 0, s, probs.data<float>(), R, K,
-                 cfg.score_thresh, flags.p);
-    select_flagged_indices(flags.p, static_cast<int>(nc), cand.p, count.p, dev, stream);
-    n = read_count(count.p, stream);
-  }
-  Tensor cb = Tensor::empty({n, 4}, DType::F32, dev, stream), cs = Tensor::empty({n}, DType::F32, dev, stream),
-         cl = Tensor::empty({n}, DType::I32, dev, stream);
-  if (n > 0) {
-    FRCNN_LAUNCH(detect_gather_kernel, grid_stride_blocks(n), kBlockThreads, 0, s, boxes.data<float>(),
-                 probs.data<float>(), cand.p, n, K, cb.data<float>(), cs.data<float>(), cl.data<int32_t>());
-  }
-  Tensor keep = nms_cuda(cb, cs, cl, cfg.nms_thresh, cfg.max_per_image, stream);
-  const int d = static_cast<int>(keep.size(0));
-  Detections out{Tensor::empty({d, 4}, DType::F32, dev, stream), Tensor::empty({d}, DType::F32, dev, stream),
-                 Tensor::empty({d}, DType::I32, dev, stream)};
-  if (d > 0) {
-    FRCNN_LAUNCH(detect_output_kernel, grid_stride_blocks(d), kBlockThreads, 0, s, keep.data<int32_t>(), d,
-                 cb.data<float>(), cs.data<float>(), cl.data<int32_t>(), out.boxes.data<float>(),
-                 out.scores.data<float>(), out.labels.data<int32_t>());
-  }
-  return out;
+  const int cap = static_cast<int>(detection_capacity(R, K, cfg));
+  Detections out{Tensor::empty({cap, 4}, DType::F32, dev, stream), Tensor::empty({cap}, DType::F32, dev, stream),
+                 Tensor::empty({cap}, DType::I32, dev, stream)};
+  Scratch<int32_t> count(1, dev, stream);
+  detect_per_class_into_cuda(boxes.data<float>(), probs.data<float>(), R, K, nullptr, nullptr, cfg, cap,
+                             out.boxes.data<float>(), out.scores.data<float>(), out.labels.data<int32_t>(), count.p,
+                             nullptr, dev, stream);
+  const int d = read_count(count.p, stream);
+  return {out.boxes.slice(0, d), out.scores.slice(0, d), out.labels.slice(0, d)};
 }
 
 }  // namespace frcnn

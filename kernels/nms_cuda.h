@@ -19,4 +19,13 @@ Tensor nms_cuda(const Tensor& boxes, const Tensor& scores, const Tensor& classes
                 Stream s);
 Detections detect_per_class_cuda(const Tensor& boxes, const Tensor& probs, const DetectConfig& cfg, Stream s);
 
+// detect_per_class into fixed buffers (nms.h, detect_per_class_packed): boxes (R, 4(K+1)),
+// probs (R, K+1) on the device; rows of index >= *rows_dev ignored (all R when null);
+// boxes mapped by *box_scale_dev (none when null); out_boxes (cap, 4), out_scores (cap),
+// out_labels (cap), *out_count = D, *out_rows = the valid rows (when not null). No sync.
+void detect_per_class_into_cuda(const float* boxes, const float* probs, int R, int K, const int32_t* rows_dev,
+                                const float* box_scale_dev, const DetectConfig& cfg, int cap, float* out_boxes,
+                                float* out_scores, int32_t* out_labels, int32_t* out_count, int32_t* out_rows,
+                                const Device& dev, Stream s);
+
 }  // namespace frcnn

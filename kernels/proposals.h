@@ -17,8 +17,8 @@
 //   6. keep the first post_nms_top_n (<= 0: no cap).
 // Output: boxes (P, 4) and scores (P), sorted by score descending.
 // CUDA: the chain stays on the device (decode kernel, CUB stable radix sort, NMS mask and
-// greedy scan with the valid count read from device memory); only P is read back at the
-// end to size the outputs (one sync). Deterministic; the same proposals on both devices
+// greedy scan with the valid count read from device memory); proposal_layer() reads P back
+// at the end to size its outputs (one sync), proposal_layer_fixed() reads nothing back. Deterministic; the same proposals on both devices
 // up to decode's exp() ulps (identical unless an IoU lands within an ulp of nms_thresh).
 #pragma once
 #include "engine/context.h"
@@ -41,6 +41,21 @@ struct Proposals {
 
 Proposals proposal_layer(Context& ctx, const Tensor& scores, const Tensor& deltas, const Tensor& anchors, float img_h,
                          float img_w, float scale, const ProposalConfig& cfg = {});
+
+// The fixed-capacity form, for a detector that reads nothing back between its stages
+// (and can be captured in a CUDA graph): the same proposals, in buffers of
+// proposal_capacity() rows whose rows past the count are zero, with the count in device
+// memory. scale is a (1) F32 tensor on the op's device, read by the kernels, so one
+// captured sequence serves images of any scale. CUDA makes no sync and no read-back.
+struct FixedProposals {
+  Tensor boxes;   // (cap, 4) F32: rows [0, count) are proposal_layer()'s boxes, the rest 0
+  Tensor scores;  // (cap) F32, descending, then 0
+  Tensor count;   // (1) I32 on the device: P
+};
+// min(anchors, pre_nms_top_n, post_nms_top_n), the caps <= 0 not counting.
+int64_t proposal_capacity(int64_t num_anchors, const ProposalConfig& cfg);
+FixedProposals proposal_layer_fixed(Context& ctx, const Tensor& scores, const Tensor& deltas, const Tensor& anchors,
+                                    float img_h, float img_w, const Tensor& scale, const ProposalConfig& cfg = {});
 
 // Decodes and clips one anchor's box; true when it passes the min-size filter. Shared
 // by the CPU and CUDA paths. scores (A, HW), deltas (4A, HW), anchors (HW*A, 4).

@@ -252,3 +252,56 @@ TEST_CASE("nms: CPU and CUDA visit NaN and infinite scores in the same order", "
   REQUIRE(vec<int32_t>(nms(gpu, disjoint_boxes(n).to(gpu.device()), gs, 0.5f)) ==
           vec<int32_t>(nms(cpu, disjoint_boxes(n), s, 0.5f)));
 }
+
+namespace {
+// detect_per_class on the first `rows` rows, boxes scaled as the packed form scales them.
+Detections expected_packed(Context& cpu, const Tensor& boxes, const Tensor& probs, int rows, float s,
+                           const DetectConfig& cfg) {
+  Detections d = detect_per_class(cpu, boxes.slice(0, rows).clone(), probs.slice(0, rows).clone(), cfg);
+  for (int64_t i = 0; i < d.boxes.numel(); ++i) d.boxes.data<float>()[i] = scale_box_coord(d.boxes.data<float>()[i], s);
+  return d;
+}
+
+// The packed form against detect_per_class on the CPU; with_gpu: the device's words too.
+void check_packed_detections(bool with_gpu) {
+  Context cpu;
+  const int R = 300, K = 20;
+  Tensor rb = random_boxes(R * (K + 1), 19).reshape({R, 4 * (K + 1)});
+  Tensor p = random_tensor({R, K + 1}, 20, 0.f, 0.2f);
+  for (int i = 0; i < 50; ++i) p.data<float>()[i * 7] = p.data<float>()[i * 7 + 1];  // score ties
+  for (auto [rows, s, cap] : {std::tuple{300, 1.f, 100}, std::tuple{137, 0.625f, 100}, std::tuple{0, 2.f, 100},
+                              std::tuple{211, 1.6f, 0}}) {
+    INFO("rows " << rows << " scale " << s << " max_per_image " << cap);
+    DetectConfig cfg;
+    cfg.max_per_image = cap;
+    const int64_t capacity = detection_capacity(R, K, cfg);
+    Tensor trows = Tensor::from_vector<int32_t>({1}, {rows}), ts = Tensor::from_vector<float>({1}, {s});
+    Detections want = expected_packed(cpu, rb, p, rows, s, cfg);
+    Tensor words = detect_per_class_packed(cpu, rb, p, trows, ts, cfg);
+    REQUIRE(words.numel() == packed_detection_words(capacity));
+    int got_rows = -1;
+    Detections got = unpack_detections(words.data<int32_t>(), capacity, &got_rows);
+    REQUIRE(got_rows == rows);
+    REQUIRE(vec<int32_t>(got.labels) == vec<int32_t>(want.labels));
+    REQUIRE(vec<float>(got.scores) == vec<float>(want.scores));
+    REQUIRE(vec<float>(got.boxes) == vec<float>(want.boxes));
+    // rows past D are zero
+    const int64_t D = got.scores.numel();
+    for (int64_t w = 2 + 4 * D; w < 2 + 4 * capacity; ++w) REQUIRE(words.data<int32_t>()[w] == 0);
+    if (!with_gpu) continue;
+    Context gpu(Device::cuda(0));
+    Tensor wg = detect_per_class_packed(gpu, rb.to(gpu.device(), gpu.stream()), p.to(gpu.device(), gpu.stream()),
+                                        trows.to(gpu.device(), gpu.stream()), ts.to(gpu.device(), gpu.stream()), cfg);
+    REQUIRE(vec<int32_t>(wg) == vec<int32_t>(words));  // every word, padding included
+  }
+}
+}  // namespace
+
+TEST_CASE("nms: detect_per_class_packed is detect_per_class on the valid rows, scaled", "[nms]") {
+  check_packed_detections(false);
+}
+
+TEST_CASE("nms: detect_per_class_packed on the device gives the CPU's words exactly", "[nms][gpu]") {
+  FRCNN_REQUIRE_GPU();
+  check_packed_detections(true);
+}

@@ -157,3 +157,48 @@ TEST_CASE("proposals: CPU and CUDA agree when scores hold NaN and infinities", "
   REQUIRE(nans > 0);
   require_close(host(pg.boxes), pc.boxes, 1e-3, 1e-5, "proposal boxes");
 }
+
+namespace {
+// The fixed-capacity form against proposal_layer on the CPU; with_gpu: on the device too.
+void check_fixed_proposals(bool with_gpu) {
+  Context cpu;
+  const int H = 38, W = 50;
+  RpnOut r = random_rpn(H, W, 9);
+  for (auto [pre, post, scale] : {std::tuple{6000, 300, 1.2f}, std::tuple{0, 2000, 0.8f}, std::tuple{500, 0, 1.f}}) {
+    INFO("pre " << pre << " post " << post << " scale " << scale);
+    ProposalConfig cfg;
+    cfg.pre_nms_top_n = pre;
+    cfg.post_nms_top_n = post;
+    cfg.min_size = 40;  // so the scale's filter drops some
+    Tensor ts = Tensor::from_vector<float>({1}, {scale});
+    Proposals want = proposal_layer(cpu, r.scores, r.deltas, r.anchors, 600, 800, scale, cfg);
+    FixedProposals got = proposal_layer_fixed(cpu, r.scores, r.deltas, r.anchors, 600, 800, ts, cfg);
+    const int64_t cap = proposal_capacity(9 * H * W, cfg), P = want.boxes.size(0);
+    REQUIRE(got.boxes.shape() == Shape{cap, 4});
+    REQUIRE(got.count.data<int32_t>()[0] == P);
+    REQUIRE(vec<float>(got.boxes.slice(0, P)) == vec<float>(want.boxes));
+    REQUIRE(vec<float>(got.scores.slice(0, P)) == vec<float>(want.scores));
+    for (int64_t i = 4 * P; i < 4 * cap; ++i) REQUIRE(got.boxes.data<float>()[i] == 0.f);
+    if (!with_gpu) continue;
+    Context gpu(Device::cuda(0));
+    auto dev = [&](const Tensor& t) { return t.to(gpu.device(), gpu.stream()); };
+    FixedProposals g = proposal_layer_fixed(gpu, dev(r.scores), dev(r.deltas), dev(r.anchors), 600, 800, dev(ts), cfg);
+    Proposals v = proposal_layer(gpu, dev(r.scores), dev(r.deltas), dev(r.anchors), 600, 800, scale, cfg);
+    // On the device: the variable-size form exactly, padding zero; against the CPU as above.
+    REQUIRE(vec<int32_t>(g.count) == std::vector<int32_t>{int32_t(P)});
+    REQUIRE(vec<float>(g.boxes.slice(0, P)) == vec<float>(v.boxes));
+    REQUIRE(vec<float>(g.scores) == vec<float>(got.scores));
+    require_close(host(g.boxes), got.boxes, 1e-3, 1e-5, "fixed proposal boxes");
+  }
+}
+}  // namespace
+
+TEST_CASE("proposals: the fixed-capacity form holds proposal_layer's result, zero-padded", "[proposals]") {
+  check_fixed_proposals(false);
+}
+
+TEST_CASE("proposals: the fixed-capacity form on the device equals the variable-size one and the CPU's",
+          "[proposals][gpu]") {
+  FRCNN_REQUIRE_GPU();
+  check_fixed_proposals(true);
+}
