@@ -1,15 +1,20 @@
-// The CPU NMS is a tuned loop (kernels/nms_cpu.cpp: compacted candidates, a vectorised
-// IoU pass). These tests hold it to the textbook loop it replaced, kept here verbatim, on
-// random inputs rich in what the rules single out: ties, empty and degenerate boxes, +-0,
-// +-inf, NaN, thresholds below 0 and at 0 and 1, class labels, caps.
+// The CPU NMS and RoI-pool forward are tuned loops (kernels/nms_cpu.cpp: compacted
+// candidates, a vectorised IoU pass; kernels/roi_pool_cpu.cpp: channel blocks
+// channels-last). These tests hold them to the textbook loops they replaced, kept here
+// verbatim, bit for bit, on random inputs rich in what the rules single out: ties, empty
+// and degenerate boxes, +-0, +-inf, NaN, thresholds below 0 and at 0 and 1, class labels,
+// caps, empty bins and bad batch indices.
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 
 #include "kernels/box_math.h"
 #include "kernels/nms.h"
 #include "kernels/nms_impl.h"
+#include "kernels/roi_pool.h"
+#include "kernels/roi_pool_math.h"
 #include "kernels/score_order.h"
 #include "tests/kernels/kernel_test_util.h"
 
@@ -41,6 +46,45 @@ std::vector<int32_t> textbook_nms(const std::vector<float>& boxes, const std::ve
     }
   }
   return keep;
+}
+
+int roi_batch_ref(float b, int N) {
+  const int n = static_cast<int>(b);
+  return (static_cast<float>(n) == b && n >= 0 && n < N) ? n : -1;
+}
+
+// The textbook RoI max-pool forward: per (r, c, ph, pw), scan the bin row-major, strict >.
+void textbook_roi_pool(const float* features, int N, int C, int H, int W, const float* rois, int R, int PH, int PW,
+                       float scale, float* out, int32_t* argmax) {
+  for (int r = 0; r < R; ++r) {
+    const float* roi = rois + 5 * r;
+    const int n = roi_batch_ref(roi[0], N);
+    const RoiWindow win = roi_window(roi + 1, scale);
+    for (int c = 0; c < C; ++c) {
+      const float* plane = features + (int64_t(n < 0 ? 0 : n) * C + c) * H * W;
+      for (int ph = 0; ph < PH; ++ph) {
+        int h0, h1;
+        roi_bin(ph, PH, win.start_h, win.size_h, H, &h0, &h1);
+        for (int pw = 0; pw < PW; ++pw) {
+          int w0, w1;
+          roi_bin(pw, PW, win.start_w, win.size_w, W, &w0, &w1);
+          const bool empty = n < 0 || h1 <= h0 || w1 <= w0;
+          float best = empty ? 0.f : -FLT_MAX;
+          int32_t arg = -1;
+          if (!empty)
+            for (int h = h0; h < h1; ++h)
+              for (int w = w0; w < w1; ++w)
+                if (plane[h * W + w] > best) {
+                  best = plane[h * W + w];
+                  arg = h * W + w;
+                }
+          const int64_t o = ((int64_t(r) * C + c) * PH + ph) * PW + pw;
+          out[o] = best;
+          argmax[o] = arg;
+        }
+      }
+    }
+  }
 }
 
 const float kSpecials[] = {0.f, -0.f, INFINITY, -INFINITY, FLT_MAX, -FLT_MAX, 1.f, 2.f, 1e30f, -1e30f, NAN};
@@ -91,5 +135,49 @@ TEST_CASE("nms: the CPU path keeps what the textbook loop keeps, at proposal siz
     Tensor tb = random_boxes(n, uint32_t(n), 1000.f, 600.f, 16.f, 400.f), ts = distinct_scores(n, uint32_t(n + 1));
     const std::vector<float> b = vec<float>(tb), s = vec<float>(ts);
     for (double th : {0.3, 0.7}) REQUIRE(vec<int32_t>(nms(ctx, tb, ts, th)) == textbook_nms(b, s, nullptr, th));
+  }
+}
+
+TEST_CASE("roi_pool: the CPU forward is the textbook scan, bit for bit", "[roi_pool]") {
+  Context ctx;
+  std::mt19937 gen(7);
+  const float values[] = {NAN, -NAN, INFINITY, -INFINITY, FLT_MAX, -FLT_MAX, 0.f, -0.f, 1.f};
+  for (int t = 0; t < 600; ++t) {
+    // C from 1 to 40: whole and partial channel blocks
+    const int N = 1 + int(gen() % 3), C = 1 + int(gen() % 40), H = 1 + int(gen() % 12), W = 1 + int(gen() % 12);
+    const int R = int(gen() % 10), PH = 1 + int(gen() % 8), PW = 1 + int(gen() % 8);
+    const float scale = gen() % 2 ? 1.f : (gen() % 2 ? 0.5f : 1.f / 16);
+    const int mode = t % 3;  // few distinct values (ties); specials; uniform
+    std::vector<float> f(size_t(N) * C * H * W);
+    for (auto& v : f)
+      v = mode == 0   ? float(gen() % 4)
+          : mode == 1 ? values[gen() % 9]
+                      : std::uniform_real_distribution<float>(-1.f, 1.f)(gen);
+    std::vector<float> rois(size_t(R) * 5);
+    const float sw = W / scale, sh = H / scale;
+    for (int r = 0; r < R; ++r) {
+      float bi = float(gen() % N);
+      if (gen() % 8 == 0) bi = gen() % 3 == 0 ? NAN : (gen() % 2 ? 0.5f : float(N));  // bad batch index
+      const float x = std::uniform_real_distribution<float>(-0.3f * sw, 1.1f * sw)(gen);
+      const float y = std::uniform_real_distribution<float>(-0.3f * sh, 1.1f * sh)(gen);
+      const float w = std::uniform_real_distribution<float>(-2.f, 1.2f * sw)(gen);  // some inverted
+      const float h = std::uniform_real_distribution<float>(-2.f, 1.2f * sh)(gen);
+      rois[5 * r] = bi;
+      rois[5 * r + 1] = x;
+      rois[5 * r + 2] = y;
+      rois[5 * r + 3] = x + w;
+      rois[5 * r + 4] = y + h;
+    }
+    const size_t o = size_t(R) * C * PH * PW;
+    std::vector<float> ref(o);
+    std::vector<int32_t> ref_arg(o);
+    textbook_roi_pool(f.data(), N, C, H, W, rois.data(), R, PH, PW, scale, ref.data(), ref_arg.data());
+    RoiPoolResult got = roi_pool_forward(ctx, Tensor::from_vector<float>({N, C, H, W}, f),
+                                         Tensor::from_vector<float>({R, 5}, rois), PH, PW, scale);
+    const std::vector<float> out = vec<float>(got.output);
+    INFO("trial " << t << " N " << N << " C " << C << " H " << H << " W " << W << " R " << R);
+    REQUIRE(out.size() == o);
+    REQUIRE((o == 0 || std::memcmp(out.data(), ref.data(), o * sizeof(float)) == 0));  // bits: -0 is not +0
+    REQUIRE(vec<int32_t>(got.argmax) == ref_arg);
   }
 }
