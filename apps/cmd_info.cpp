@@ -22,7 +22,7 @@ namespace frcnn::cli {
 
 namespace {
 
-std::string cuda_version_str(int v) { return std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10); }
+[[maybe_unused]] std::string cuda_version_str(int v) { return std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10); }
 
 struct InfoArgs {
   std::string config;
