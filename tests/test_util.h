@@ -75,15 +75,18 @@ inline void require_close(const Tensor& a, const Tensor& b, double atol, double 
 // Their order may differ where scores are equal to within rounding (the devices sum in
 // different orders, so a saturated softmax can give 1 on one and 1 - 2^-24 on the other).
 // Returns the number of detections matched.
-inline size_t require_same_detections(const Tensor& boxes_a, const Tensor& scores_a, const Tensor& labels_a,
-                                      const Tensor& boxes_b, const Tensor& scores_b, const Tensor& labels_b,
-                                      float score_tol, float box_atol, float box_rtol, const std::string& what = "") {
+// How many detections of `a` have an unused match in `b` (the rule above; with
+// `require_all`, every one must, and the counts must be equal).
+inline size_t match_detections(const Tensor& boxes_a, const Tensor& scores_a, const Tensor& labels_a,
+                               const Tensor& boxes_b, const Tensor& scores_b, const Tensor& labels_b, float score_tol,
+                               float box_atol, float box_rtol, bool require_all, const std::string& what = "") {
   const auto sa = scores_a.to_vector<float>(), sb = scores_b.to_vector<float>();
   const auto la = labels_a.to_vector<int32_t>(), lb = labels_b.to_vector<int32_t>();
   const auto ba = boxes_a.to_vector<float>(), bb = boxes_b.to_vector<float>();
   INFO(what);
-  REQUIRE(sa.size() == sb.size());
+  if (require_all) REQUIRE(sa.size() == sb.size());
   std::vector<bool> used(sb.size(), false);
+  size_t matched = 0;
   for (size_t i = 0; i < sa.size(); ++i) {
     bool found = false;
     for (size_t j = 0; j < sb.size() && !found; ++j) {
@@ -95,9 +98,17 @@ inline size_t require_same_detections(const Tensor& boxes_a, const Tensor& score
     }
     INFO("detection " << i << " label " << la[i] << " score " << sa[i] << " box (" << ba[4 * i] << ", "
                       << ba[4 * i + 1] << ", " << ba[4 * i + 2] << ", " << ba[4 * i + 3] << ")");
-    REQUIRE(found);
+    if (require_all) REQUIRE(found);
+    matched += found;
   }
-  return sa.size();
+  return matched;
+}
+
+inline size_t require_same_detections(const Tensor& boxes_a, const Tensor& scores_a, const Tensor& labels_a,
+                                      const Tensor& boxes_b, const Tensor& scores_b, const Tensor& labels_b,
+                                      float score_tol, float box_atol, float box_rtol, const std::string& what = "") {
+  return match_detections(boxes_a, scores_a, labels_a, boxes_b, scores_b, labels_b, score_tol, box_atol, box_rtol,
+                          true, what);
 }
 
 }  // namespace frcnn::test

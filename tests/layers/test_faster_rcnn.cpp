@@ -10,30 +10,12 @@
 #include "layers/linear.h"
 #include "tests/gpu.h"
 #include "tests/layers/grad_check.h"
+#include "tests/layers/small_detector.h"
 #include "tests/test_util.h"
 
 using namespace frcnn;
 
 namespace {
-
-// A small detector: the fixture's VGG widths, 3 classes, small heads, no dropout
-// (so a finite-difference objective is deterministic).
-ModelConfig small_config() {
-  ModelConfig m;
-  m.classes = {"a", "b", "c"};
-  m.backbone.widths = {8, 16, 32, 32, 32};
-  m.backbone.frozen_blocks = 0;
-  m.anchors.sizes = {24, 48, 96};
-  m.rpn.channels = 16;
-  m.rpn.batch = 64;
-  m.rpn.test_pre_nms = 500;
-  m.rpn.test_post_nms = 50;
-  m.rpn.min_size = 4;
-  m.roi.fc_dim = 32;
-  m.roi.dropout = 0;
-  m.roi.batch = 32;
-  return m;
-}
 
 Tensor gt_boxes() { return Tensor::from_vector<float>({2, 4}, {10, 12, 60, 70, 50, 20, 120, 90}); }
 Tensor gt_labels() { return Tensor::from_vector<int32_t>({2}, {1, 3}); }
@@ -54,7 +36,7 @@ Tensor some_proposals() {
   return Tensor::from_vector<float>({int64_t(v.size() / 4), 4}, v);
 }
 
-// One image's step of `parts` with small_config()'s 32 RoIs per image.
+// One image's step of `parts` with test::small_detector_config()'s 32 RoIs per image.
 TrainStep step_of(TrainParts parts, float loss_scale = 1.f) {
   TrainStep s;
   s.parts = parts;
@@ -90,7 +72,7 @@ void check_param_gradients(FasterRCNN& m, std::initializer_list<const char*> nam
 
 TEST_CASE("faster rcnn: detect and propose give well-formed outputs on the tiny shapes", "[model]") {
   Context ctx;
-  FasterRCNN m(small_config());
+  FasterRCNN m(test::small_detector_config());
   m.init(ctx, 1, "msra");
   Tensor img = test::random_tensor({1, 3, 96, 128}, 3, -100, 100);
   DetectResult r = m.detect(ctx, img, 0.5f);
@@ -131,7 +113,7 @@ TEST_CASE("faster rcnn: the paper config has VGG16's parameters and shapes", "[m
 
 TEST_CASE("faster rcnn: converted VGG16 weights reproduce torch's conv5_3 and fc7", "[model]") {
   Context ctx;
-  ModelConfig cfg = small_config();
+  ModelConfig cfg = test::small_detector_config();
   cfg.roi.fc_dim = 64;  // the fixture's classifier width
   FasterRCNN m(cfg);
   m.init(ctx, 1, "msra");
@@ -157,7 +139,7 @@ TEST_CASE("faster rcnn: converted VGG16 weights reproduce torch's conv5_3 and fc
 
 TEST_CASE("faster rcnn: RPN loss gradients match finite differences through the model", "[model]") {
   Context ctx;
-  FasterRCNN m(small_config());
+  FasterRCNN m(test::small_detector_config());
   m.init(ctx, 2, "msra");
   Tensor img = test::random_tensor({1, 3, 96, 128}, 4, -1, 1);
   CounterRng rng(5, 17);
@@ -181,7 +163,7 @@ TEST_CASE("faster rcnn: RPN loss gradients match finite differences through the 
 
 TEST_CASE("faster rcnn: head loss gradients reach fc and conv layers through RoI pooling", "[model]") {
   Context ctx;
-  FasterRCNN m(small_config());
+  FasterRCNN m(test::small_detector_config());
   m.init(ctx, 3, "msra");
   Tensor img = test::random_tensor({1, 3, 96, 128}, 6, -1, 1);
   Tensor props = some_proposals();
@@ -207,7 +189,7 @@ TEST_CASE("faster rcnn: head loss gradients reach fc and conv layers through RoI
 
 TEST_CASE("faster rcnn: frozen blocks receive no gradient", "[model]") {
   Context ctx;
-  ModelConfig cfg = small_config();
+  ModelConfig cfg = test::small_detector_config();
   cfg.backbone.frozen_blocks = 2;
   FasterRCNN m(cfg);
   m.init(ctx, 4, "msra");
@@ -236,7 +218,7 @@ TEST_CASE("faster rcnn: frozen blocks receive no gradient", "[model]") {
 
 TEST_CASE("faster rcnn: the RoI head draws a different dropout mask for each image of a batch", "[model]") {
   Context ctx;
-  ModelConfig cfg = small_config();
+  ModelConfig cfg = test::small_detector_config();
   cfg.roi.dropout = 0.5f;
   FasterRCNN m(cfg);
   m.init(ctx, 6, "msra");
@@ -255,7 +237,7 @@ TEST_CASE("faster rcnn: the RoI head draws a different dropout mask for each ima
 
 TEST_CASE("faster rcnn: a Fast R-CNN minibatch samples model.roi.batch / images RoIs per image", "[model]") {
   Context ctx;
-  ModelConfig cfg = small_config();
+  ModelConfig cfg = test::small_detector_config();
   cfg.roi.batch = 64;
   FasterRCNN m(cfg);
   m.init(ctx, 7, "msra");
@@ -287,7 +269,7 @@ TEST_CASE("faster rcnn: a Fast R-CNN minibatch samples model.roi.batch / images 
 
 TEST_CASE("faster rcnn: background RoIs start at the step's bg_iou_lo", "[model]") {
   Context ctx;
-  FasterRCNN m(small_config());
+  FasterRCNN m(test::small_detector_config());
   // One GT box [0, 0, 99, 99]; 10 proposals overlapping it at IoU ~0.05 and 10 at ~0.3.
   Tensor gt = Tensor::from_vector<float>({1, 4}, {0, 0, 99, 99});
   Tensor labels = Tensor::from_vector<int32_t>({1}, {2});
@@ -316,7 +298,7 @@ TEST_CASE("faster rcnn: frozen blocks keep no activations, so a frozen-backbone 
   // Bytes a training-mode backbone forward leaves allocated (its output and what its
   // layers keep for backward), and the peak above the start of one RPN training step.
   auto measure = [&](int frozen_blocks, size_t& held, size_t& step_peak) {
-    ModelConfig cfg = small_config();
+    ModelConfig cfg = test::small_detector_config();
     cfg.backbone.frozen_blocks = frozen_blocks;
     FasterRCNN m(cfg);
     m.init(ctx, 8, "msra");
@@ -348,19 +330,19 @@ TEST_CASE("faster rcnn: frozen blocks keep no activations, so a frozen-backbone 
 TEST_CASE("faster rcnn: save and load round trip and refuse other classes", "[model]") {
   Context ctx;
   auto dir = test::temp_dir("model_io");
-  FasterRCNN a(small_config());
+  FasterRCNN a(test::small_detector_config());
   a.init(ctx, 5, "msra");
   auto path = (dir / "m.safetensors").string();
   a.save(path, {{"note", "test"}});
-  FasterRCNN b(small_config());
+  FasterRCNN b(test::small_detector_config());
   b.init(ctx, 6, "msra");
   b.load(ctx, path);
   REQUIRE(find_param(b, "fc6.weight")->value.to_vector<float>() == find_param(a, "fc6.weight")->value.to_vector<float>());
-  ModelConfig other = small_config();
+  ModelConfig other = test::small_detector_config();
   other.classes = {"x", "y", "z"};
   FasterRCNN c(other);
   REQUIRE_THROWS_WITH(c.load(ctx, path), Catch::Contains(path) && Catch::Contains("trained for classes [a,b,c]"));
-  ModelConfig wider = small_config();
+  ModelConfig wider = test::small_detector_config();
   wider.roi.fc_dim = 48;
   FasterRCNN d(wider);
   REQUIRE_THROWS_WITH(d.load(ctx, path), Catch::Contains(path) && Catch::Contains("fc6.weight"));
@@ -380,7 +362,7 @@ TEST_CASE("faster rcnn: CUDA detections match the CPU, in fp32, tf32 and bf16", 
   FRCNN_REQUIRE_GPU();
   Context cpu;
   Context gpu(Device::cuda());
-  FasterRCNN m(small_config());
+  FasterRCNN m(test::small_detector_config());
   m.init(cpu, 7, "msra");
   Tensor img = test::random_tensor({1, 3, 96, 128}, 8, -100, 100);
   for (MathMode p : {MathMode::Fp32, MathMode::Tf32, MathMode::Bf16}) {
@@ -394,9 +376,27 @@ TEST_CASE("faster rcnn: CUDA detections match the CPU, in fp32, tf32 and bf16", 
     m.to(gpu);
     DetectResult rg = m.detect(gpu, img.to(Device::cuda()), 1.f);
     REQUIRE(rc.num_proposals == rg.num_proposals);
-    // The same detections, matched one to one: the devices' convolutions sum in different
-    // orders, so near-saturated scores (1 vs 1 - 2^-24) may swap two detections' places.
-    REQUIRE(test::require_same_detections(rc.boxes, rc.scores, rc.labels, rg.boxes, rg.scores, rg.labels, 1e-4f,
-                                          1e-2f, 1e-3f) > 0);
+    if (p == MathMode::Fp32) {
+      // The same detections, matched one to one: the devices' convolutions sum in different
+      // orders, so near-saturated scores (1 vs 1 - 2^-24) may swap two detections' places.
+      REQUIRE(test::require_same_detections(rc.boxes, rc.scores, rc.labels, rg.boxes, rg.scores, rg.labels, 1e-4f,
+                                            1e-2f, 1e-3f) > 0);
+      continue;
+    }
+    // In tf32 / bf16 every layer rounds its input to the format, so a summation-order
+    // difference of one FP32 ulp can move an operand by one TF32 / BF16 ulp (2^-11 / 2^-8
+    // relative) and it compounds over 13 layers: measured here, conv5_3 differs by 8e-4
+    // relative in tf32 and boxes by up to 0.25 px, and a proposal can cross the NMS
+    // (one of 28 detections replaced). So: scores within 1e-2, boxes within 1 px + 1 %,
+    // and at least 90 % of the detections matched both ways.
+    const size_t n = size_t(rc.scores.numel()), ng = size_t(rg.scores.numel());
+    REQUIRE(n > 0);
+    const size_t ab = test::match_detections(rc.boxes, rc.scores, rc.labels, rg.boxes, rg.scores, rg.labels, 1e-2f,
+                                             1.f, 1e-2f, false);
+    const size_t ba = test::match_detections(rg.boxes, rg.scores, rg.labels, rc.boxes, rc.scores, rc.labels, 1e-2f,
+                                             1.f, 1e-2f, false);
+    INFO("matched " << ab << " of " << n << " CPU, " << ba << " of " << ng << " CUDA detections");
+    REQUIRE(10 * ab >= 9 * n);
+    REQUIRE(10 * ba >= 9 * ng);
   }
 }
