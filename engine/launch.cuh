@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "engine/cuda_check.h"
+#include "engine/device_counters.h"
 
 namespace frcnn {
 
@@ -50,6 +51,7 @@ inline void launch_kernel(const LaunchSite& site, void (*kernel)(Params...), dim
   // clang-format on
 #endif
   check_launch(stream, site.file, site.line);
+  count_kernel_launch();
 }
 
 }  // namespace frcnn

@@ -2,16 +2,19 @@
 
 #include "engine/cuda_check.h"
 #include "engine/device.h"
+#include "engine/device_counters.h"
 
 namespace frcnn {
 
 void stream_synchronize_impl(void* h) {
   if (!cuda_available()) return;
+  count_host_wait();
   CUDA_CHECK(cudaStreamSynchronize(static_cast<cudaStream_t>(h)));
 }
 
 void device_synchronize_impl() {
   if (!cuda_available()) return;
+  count_host_wait();
   CUDA_CHECK(cudaDeviceSynchronize());
 }
 

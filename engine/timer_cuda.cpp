@@ -2,6 +2,7 @@
 
 #include "engine/cuda_check.h"
 #include "engine/device.h"
+#include "engine/device_counters.h"
 
 namespace frcnn {
 
@@ -19,6 +20,7 @@ void event_record_impl(void* e, Stream s) {
 }
 
 float event_elapsed_ms_impl(void* start, void* stop) {
+  count_host_wait();
   CUDA_CHECK(cudaEventSynchronize(static_cast<cudaEvent_t>(stop)));
   float ms = 0.f;
   CUDA_CHECK(cudaEventElapsedTime(&ms, static_cast<cudaEvent_t>(start), static_cast<cudaEvent_t>(stop)));
