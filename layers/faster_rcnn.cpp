@@ -29,7 +29,9 @@ FasterRCNN::FasterRCNN(const ModelConfig& cfg)
     : cfg_(cfg),
       backbone_(cfg.backbone),
       rpn_(backbone_.out_channels(), cfg.anchors.count(), cfg.rpn, parse_conv_backend(cfg.backbone.conv_backend)),
-      head_(backbone_.out_channels(), cfg.num_classes(), cfg.roi, 1.f / float(cfg.anchors.stride)) {}
+      head_(backbone_.out_channels(), cfg.num_classes(), cfg.roi, 1.f / float(cfg.anchors.stride)),
+      conv_backend_(parse_conv_backend(cfg.backbone.conv_backend)),
+      cuda_graphs_(cfg.test.cuda_graphs) {}
 
 std::vector<Param*> FasterRCNN::params() {
   std::vector<Param*> ps = backbone_.params();
@@ -43,6 +45,7 @@ void FasterRCNN::to(Context& ctx) {
   rpn_.to(ctx);
   head_.to(ctx);
   anchor_cache_.clear();
+  plans_.clear();  // their graphs hold the old parameters' addresses
 }
 
 void FasterRCNN::set_training(bool t) {
@@ -54,6 +57,7 @@ void FasterRCNN::set_training(bool t) {
 void FasterRCNN::set_conv_backend(ConvBackend b) {
   backbone_.set_conv_backend(b);
   rpn_.set_conv_backend(b);
+  conv_backend_ = b;
 }
 
 void FasterRCNN::init(Context& ctx, uint64_t seed, const std::string& method) {
@@ -127,47 +131,6 @@ Proposals FasterRCNN::propose(Context& ctx, const Tensor& image, float scale, in
   RpnOutput r = rpn_.forward(ctx, feat);
   const int h = static_cast<int>(feat.size(2)), w = static_cast<int>(feat.size(3));
   return rpn_proposals(ctx, r, h, w, image, scale, pre_nms, post_nms);
-}
-
-DetectResult FasterRCNN::detect(Context& ctx, const Tensor& image, float scale) {
-  set_training(false);
-  DetectResult res;
-  WallTimer total, phase;
-  // Shared conv layers.
-  Tensor feat = backbone_.forward(ctx, image);
-  ctx.synchronize();
-  res.timing.conv_ms = phase.millis();
-  phase.reset();
-  // RPN and proposals.
-  RpnOutput r = rpn_.forward(ctx, feat);
-  const int h = static_cast<int>(feat.size(2)), w = static_cast<int>(feat.size(3));
-  Proposals props = rpn_proposals(ctx, r, h, w, image, scale, cfg_.rpn.test_pre_nms, cfg_.rpn.test_post_nms);
-  ctx.synchronize();
-  res.timing.proposals_ms = phase.millis();
-  phase.reset();
-  // Region-wise: RoI pool, fc6, fc7, scores, class-specific boxes, per-class NMS.
-  res.num_proposals = static_cast<int>(props.boxes.size(0));
-  Detections det;
-  if (res.num_proposals > 0) {
-    HeadOutput o = head_.forward(ctx, feat, boxes_to_rois(ctx, props.boxes, 0));
-    Tensor probs = softmax(ctx, o.cls_score);
-    Tensor boxes = decode_boxes(ctx, props.boxes, o.bbox_pred, head_.coder());
-    boxes = clip_boxes(ctx, boxes, float(image.size(2)), float(image.size(3)));
-    det = detect_per_class(ctx, boxes, probs,
-                           DetectConfig{cfg_.test.score_threshold, cfg_.test.nms, cfg_.test.max_per_image});
-  } else {
-    det.boxes = Tensor::empty({0, 4}, DType::F32, ctx.device());
-    det.scores = Tensor::empty({0}, DType::F32, ctx.device());
-    det.labels = Tensor::empty({0}, DType::I32, ctx.device());
-  }
-  // Back to original-image coordinates.
-  res.boxes = tensor_scaled(ctx, 1.f / scale, det.boxes).to(Device::cpu(), ctx.stream());
-  res.scores = det.scores.to(Device::cpu(), ctx.stream());
-  res.labels = det.labels.to(Device::cpu(), ctx.stream());
-  ctx.synchronize();
-  res.timing.region_ms = phase.millis();
-  res.timing.total_ms = total.millis();
-  return res;
 }
 
 TrainStep minibatch_step(TrainParts parts, const ModelConfig& cfg, int ims_per_batch, float bg_iou_lo) {

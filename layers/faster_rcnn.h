@@ -23,6 +23,7 @@
 
 #include "engine/rng.h"
 #include "kernels/proposals.h"
+#include "layers/detect_plan.h"
 #include "layers/model_config.h"
 #include "layers/roi_head.h"
 #include "layers/rpn_head.h"
@@ -31,9 +32,12 @@
 namespace frcnn {
 
 // Per-image time split as the paper's Table 5: shared conv layers; RPN head + proposal
-// layer; RoI pool + fc layers + final NMS. Each phase ends with a device sync.
+// layer; RoI pool + fc layers + final NMS (and the copy back). On a CUDA device the
+// phases are GPU times from events (no sync between them), gpu_ms their sum, and
+// total_ms - gpu_ms the host's overhead; on the CPU they are wall times and gpu_ms is 0.
 struct DetectTiming {
-  double conv_ms = 0, proposals_ms = 0, region_ms = 0, total_ms = 0;
+  double conv_ms = 0, proposals_ms = 0, region_ms = 0, total_ms = 0, gpu_ms = 0;
+  bool graph = false;  // the GPU work ran as a replayed CUDA graph
 };
 
 struct DetectResult {
@@ -95,7 +99,20 @@ class FasterRCNN {
   void save(const std::string& path, std::map<std::string, std::string> extra = {});
 
   // image: (1, 3, H, W) on ctx's device, preprocessed; scale = H / original height.
+  // On a CUDA device the work runs through a plan per input shape (layers/detect_plan.h):
+  // after its first image a shape's detect() allocates nothing and syncs once, and with
+  // CUDA graphs on (model.test.cuda_graphs, set_cuda_graphs) the second image of a shape
+  // captures the GPU work into a graph that every later one replays. Results are the same
+  // in every mode (bit for bit between graph and eager).
   DetectResult detect(Context& ctx, const Tensor& image, float scale);
+  void set_cuda_graphs(bool on) { cuda_graphs_ = on; }
+  bool cuda_graphs() const { return cuda_graphs_; }
+  // The plans detect() holds (at most kMaxDetectPlans, least recently used evicted) and how
+  // many of them hold a captured graph.
+  static constexpr size_t kMaxDetectPlans = 8;
+  size_t detect_plans() const { return plans_.size(); }
+  size_t detect_graphs() const;
+  void clear_detect_plans() { plans_.clear(); }
   // RPN proposals (P, 4) in input-image coordinates for one image (eval mode).
   Proposals propose(Context& ctx, const Tensor& image, float scale, int pre_nms, int post_nms);
 
@@ -110,6 +127,12 @@ class FasterRCNN {
 
  private:
   const Tensor& anchors_for(Context& ctx, int h, int w);
+  DetectResult detect_cpu(Context& ctx, const Tensor& image, float scale);
+  DetectResult detect_cuda(Context& ctx, const Tensor& image, float scale);
+  DetectPlan& plan_for(Context& ctx, int64_t h, int64_t w);
+  // The GPU work of one detect() on plan.input / plan.params, ending with the copy of the
+  // packed detections into plan.host_result: nothing in it waits for the device.
+  void detect_stages(Context& ctx, DetectPlan& plan);
   // The proposal layer over the RPN head's outputs for a (1, 3, H, W) image whose
   // conv5_3 map is h x w: foreground probabilities, decode, clip, min size, NMS.
   Proposals rpn_proposals(Context& ctx, const RpnOutput& r, int h, int w, const Tensor& image, float scale,
@@ -120,6 +143,10 @@ class FasterRCNN {
   RpnHead rpn_;
   RoiHead head_;
   std::map<std::pair<int, int>, Tensor> anchor_cache_;  // (h, w) -> anchors on the model's device
+  ConvBackend conv_backend_;
+  bool cuda_graphs_;
+  std::map<DetectPlanKey, std::unique_ptr<DetectPlan>> plans_;
+  uint64_t plan_clock_ = 0;
 };
 
 }  // namespace frcnn

@@ -61,6 +61,7 @@ struct TestConfig {
   double nms = 0.3;              // per-class NMS IoU of the final detections (a double, as rpn.nms)
   float score_threshold = 0.05f; // detections below are dropped
   int max_per_image = 100;       // detections kept per image (<=0: no cap)
+  bool cuda_graphs = true;       // CUDA: capture detect()'s GPU work per input shape and replay it
 };
 
 struct ModelConfig {

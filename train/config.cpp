@@ -54,6 +54,8 @@ void visit_config(Config& c, V&& v) {
   v("model.test.nms", m.test.nms, "per-class NMS IoU of the final detections");
   v("model.test.score_threshold", m.test.score_threshold, "detections scoring below are dropped");
   v("model.test.max_per_image", m.test.max_per_image, "detections kept per image (<=0: no cap)");
+  v("model.test.cuda_graphs", m.test.cuda_graphs,
+    "CUDA: capture detect's GPU work once per input size and replay it (false: queue it eagerly, for debugging)");
   v("input.scale", c.input.scale, "shorter image side after resizing");
   v("input.max_size", c.input.max_size, "cap on the longer side");
   v("input.convention", c.input.convention, "pixels when weights carry no convention: caffe | torchvision");
