@@ -16,6 +16,7 @@
 
 #include "engine/allocator.h"
 #include "engine/context.h"
+#include "engine/device_counters.h"
 #include "engine/log.h"
 #include "engine/rng.h"
 #include "engine/timer.h"
@@ -179,22 +180,35 @@ InferenceBench bench_inference(FasterRCNN& model, Context& ctx, int h, int w, co
   Tensor imgs[2] = {random_image(h, w, uint32_t(opt.seed) + 11, ctx), random_image(h, w, uint32_t(opt.seed) + 12, ctx)};
   ctx.synchronize();
   reset_memory_peak(ctx.device());
-  for (int i = 0; i < opt.warmup; ++i) model.detect(ctx, imgs[i % 2], 1.f);
-  std::vector<double> conv, prop, region, total;
+  r.graphs = ctx.is_cuda() && model.cuda_graphs();
+  // At least two warm-up images: a shape's first runs eagerly, its second captures the graph.
+  for (int i = 0; i < std::max(opt.warmup, ctx.is_cuda() ? 2 : 0); ++i) model.detect(ctx, imgs[i % 2], 1.f);
+  std::vector<double> conv, prop, region, total, gpu, host;
   double props = 0, dets = 0;
+  const DeviceCounters before = device_counters();
   for (int i = 0; i < opt.iters; ++i) {
     DetectResult d = model.detect(ctx, imgs[i % 2], 1.f);
     conv.push_back(d.timing.conv_ms);
     prop.push_back(d.timing.proposals_ms);
     region.push_back(d.timing.region_ms);
     total.push_back(d.timing.total_ms);
+    gpu.push_back(d.timing.gpu_ms);
+    host.push_back(ctx.is_cuda() ? d.timing.total_ms - d.timing.gpu_ms : 0.0);
     props += d.num_proposals;
     dets += double(d.scores.numel());
   }
+  const DeviceCounters after = device_counters();
+  const double n = std::max(1, opt.iters);
+  r.launches = double(after.launches - before.launches) / n;
+  r.graph_launches = double(after.graph_launches - before.graph_launches) / n;
+  r.syncs = double(after.syncs - before.syncs) / n;
+  r.allocations = double(after.allocations - before.allocations) / n;
   r.conv_ms = time_stats(conv);
   r.proposals_ms = time_stats(prop);
   r.region_ms = time_stats(region);
   r.total_ms = time_stats(total);
+  r.gpu_ms = time_stats(gpu);
+  r.host_ms = time_stats(host);
   r.fps = r.total_ms.median > 0 ? 1000.0 / r.total_ms.median : 0;
   r.mean_proposals = props / std::max(1, opt.iters);
   r.mean_detections = dets / std::max(1, opt.iters);
@@ -325,7 +339,16 @@ E2eReport run_e2e_bench(const Config& cfg, const std::string& config_name, Conte
   if (opt.mode != "train") {
     r.has_inference = true;
     r.inference = bench_inference(model, ctx, h, w, opt);
-    log_info(str_cat("inference: ", r.inference.total_ms.median, " ms/image (median)"));
+    log_info(str_cat("inference: ", r.inference.total_ms.median, " ms/image (median)",
+                     r.inference.graphs ? ", CUDA graphs" : ""));
+    if (r.inference.graphs) {  // the same without graphs: what they save
+      model.set_cuda_graphs(false);
+      r.has_inference_eager = true;
+      r.inference_eager = bench_inference(model, ctx, h, w, opt);
+      model.set_cuda_graphs(true);
+      model.clear_detect_plans();
+      log_info(str_cat("inference without CUDA graphs: ", r.inference_eager.total_ms.median, " ms/image (median)"));
+    }
   }
   if (opt.mode != "inference") {
     for (TrainParts p : {TrainParts::Rpn, TrainParts::Head, TrainParts::Joint}) {
@@ -350,19 +373,27 @@ nlohmann::json e2e_to_json(const E2eReport& r) {
   j["iters"] = r.iters;
   j["warmup"] = r.warmup;
   j["weights"] = "random (FasterRCNN::init); inputs random";
-  if (r.has_inference) {
-    const InferenceBench& i = r.inference;
-    j["inference"] = {{"input", {i.height, i.width}},
-                      {"batch", 1},
-                      {"conv_ms", stats_json(i.conv_ms)},
-                      {"proposals_ms", stats_json(i.proposals_ms)},
-                      {"region_ms", stats_json(i.region_ms)},
-                      {"total_ms", stats_json(i.total_ms)},
-                      {"fps", i.fps},
-                      {"mean_proposals", i.mean_proposals},
-                      {"mean_detections", i.mean_detections},
-                      {"memory", memory_json(i.memory)}};
-  }
+  auto inference_json = [](const InferenceBench& i) {
+    return nlohmann::json{{"input", {i.height, i.width}},
+                          {"batch", 1},
+                          {"cuda_graphs", i.graphs},
+                          {"conv_ms", stats_json(i.conv_ms)},
+                          {"proposals_ms", stats_json(i.proposals_ms)},
+                          {"region_ms", stats_json(i.region_ms)},
+                          {"total_ms", stats_json(i.total_ms)},
+                          {"gpu_ms", stats_json(i.gpu_ms)},
+                          {"host_overhead_ms", stats_json(i.host_ms)},
+                          {"fps", i.fps},
+                          {"per_image", {{"kernel_launches", i.launches},
+                                         {"graph_launches", i.graph_launches},
+                                         {"host_waits", i.syncs},
+                                         {"device_allocations", i.allocations}}},
+                          {"mean_proposals", i.mean_proposals},
+                          {"mean_detections", i.mean_detections},
+                          {"memory", memory_json(i.memory)}};
+  };
+  if (r.has_inference) j["inference"] = inference_json(r.inference);
+  if (r.has_inference_eager) j["inference_no_graphs"] = inference_json(r.inference_eager);
   nlohmann::json tr = nlohmann::json::object();
   for (const TrainBench& t : r.train)
     tr[t.stage] = {{"ims_per_batch", t.ims_per_batch},   {"frozen_blocks", t.frozen_blocks},
@@ -398,6 +429,18 @@ std::string e2e_table(const E2eReport& r) {
     }
     std::snprintf(line, sizeof line, "  fps %.2f, peak memory %s\n", i.fps, mem(i.memory).c_str());
     os << line;
+    auto per_image = [&](const InferenceBench& b, const char* what) {
+      std::snprintf(line, sizeof line,
+                    "  %-14s host overhead %.3f ms, GPU %.2f ms; per image %.0f launches, %.0f graph launches, "
+                    "%.0f waits, %.0f allocations; fps %.2f\n",
+                    what, b.host_ms.median, b.gpu_ms.median, b.launches, b.graph_launches, b.syncs, b.allocations,
+                    b.fps);
+      os << line;
+    };
+    if (r.device.rfind("cuda", 0) == 0) {
+      per_image(i, i.graphs ? "CUDA graphs" : "no graphs");
+      if (r.has_inference_eager) per_image(r.inference_eager, "no graphs");
+    }
   }
   if (!r.train.empty()) {
     os << "\nTraining, one iteration = zero_grad + forward/backward per image + SGD step\n";

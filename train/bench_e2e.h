@@ -59,9 +59,14 @@ struct PeakMemory {
 
 struct InferenceBench {
   int height = 0, width = 0;
+  bool graphs = false;                                    // CUDA graphs on (replayed after warm-up)
   TimeStats conv_ms, proposals_ms, region_ms, total_ms;  // per image
+  TimeStats gpu_ms, host_ms;                              // CUDA: GPU time (events), total - GPU time
   double fps = 0;                                         // 1000 / median total
   double mean_proposals = 0, mean_detections = 0;
+  // Per timed image (engine/device_counters.h): our kernel launches, graph launches, host
+  // waits, device allocations.
+  double launches = 0, graph_launches = 0, syncs = 0, allocations = 0;
   PeakMemory memory;
 };
 
@@ -88,7 +93,9 @@ struct E2eReport {
   std::string timing;       // how times were taken
   int iters = 0, warmup = 0;
   bool has_inference = false;
-  InferenceBench inference;
+  InferenceBench inference;        // as the config says (model.test.cuda_graphs)
+  bool has_inference_eager = false;
+  InferenceBench inference_eager;  // CUDA with graphs on: the same without them, for comparison
   std::vector<TrainBench> train;
 };
 
