@@ -17,11 +17,12 @@ void destroy(void* graph, void* exec) noexcept;
 void* pinned_alloc(size_t bytes);
 void pinned_free(void* p) noexcept;
 void copy_async(void* dst, const void* src, size_t bytes, int kind, Stream s);  // kind: cudaMemcpyKind
-void* event_create();
-void event_destroy(void* e) noexcept;
-void event_record(void* e, Stream s);
-float event_elapsed(void* a, void* b);
+float event_elapsed(void* a, void* b);  // no wait: both events have completed
 }  // namespace graph_impl
+// engine/timer_cuda.cpp
+void* event_create_impl();
+void event_destroy_impl(void* e) noexcept;
+void event_record_impl(void* e, Stream s);
 #else
 namespace {
 [[noreturn]] void no_cuda(const char* what) {
@@ -127,19 +128,19 @@ void copy_d2d_async(void* dst, const void* src, size_t bytes, Stream s) { copy_a
 
 CudaEvent::CudaEvent() {
 #if FRCNN_WITH_CUDA
-  e_ = graph_impl::event_create();
+  e_ = event_create_impl();
 #else
   no_cuda("CudaEvent");
 #endif
 }
 CudaEvent::~CudaEvent() {
 #if FRCNN_WITH_CUDA
-  if (e_) graph_impl::event_destroy(e_);
+  if (e_) event_destroy_impl(e_);
 #endif
 }
 void CudaEvent::record(Stream s) {
 #if FRCNN_WITH_CUDA
-  graph_impl::event_record(e_, s);
+  event_record_impl(e_, s);
 #else
   (void)s;
 #endif

@@ -67,17 +67,6 @@ void copy_async(void* dst, const void* src, size_t bytes, int kind, Stream s) {
   CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, static_cast<cudaMemcpyKind>(kind), cuda_stream(s)));
 }
 
-void* event_create() {
-  require_device(Device::cuda(0));
-  cudaEvent_t e = nullptr;
-  CUDA_CHECK(cudaEventCreate(&e));
-  return e;
-}
-
-void event_destroy(void* e) noexcept { cudaEventDestroy(static_cast<cudaEvent_t>(e)); }
-
-void event_record(void* e, Stream s) { CUDA_CHECK(cudaEventRecord(static_cast<cudaEvent_t>(e), cuda_stream(s))); }
-
 float event_elapsed(void* a, void* b) {
   float ms = 0.f;
   CUDA_CHECK(cudaEventElapsedTime(&ms, static_cast<cudaEvent_t>(a), static_cast<cudaEvent_t>(b)));
