@@ -44,6 +44,7 @@ struct DetectPlan {
   PinnedBuffer host_result;   // the packed detections (nms.h), copied back each run (first run allocates)
   CudaEvent phase[4];         // before conv, after conv, after proposals, after the copy out
   CudaGraph graph;            // captured on the second run when graphs are on
+  bool capture_failed = false;  // the capture was refused: this plan runs eagerly
   int64_t runs = 0;           // detect() calls served
   uint64_t last_use = 0;      // for evicting the least recently used plan
 };

@@ -131,7 +131,7 @@ DetectResult FasterRCNN::detect_cuda(Context& ctx, const Tensor& image, float sc
   // The GPU work: eagerly on a shape's first image (which fills the pool and finds the
   // conv plans), captured on its second when graphs are on, replayed from then on.
   DetectResult res;
-  if (cuda_graphs_ && plan.runs >= 1) {
+  if (cuda_graphs_ && plan.runs >= 1 && !plan.capture_failed) {
     if (!plan.graph.defined()) {
       CudaGraph::begin_capture(s);
       try {
@@ -140,10 +140,22 @@ DetectResult FasterRCNN::detect_cuda(Context& ctx, const Tensor& image, float sc
         CudaGraph::abort_capture(s);
         throw;
       }
-      plan.graph = CudaGraph::end_capture(s);
+      try {
+        plan.graph = CudaGraph::end_capture(s);
+      } catch (const std::runtime_error& e) {  // CudaError from the capture's end
+        // Something in the work is not capturable here (a library's call, a driver's
+        // limit): this size runs eagerly from now on, with the same results.
+        plan.capture_failed = true;
+        log_warn(str_cat("detect: CUDA graph capture failed for ", plan.key.height, "x", plan.key.width, " (",
+                         e.what(), "); this input size runs without a graph"));
+      }
     }
-    plan.graph.launch(s);
-    res.timing.graph = true;
+    if (plan.graph.defined()) {
+      plan.graph.launch(s);
+      res.timing.graph = true;
+    } else {
+      detect_stages(ctx, plan);
+    }
   } else {
     detect_stages(ctx, plan);
   }

@@ -42,7 +42,8 @@
 #                        own fp32, cuDNN fp32, own tf32, cuDNN tf32, own bf16 (tf32 / bf16
 #                        rows only when the config knows model.precision), own fp32 with 300
 #                        RoIs; reasoned: 3-5 s start (CUDA, cuBLAS, cuDNN, random init) +
-#                        23 x <0.2 s each, per row.
+#                        2 x 23 x <0.2 s each, per row (each row runs with CUDA graphs and
+#                        again without: host overhead, launches, waits per image).
 #   torchvision      45  bench/compare_torchvision.py with the machine's python3 (torch
 #                        2.11 / torchvision 0.26 by the device docs; found without importing
 #                        it); it writes the NMS / RoI-pool inputs the kernel suite then times.
@@ -202,7 +203,7 @@ e2e() {
     --json "$RES/e2e_$name.json" "$@" > "$LOGS/e2e_$name.log" 2>&1
   local rc=$?
   if [[ $rc == 0 ]]; then
-    note "e2e $name: $(grep -E '^  (total|fps|rpn|head|joint) ' "$LOGS/e2e_$name.log" | tr -s ' ' | tr '\n' ';')"
+    note "e2e $name: $(grep -E '^  (total|fps|rpn|head|joint|CUDA graphs|no graphs) ' "$LOGS/e2e_$name.log" | tr -s ' ' | tr '\n' ';')"
   else
     note "e2e $name: rc $rc: $(tail -1 "$LOGS/e2e_$name.log")"
   fi

@@ -245,7 +245,11 @@ TEST_CASE("trainer: a stop in a stage's last iteration or during the proposals e
 // Joint training of the tiny config on the CPU and on CUDA, both contexts in `precision`:
 // the losses step for step. The same samples are drawn on both devices (counter-based RNG);
 // the convolutions sum in different orders (in tf32 / bf16 the operands are rounded alike,
-// kernels/tensor_formats.h), so the losses agree to float rounding, growing a little per step.
+// kernels/tensor_formats.h), so in fp32 the losses agree to float rounding, growing a little
+// per step. In bf16 a summation-order ulp can move a rounded operand by one BF16 ulp (2^-8
+// relative), which compounds over the layers and the steps: the first step's losses agree
+// to 1e-3, later ones within 5 % (measured on a 2-core VM whose OpenBLAS sums differently
+// from the machine this test was written on: 2.4 % at step 6, 2.0 % at step 8).
 static void require_cuda_training_matches_cpu(MathMode precision, const std::string& tag) {
   Context cpu, gpu(Device::cuda());
   cpu.set_math_mode(precision);
@@ -262,7 +266,8 @@ static void require_cuda_training_matches_cpu(MathMode precision, const std::str
     INFO("iteration " << mc[i].iter << ": CPU loss " << mc[i].loss << ", CUDA " << mg[i].loss);
     REQUIRE(mg[i].stage == mc[i].stage);
     REQUIRE(mg[i].iter == mc[i].iter);
-    REQUIRE(mg[i].loss == Approx(mc[i].loss).epsilon(1e-3).margin(1e-5));
+    const double rel = precision == MathMode::Fp32 || i == 0 ? 1e-3 : 5e-2;
+    REQUIRE(mg[i].loss == Approx(mc[i].loss).epsilon(rel).margin(1e-5));
   }
 }
 
