@@ -78,7 +78,7 @@ class CudaEvent {
   static float elapsed_ms(const CudaEvent& a, const CudaEvent& b);
 
  private:
-  void* e_ = nullptr;  // cudaEvent_t
+  [[maybe_unused]] void* e_ = nullptr;  // cudaEvent_t; unused in a build without CUDA
 };
 
 }  // namespace frcnn
