@@ -22,6 +22,7 @@
 #include <utility>
 
 #include "engine/rng.h"
+#include "kernels/nms.h"
 #include "kernels/proposals.h"
 #include "layers/detect_plan.h"
 #include "layers/model_config.h"
@@ -127,6 +128,7 @@ class FasterRCNN {
 
  private:
   const Tensor& anchors_for(Context& ctx, int h, int w);
+  DetectConfig test_detect_config() const;  // model.test's final-detection settings
   DetectResult detect_cpu(Context& ctx, const Tensor& image, float scale);
   DetectResult detect_cuda(Context& ctx, const Tensor& image, float scale);
   DetectPlan& plan_for(Context& ctx, int64_t h, int64_t w);

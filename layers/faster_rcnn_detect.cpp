@@ -27,6 +27,10 @@ DetectResult FasterRCNN::detect(Context& ctx, const Tensor& image, float scale) 
   return ctx.is_cuda() ? detect_cuda(ctx, image, scale) : detect_cpu(ctx, image, scale);
 }
 
+DetectConfig FasterRCNN::test_detect_config() const {
+  return DetectConfig{cfg_.test.score_threshold, cfg_.test.nms, cfg_.test.max_per_image};
+}
+
 DetectResult FasterRCNN::detect_cpu(Context& ctx, const Tensor& image, float scale) {
   DetectResult res;
   WallTimer total, phase;
@@ -49,7 +53,7 @@ DetectResult FasterRCNN::detect_cpu(Context& ctx, const Tensor& image, float sca
     Tensor boxes = decode_boxes(ctx, props.boxes, o.bbox_pred, head_.coder());
     boxes = clip_boxes(ctx, boxes, float(image.size(2)), float(image.size(3)));
     det = detect_per_class(ctx, boxes, probs,
-                           DetectConfig{cfg_.test.score_threshold, cfg_.test.nms, cfg_.test.max_per_image});
+                           test_detect_config());
   } else {
     det.boxes = Tensor::empty({0, 4});
     det.scores = Tensor::empty({0});
@@ -105,7 +109,7 @@ void FasterRCNN::detect_stages(Context& ctx, DetectPlan& plan) {
   Tensor probs = softmax(ctx, o.cls_score);
   Tensor boxes = decode_boxes(ctx, props.boxes, o.bbox_pred, head_.coder());
   boxes = clip_boxes(ctx, boxes, float(plan.key.height), float(plan.key.width));
-  const DetectConfig dc{cfg_.test.score_threshold, cfg_.test.nms, cfg_.test.max_per_image};
+  const DetectConfig dc = test_detect_config();
   Tensor packed = detect_per_class_packed(ctx, boxes, probs, props.count, plan.params.slice(1, 2), dc);
   if (!plan.host_result.data()) {  // the first run (never a capture: pinned allocation is not capturable)
     plan.det_capacity = detection_capacity(probs.size(0), probs.size(1) - 1, dc);
