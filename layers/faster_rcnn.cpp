@@ -120,9 +120,12 @@ const Tensor& FasterRCNN::anchors_for(Context& ctx, int h, int w) {
 
 Proposals FasterRCNN::rpn_proposals(Context& ctx, const RpnOutput& r, int h, int w, const Tensor& image, float scale,
                                      int pre_nms, int post_nms) {
-  ProposalConfig pc{pre_nms, post_nms, cfg_.rpn.nms, cfg_.rpn.min_size};
   return proposal_layer(ctx, rpn_foreground_probs(ctx, r.logits), r.deltas.reshape({-1, h, w}), anchors_for(ctx, h, w),
-                        float(image.size(2)), float(image.size(3)), scale, pc);
+                        float(image.size(2)), float(image.size(3)), scale, proposal_config(pre_nms, post_nms));
+}
+
+ProposalConfig FasterRCNN::proposal_config(int pre_nms, int post_nms) const {
+  return ProposalConfig{pre_nms, post_nms, cfg_.rpn.nms, cfg_.rpn.min_size};
 }
 
 Proposals FasterRCNN::propose(Context& ctx, const Tensor& image, float scale, int pre_nms, int post_nms) {

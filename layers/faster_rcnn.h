@@ -20,6 +20,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "engine/rng.h"
 #include "kernels/nms.h"
@@ -46,6 +47,13 @@ struct DetectResult {
   Tensor scores;  // (D) F32, descending, CPU
   Tensor labels;  // (D) I32 in 1..K, CPU
   int num_proposals = 0;
+  DetectTiming timing;
+};
+
+// detect_batch's answer: each image's detections (in its own original coordinates; each
+// one's timing is the batch's) and the batch's time split.
+struct BatchDetectResult {
+  std::vector<DetectResult> images;
   DetectTiming timing;
 };
 
@@ -106,6 +114,16 @@ class FasterRCNN {
   // captures the GPU work into a graph that every later one replays. Results are the same
   // in every mode (bit for bit between graph and eager).
   DetectResult detect(Context& ctx, const Tensor& image, float scale);
+  // Throughput mode: B images through ONE backbone and RPN pass; the RoI head then runs
+  // per image (a BLAS computes a row differently by its place in a bigger matrix, so a
+  // batched head would not give detect()'s bits). images[i]:
+  // (1, 3, h_i, w_i) on ctx's device, preprocessed, scales[i] its scale. They are padded
+  // into one (B, 3, max h, max w) blob as the paper's code does (each top-left, zeros
+  // elsewhere), and each image's proposals and boxes are clipped to its own size. Images
+  // of one size give exactly what B detect() calls give; a padded image gives what
+  // detect_batch of it alone, padded to the same blob, gives (zeros past its border reach
+  // the conv layers). On CUDA a plan (and graph) per list of sizes, as detect()'s.
+  BatchDetectResult detect_batch(Context& ctx, const std::vector<Tensor>& images, const std::vector<float>& scales);
   void set_cuda_graphs(bool on) { cuda_graphs_ = on; }
   bool cuda_graphs() const { return cuda_graphs_; }
   // The plans detect() holds (at most kMaxDetectPlans, least recently used evicted) and how
@@ -129,11 +147,13 @@ class FasterRCNN {
  private:
   const Tensor& anchors_for(Context& ctx, int h, int w);
   DetectConfig test_detect_config() const;  // model.test's final-detection settings
-  DetectResult detect_cpu(Context& ctx, const Tensor& image, float scale);
-  DetectResult detect_cuda(Context& ctx, const Tensor& image, float scale);
-  DetectPlan& plan_for(Context& ctx, int64_t h, int64_t w);
-  // The GPU work of one detect() on plan.input / plan.params, ending with the copy of the
-  // packed detections into plan.host_result: nothing in it waits for the device.
+  ProposalConfig proposal_config(int pre_nms, int post_nms) const;  // model.rpn's NMS and min size
+  BatchDetectResult detect_cpu(Context& ctx, const std::vector<Tensor>& images, const std::vector<float>& scales);
+  BatchDetectResult detect_cuda(Context& ctx, const std::vector<Tensor>& images, const std::vector<float>& scales);
+  DetectPlan& plan_for(Context& ctx, const std::vector<Tensor>& images);
+  // The GPU work of one detect() / detect_batch() on plan.input / plan.params, ending with
+  // the copy of the packed detections into plan.host_result: nothing in it waits for the
+  // device.
   void detect_stages(Context& ctx, DetectPlan& plan);
   // The proposal layer over the RPN head's outputs for a (1, 3, H, W) image whose
   // conv5_3 map is h x w: foreground probabilities, decode, clip, min size, NMS.

@@ -8,6 +8,7 @@
 #include "engine/timer.h"
 #include "kernels/axpy.h"
 #include "kernels/box_ops.h"
+#include "kernels/image_blob.h"
 #include "kernels/losses.h"
 #include "kernels/nms.h"
 #include "kernels/rpn_ops.h"
@@ -15,56 +16,107 @@
 
 namespace frcnn {
 
+namespace {
+
+// What detect() and detect_batch() require of their inputs; `op` names the caller.
+void check_detect_inputs(const char* op, const Context& ctx, const std::vector<Tensor>& images,
+                         const std::vector<float>& scales) {
+  const std::string o(op);
+  if (images.empty()) throw std::invalid_argument(o + ": no images");
+  if (images.size() != scales.size())
+    throw std::invalid_argument(str_cat(o, ": ", images.size(), " images but ", scales.size(), " scales"));
+  for (size_t i = 0; i < images.size(); ++i) {
+    const Tensor& image = images[i];
+    const std::string which = images.size() == 1 ? "the image" : str_cat("image ", i);
+    if (!image.defined() || image.ndim() != 4 || image.size(0) != 1 || image.size(1) != 3 ||
+        image.dtype() != DType::F32)
+      throw std::invalid_argument(o + ": " + which + " must be F32 (1, 3, H, W), got " +
+                                  (image.defined() ? shape_str(image.shape()) : std::string("an undefined tensor")));
+    if (!(scales[i] > 0))
+      throw std::invalid_argument(str_cat(o, ": the scale of ", which, " must be positive, got ", scales[i]));
+    if (image.device() != ctx.device())
+      throw std::invalid_argument(o + ": " + which + " is on " + image.device().str() + " but the context on " +
+                                  ctx.device().str());
+  }
+}
+
+}  // namespace
+
 DetectResult FasterRCNN::detect(Context& ctx, const Tensor& image, float scale) {
-  if (!image.defined() || image.ndim() != 4 || image.size(0) != 1 || image.size(1) != 3 || image.dtype() != DType::F32)
-    throw std::invalid_argument("detect: the image must be F32 (1, 3, H, W), got " +
-                                (image.defined() ? shape_str(image.shape()) : std::string("an undefined tensor")));
-  if (!(scale > 0)) throw std::invalid_argument("detect: the scale must be positive, got " + std::to_string(scale));
-  if (image.device() != ctx.device())
-    throw std::invalid_argument("detect: the image is on " + image.device().str() + " but the context on " +
-                                ctx.device().str());
+  check_detect_inputs("detect", ctx, {image}, {scale});
   set_training(false);
-  return ctx.is_cuda() ? detect_cuda(ctx, image, scale) : detect_cpu(ctx, image, scale);
+  BatchDetectResult b = ctx.is_cuda() ? detect_cuda(ctx, {image}, {scale}) : detect_cpu(ctx, {image}, {scale});
+  return std::move(b.images[0]);
+}
+
+BatchDetectResult FasterRCNN::detect_batch(Context& ctx, const std::vector<Tensor>& images,
+                                           const std::vector<float>& scales) {
+  check_detect_inputs("detect_batch", ctx, images, scales);
+  set_training(false);
+  return ctx.is_cuda() ? detect_cuda(ctx, images, scales) : detect_cpu(ctx, images, scales);
 }
 
 DetectConfig FasterRCNN::test_detect_config() const {
   return DetectConfig{cfg_.test.score_threshold, cfg_.test.nms, cfg_.test.max_per_image};
 }
 
-DetectResult FasterRCNN::detect_cpu(Context& ctx, const Tensor& image, float scale) {
-  DetectResult res;
+BatchDetectResult FasterRCNN::detect_cpu(Context& ctx, const std::vector<Tensor>& images,
+                                         const std::vector<float>& scales) {
+  const int64_t B = int64_t(images.size());
+  BatchDetectResult res;
+  res.images.resize(size_t(B));
   WallTimer total, phase;
+  // The input: the image itself, or the padded blob (B, 3, max h, max w).
+  int64_t H = 0, W = 0;
+  for (const Tensor& im : images) H = std::max(H, im.size(2)), W = std::max(W, im.size(3));
+  Tensor blob = images[0];
+  if (B > 1 || images[0].size(2) != H || images[0].size(3) != W) {
+    blob = Tensor::empty({B, 3, H, W});
+    for (int64_t b = 0; b < B; ++b) pad_image_into(ctx, images[size_t(b)], blob, b);
+  }
   // Shared conv layers.
-  Tensor feat = backbone_.forward(ctx, image);
+  Tensor feat = backbone_.forward(ctx, blob);  // (B, C, h, w)
   res.timing.conv_ms = phase.millis();
   phase.reset();
-  // RPN and proposals.
+  // RPN and each image's proposals, in its own size.
   RpnOutput r = rpn_.forward(ctx, feat);
   const int h = static_cast<int>(feat.size(2)), w = static_cast<int>(feat.size(3));
-  Proposals props = rpn_proposals(ctx, r, h, w, image, scale, cfg_.rpn.test_pre_nms, cfg_.rpn.test_post_nms);
+  const ProposalConfig pc = proposal_config(cfg_.rpn.test_pre_nms, cfg_.rpn.test_post_nms);
+  std::vector<Proposals> props;
+  for (int64_t b = 0; b < B; ++b) {
+    const Tensor& im = images[size_t(b)];
+    props.push_back(proposal_layer(ctx, rpn_foreground_probs(ctx, r.logits.slice(b, b + 1)),
+                                   r.deltas.slice(b, b + 1).reshape({-1, h, w}), anchors_for(ctx, h, w),
+                                   float(im.size(2)), float(im.size(3)), scales[size_t(b)], pc));
+    res.images[size_t(b)].num_proposals = static_cast<int>(props.back().boxes.size(0));
+  }
   res.timing.proposals_ms = phase.millis();
   phase.reset();
-  // Region-wise: RoI pool, fc6, fc7, scores, class-specific boxes, per-class NMS.
-  res.num_proposals = static_cast<int>(props.boxes.size(0));
-  Detections det;
-  if (res.num_proposals > 0) {
-    HeadOutput o = head_.forward(ctx, feat, boxes_to_rois(ctx, props.boxes, 0));
-    Tensor probs = softmax(ctx, o.cls_score);
-    Tensor boxes = decode_boxes(ctx, props.boxes, o.bbox_pred, head_.coder());
-    boxes = clip_boxes(ctx, boxes, float(image.size(2)), float(image.size(3)));
-    det = detect_per_class(ctx, boxes, probs,
-                           test_detect_config());
-  } else {
-    det.boxes = Tensor::empty({0, 4});
-    det.scores = Tensor::empty({0});
-    det.labels = Tensor::empty({0}, DType::I32);
+  // Region-wise, per image (see detect_batch): RoI pool, fc6, fc7, scores, class-specific
+  // boxes, per-class NMS, original coordinates.
+  for (int64_t b = 0; b < B; ++b) {
+    const Tensor& im = images[size_t(b)];
+    const Proposals& p = props[size_t(b)];
+    Detections det;
+    if (p.boxes.size(0) > 0) {
+      HeadOutput o = head_.forward(ctx, feat.slice(b, b + 1), boxes_to_rois(ctx, p.boxes, 0));
+      Tensor boxes = decode_boxes(ctx, p.boxes, o.bbox_pred, head_.coder());
+      boxes = clip_boxes(ctx, boxes, float(im.size(2)), float(im.size(3)));
+      det = detect_per_class(ctx, boxes, softmax(ctx, o.cls_score), test_detect_config());
+    } else {
+      det.boxes = Tensor::empty({0, 4});
+      det.scores = Tensor::empty({0});
+      det.labels = Tensor::empty({0}, DType::I32);
+    }
+    // Back to original-image coordinates.
+    DetectResult& d = res.images[size_t(b)];
+    d.boxes = tensor_scaled(ctx, 1.f / scales[size_t(b)], det.boxes);
+    d.scores = det.scores;
+    d.labels = det.labels;
   }
-  // Back to original-image coordinates.
-  res.boxes = tensor_scaled(ctx, 1.f / scale, det.boxes);
-  res.scores = det.scores;
-  res.labels = det.labels;
   res.timing.region_ms = phase.millis();
   res.timing.total_ms = total.millis();
+  for (DetectResult& d : res.images) d.timing = res.timing;
   return res;
 }
 
@@ -74,8 +126,17 @@ size_t FasterRCNN::detect_graphs() const {
   return n;
 }
 
-DetectPlan& FasterRCNN::plan_for(Context& ctx, int64_t h, int64_t w) {
-  DetectPlanKey key{h, w, ctx.stream().id, ctx.math_mode(), conv_backend_, cuda_graphs_};
+DetectPlan& FasterRCNN::plan_for(Context& ctx, const std::vector<Tensor>& images) {
+  DetectPlanKey key;
+  for (const Tensor& im : images) {
+    key.height = std::max(key.height, im.size(2));
+    key.width = std::max(key.width, im.size(3));
+    key.images.emplace_back(im.size(2), im.size(3));
+  }
+  key.stream_id = ctx.stream().id;
+  key.math = ctx.math_mode();
+  key.backend = conv_backend_;
+  key.graphs = cuda_graphs_;
   auto it = plans_.find(key);
   if (it == plans_.end()) {
     if (plans_.size() >= kMaxDetectPlans) {  // evict the least recently used
@@ -92,49 +153,67 @@ DetectPlan& FasterRCNN::plan_for(Context& ctx, int64_t h, int64_t w) {
 
 void FasterRCNN::detect_stages(Context& ctx, DetectPlan& plan) {
   const Stream s = ctx.stream();
+  const int64_t B = plan.key.batch();
   plan.phase[0].record(s);
-  Tensor feat = backbone_.forward(ctx, plan.input);
+  Tensor feat = backbone_.forward(ctx, plan.input);  // (B, C, h, w)
   plan.phase[1].record(s);
   RpnOutput r = rpn_.forward(ctx, feat);
   const int h = static_cast<int>(feat.size(2)), w = static_cast<int>(feat.size(3));
-  const ProposalConfig pc{cfg_.rpn.test_pre_nms, cfg_.rpn.test_post_nms, cfg_.rpn.nms, cfg_.rpn.min_size};
-  FixedProposals props =
-      proposal_layer_fixed(ctx, rpn_foreground_probs(ctx, r.logits), r.deltas.reshape({-1, h, w}),
-                           anchors_for(ctx, h, w), float(plan.key.height), float(plan.key.width),
-                           plan.params.slice(0, 1), pc);
-  plan.phase[2].record(s);
-  // Every row of the fixed-capacity proposals goes through the head (padding rows are
-  // zero boxes); the final step reads only the first props.count of them.
-  HeadOutput o = head_.forward(ctx, feat, boxes_to_rois(ctx, props.boxes, 0));
-  Tensor probs = softmax(ctx, o.cls_score);
-  Tensor boxes = decode_boxes(ctx, props.boxes, o.bbox_pred, head_.coder());
-  boxes = clip_boxes(ctx, boxes, float(plan.key.height), float(plan.key.width));
-  const DetectConfig dc = test_detect_config();
-  Tensor packed = detect_per_class_packed(ctx, boxes, probs, props.count, plan.params.slice(1, 2), dc);
-  if (!plan.host_result.data()) {  // the first run (never a capture: pinned allocation is not capturable)
-    plan.det_capacity = detection_capacity(probs.size(0), probs.size(1) - 1, dc);
-    plan.host_result = PinnedBuffer(packed.nbytes());
+  const ProposalConfig pc = proposal_config(cfg_.rpn.test_pre_nms, cfg_.rpn.test_post_nms);
+  std::vector<FixedProposals> props;
+  for (int64_t b = 0; b < B; ++b) {
+    const auto [ih, iw] = plan.key.images[size_t(b)];
+    props.push_back(proposal_layer_fixed(ctx, rpn_foreground_probs(ctx, r.logits.slice(b, b + 1)),
+                                         r.deltas.slice(b, b + 1).reshape({-1, h, w}), anchors_for(ctx, h, w),
+                                         float(ih), float(iw), plan.params.slice(2 * b, 2 * b + 1), pc));
   }
-  if (packed.nbytes() != plan.host_result.bytes())
-    throw std::logic_error("detect: the packed detections changed size within one plan");
-  copy_d2h_async(plan.host_result.data(), packed.raw_data(), packed.nbytes(), s);
+  plan.phase[2].record(s);
+  // Per image (see detect_batch), every row of its fixed-capacity proposals goes through
+  // the head (padding rows are zero boxes); the final step reads only the first
+  // props[b].count of them.
+  const DetectConfig dc = test_detect_config();
+  for (int64_t b = 0; b < B; ++b) {
+    const auto [ih, iw] = plan.key.images[size_t(b)];
+    const FixedProposals& p = props[size_t(b)];
+    HeadOutput o = head_.forward(ctx, feat.slice(b, b + 1), boxes_to_rois(ctx, p.boxes, 0));
+    Tensor probs = softmax(ctx, o.cls_score);
+    Tensor boxes = decode_boxes(ctx, p.boxes, o.bbox_pred, head_.coder());
+    boxes = clip_boxes(ctx, boxes, float(ih), float(iw));
+    Tensor packed = detect_per_class_packed(ctx, boxes, probs, p.count, plan.params.slice(2 * b + 1, 2 * b + 2), dc);
+    if (!plan.host_result.data()) {  // the first run (never a capture: pinned allocation is not capturable)
+      plan.det_capacity = detection_capacity(probs.size(0), probs.size(1) - 1, dc);
+      plan.packed_words = packed.numel();
+      plan.host_result = PinnedBuffer(size_t(B) * packed.nbytes());
+    }
+    if (packed.numel() != plan.packed_words)
+      throw std::logic_error("detect: the packed detections changed size within one plan");
+    copy_d2h_async(static_cast<int32_t*>(plan.host_result.data()) + b * plan.packed_words, packed.raw_data(),
+                   packed.nbytes(), s);
+  }
   plan.phase[3].record(s);
 }
 
-DetectResult FasterRCNN::detect_cuda(Context& ctx, const Tensor& image, float scale) {
+BatchDetectResult FasterRCNN::detect_cuda(Context& ctx, const std::vector<Tensor>& images,
+                                          const std::vector<float>& scales) {
   WallTimer total;
   const Stream s = ctx.stream();
-  DetectPlan& plan = plan_for(ctx, image.size(2), image.size(3));
+  DetectPlan& plan = plan_for(ctx, images);
+  const int64_t B = plan.key.batch();
   PoolScope pool(plan.pool, s);  // every allocation below comes from the plan's pool
-  // In: the image and its scale (1 / scale maps boxes back, as tensor_scaled does).
+  // In: the images and their scales (1 / scale maps boxes back, as tensor_scaled does).
   float* hp = static_cast<float*>(plan.host_params.data());
-  hp[0] = scale;
-  hp[1] = 1.f / scale;
-  copy_h2d_async(plan.params.raw_data(), hp, 2 * sizeof(float), s);
-  copy_d2d_async(plan.input.raw_data(), image.raw_data(), image.nbytes(), s);
+  for (int64_t b = 0; b < B; ++b) {
+    hp[2 * b] = scales[size_t(b)];
+    hp[2 * b + 1] = 1.f / scales[size_t(b)];
+  }
+  copy_h2d_async(plan.params.raw_data(), hp, plan.params.nbytes(), s);
+  if (B == 1 && images[0].numel() == plan.input.numel())
+    copy_d2d_async(plan.input.raw_data(), images[0].raw_data(), images[0].nbytes(), s);
+  else
+    for (int64_t b = 0; b < B; ++b) pad_image_into(ctx, images[size_t(b)], plan.input, b);
   // The GPU work: eagerly on a shape's first image (which fills the pool and finds the
   // conv plans), captured on its second when graphs are on, replayed from then on.
-  DetectResult res;
+  BatchDetectResult res;
   if (cuda_graphs_ && plan.runs >= 1 && !plan.capture_failed) {
     if (!plan.graph.defined()) {
       CudaGraph::begin_capture(s);
@@ -165,16 +244,21 @@ DetectResult FasterRCNN::detect_cuda(Context& ctx, const Tensor& image, float sc
   }
   ctx.synchronize();  // the one wait of the call
   ++plan.runs;
-  Detections det = unpack_detections(static_cast<const int32_t*>(plan.host_result.data()), plan.det_capacity,
-                                     &res.num_proposals);
-  res.boxes = det.boxes;
-  res.scores = det.scores;
-  res.labels = det.labels;
   res.timing.conv_ms = CudaEvent::elapsed_ms(plan.phase[0], plan.phase[1]);
   res.timing.proposals_ms = CudaEvent::elapsed_ms(plan.phase[1], plan.phase[2]);
   res.timing.region_ms = CudaEvent::elapsed_ms(plan.phase[2], plan.phase[3]);
   res.timing.gpu_ms = CudaEvent::elapsed_ms(plan.phase[0], plan.phase[3]);
   res.timing.total_ms = total.millis();
+  for (int64_t b = 0; b < B; ++b) {
+    DetectResult d;
+    Detections det = unpack_detections(static_cast<const int32_t*>(plan.host_result.data()) + b * plan.packed_words,
+                                       plan.det_capacity, &d.num_proposals);
+    d.boxes = det.boxes;
+    d.scores = det.scores;
+    d.labels = det.labels;
+    d.timing = res.timing;
+    res.images.push_back(std::move(d));
+  }
   return res;
 }
 
