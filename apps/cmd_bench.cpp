@@ -1,5 +1,5 @@
 // `frcnn bench --config C [--device cpu|cuda|auto] [--iters N] [--warmup W] [--json FILE]
-//              [--mode inference|train|all] [--size HxW] [--set key=value ...]`
+//              [--mode inference|train|all] [--size HxW] [--batch B[,B...]] [--set key=value ...]`
 // End-to-end timing of the detector with random weights: inference ms/image split as
 // the paper's Table 5 (conv / proposals / region-wise), fps, and seconds per training
 // iteration for an RPN, a Fast R-CNN and a joint stage, with peak memory. What exactly
@@ -59,6 +59,10 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--warmup", a->opt.warmup, "untimed runs before each phase")->capture_default_str();
   cmd->add_option("--mode", a->mode, "inference, train or all")->capture_default_str();
   cmd->add_option("--size", a->size, "input HxW (default: the config's input.scale x input.max_size)");
+  cmd->add_option("--batch", a->opt.batches,
+                  "throughput mode: also time B same-size images per detect_batch call, for each B listed "
+                  "(e.g. --batch 2,4,8); batch 1 is always timed")
+      ->delimiter(',');
   cmd->add_option("--seed", a->opt.seed, "seed of the random weights and inputs")->capture_default_str();
   cmd->add_option("--json", a->json, "write the results as JSON to this file");
   cmd->callback([a] { run_bench(*a); });

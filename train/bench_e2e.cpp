@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <ctime>
 #include <fstream>
+#include <iomanip>
 #include <numeric>
 #include <random>
 #include <sstream>
@@ -171,34 +172,48 @@ Tensor random_proposals(const Gt& gt, int P, int h, int w, uint32_t seed, Contex
   return Tensor::from_vector<float>({P, 4}, v).to(ctx.device(), ctx.stream());
 }
 
-InferenceBench bench_inference(FasterRCNN& model, Context& ctx, int h, int w, const E2eOptions& opt) {
+InferenceBench bench_inference(FasterRCNN& model, Context& ctx, int h, int w, int batch, const E2eOptions& opt) {
   InferenceBench r;
   r.height = h;
   r.width = w;
+  r.batch = batch;
   model.set_training(false);
-  // Two distinct images, alternated, so no run sees the previous one's data in cache.
-  Tensor imgs[2] = {random_image(h, w, uint32_t(opt.seed) + 11, ctx), random_image(h, w, uint32_t(opt.seed) + 12, ctx)};
+  // Two distinct sets of images, alternated, so no run sees the previous one's data in cache.
+  std::vector<Tensor> imgs[2];
+  for (int k = 0; k < 2; ++k)
+    for (int b = 0; b < batch; ++b) imgs[k].push_back(random_image(h, w, uint32_t(opt.seed) + 11 + k + 2 * b, ctx));
+  const std::vector<float> scales(size_t(batch), 1.f);
+  auto run = [&](int i) -> DetectResult {
+    if (batch == 1) return model.detect(ctx, imgs[i % 2][0], 1.f);
+    BatchDetectResult b = model.detect_batch(ctx, imgs[i % 2], scales);
+    DetectResult d = std::move(b.images[0]);  // the batch's timing; counts summed over its images
+    d.num_proposals = 0;
+    int64_t dets = 0;
+    for (const DetectResult& x : b.images) d.num_proposals += x.num_proposals, dets += x.scores.numel();
+    d.scores = Tensor::empty({dets});
+    return d;
+  };
   ctx.synchronize();
   reset_memory_peak(ctx.device());
   r.graphs = ctx.is_cuda() && model.cuda_graphs();
-  // At least two warm-up images: a shape's first runs eagerly, its second captures the graph.
-  for (int i = 0; i < std::max(opt.warmup, ctx.is_cuda() ? 2 : 0); ++i) model.detect(ctx, imgs[i % 2], 1.f);
+  // At least two warm-up calls: a shape's first runs eagerly, its second captures the graph.
+  for (int i = 0; i < std::max(opt.warmup, ctx.is_cuda() ? 2 : 0); ++i) run(i);
   std::vector<double> conv, prop, region, total, gpu, host;
   double props = 0, dets = 0;
   const DeviceCounters before = device_counters();
   for (int i = 0; i < opt.iters; ++i) {
-    DetectResult d = model.detect(ctx, imgs[i % 2], 1.f);
-    conv.push_back(d.timing.conv_ms);
-    prop.push_back(d.timing.proposals_ms);
-    region.push_back(d.timing.region_ms);
-    total.push_back(d.timing.total_ms);
-    gpu.push_back(d.timing.gpu_ms);
-    host.push_back(ctx.is_cuda() ? d.timing.total_ms - d.timing.gpu_ms : 0.0);
+    DetectResult d = run(i);
+    conv.push_back(d.timing.conv_ms / batch);
+    prop.push_back(d.timing.proposals_ms / batch);
+    region.push_back(d.timing.region_ms / batch);
+    total.push_back(d.timing.total_ms / batch);
+    gpu.push_back(d.timing.gpu_ms / batch);
+    host.push_back(ctx.is_cuda() ? (d.timing.total_ms - d.timing.gpu_ms) / batch : 0.0);
     props += d.num_proposals;
     dets += double(d.scores.numel());
   }
   const DeviceCounters after = device_counters();
-  const double n = std::max(1, opt.iters);
+  const double n = double(std::max(1, opt.iters)) * batch;  // images
   r.launches = double(after.launches - before.launches) / n;
   r.graph_launches = double(after.graph_launches - before.graph_launches) / n;
   r.syncs = double(after.syncs - before.syncs) / n;
@@ -210,8 +225,8 @@ InferenceBench bench_inference(FasterRCNN& model, Context& ctx, int h, int w, co
   r.gpu_ms = time_stats(gpu);
   r.host_ms = time_stats(host);
   r.fps = r.total_ms.median > 0 ? 1000.0 / r.total_ms.median : 0;
-  r.mean_proposals = props / std::max(1, opt.iters);
-  r.mean_detections = dets / std::max(1, opt.iters);
+  r.mean_proposals = props / n;
+  r.mean_detections = dets / n;
   r.memory = memory_peak(ctx.device());
   return r;
 }
@@ -304,6 +319,8 @@ E2eReport run_e2e_bench(const Config& cfg, const std::string& config_name, Conte
     throw std::invalid_argument("frcnn bench: --mode must be inference, train or all, got '" + opt.mode + "'");
   if (opt.iters < 1) throw std::invalid_argument("frcnn bench: --iters must be >= 1");
   if (opt.warmup < 0) throw std::invalid_argument("frcnn bench: --warmup must be >= 0");
+  for (int b : opt.batches)
+    if (b < 1 || b > 64) throw std::invalid_argument(str_cat("frcnn bench: --batch ", b, " is outside 1..64"));
   const int h = opt.height > 0 ? opt.height : cfg.input.scale;
   const int w = opt.width > 0 ? opt.width : cfg.input.max_size;
   if (h < 32 || w < 32) throw std::invalid_argument(str_cat("frcnn bench: input ", h, "x", w, " is too small"));
@@ -338,16 +355,23 @@ E2eReport run_e2e_bench(const Config& cfg, const std::string& config_name, Conte
 
   if (opt.mode != "train") {
     r.has_inference = true;
-    r.inference = bench_inference(model, ctx, h, w, opt);
+    r.inference = bench_inference(model, ctx, h, w, 1, opt);
     log_info(str_cat("inference: ", r.inference.total_ms.median, " ms/image (median)",
                      r.inference.graphs ? ", CUDA graphs" : ""));
     if (r.inference.graphs) {  // the same without graphs: what they save
       model.set_cuda_graphs(false);
       r.has_inference_eager = true;
-      r.inference_eager = bench_inference(model, ctx, h, w, opt);
+      r.inference_eager = bench_inference(model, ctx, h, w, 1, opt);
       model.set_cuda_graphs(true);
       model.clear_detect_plans();
       log_info(str_cat("inference without CUDA graphs: ", r.inference_eager.total_ms.median, " ms/image (median)"));
+    }
+    for (int b : opt.batches) {
+      if (b == 1) continue;  // the row above
+      r.inference_batched.push_back(bench_inference(model, ctx, h, w, b, opt));
+      model.clear_detect_plans();  // a batch plan holds B images' memory
+      log_info(str_cat("inference, batch ", b, ": ", r.inference_batched.back().total_ms.median,
+                       " ms/image (median), ", r.inference_batched.back().fps, " images/s"));
     }
   }
   if (opt.mode != "inference") {
@@ -375,7 +399,7 @@ nlohmann::json e2e_to_json(const E2eReport& r) {
   j["weights"] = "random (FasterRCNN::init); inputs random";
   auto inference_json = [](const InferenceBench& i) {
     return nlohmann::json{{"input", {i.height, i.width}},
-                          {"batch", 1},
+                          {"batch", i.batch},
                           {"cuda_graphs", i.graphs},
                           {"conv_ms", stats_json(i.conv_ms)},
                           {"proposals_ms", stats_json(i.proposals_ms)},
@@ -394,6 +418,10 @@ nlohmann::json e2e_to_json(const E2eReport& r) {
   };
   if (r.has_inference) j["inference"] = inference_json(r.inference);
   if (r.has_inference_eager) j["inference_no_graphs"] = inference_json(r.inference_eager);
+  if (!r.inference_batched.empty()) {
+    j["inference_batched"] = nlohmann::json::array();
+    for (const InferenceBench& b : r.inference_batched) j["inference_batched"].push_back(inference_json(b));
+  }
   nlohmann::json tr = nlohmann::json::object();
   for (const TrainBench& t : r.train)
     tr[t.stage] = {{"ims_per_batch", t.ims_per_batch},   {"frozen_blocks", t.frozen_blocks},
@@ -440,6 +468,21 @@ std::string e2e_table(const E2eReport& r) {
     if (r.device.rfind("cuda", 0) == 0) {
       per_image(i, i.graphs ? "CUDA graphs" : "no graphs");
       if (r.has_inference_eager) per_image(r.inference_eager, "no graphs");
+    }
+    if (!r.inference_batched.empty()) {
+      os << "\nThroughput, B same-size images per detect_batch call" << (i.graphs ? " (CUDA graphs)" : "") << "\n";
+      std::snprintf(line, sizeof line, "  %6s %12s %12s %10s %10s  %s\n", "batch", "ms/batch", "ms/image", "images/s",
+                    "host ms/im", "peak memory");
+      os << line;
+      std::vector<const InferenceBench*> rows{&i};  // batch 1, then each B
+      for (const InferenceBench& x : r.inference_batched) rows.push_back(&x);
+      for (const InferenceBench* b : rows) {
+        const std::string host =  // host overhead: a CUDA figure
+            r.device.rfind("cuda", 0) == 0 ? str_cat(std::fixed, std::setprecision(3), b->host_ms.median) : "-";
+        std::snprintf(line, sizeof line, "  %6d %12.2f %12.2f %10.2f %10s  %s\n", b->batch,
+                      b->total_ms.median * b->batch, b->total_ms.median, b->fps, host.c_str(), mem(b->memory).c_str());
+        os << line;
+      }
     }
   }
   if (!r.train.empty()) {

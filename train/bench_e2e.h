@@ -10,8 +10,11 @@
 //     trained ones. The report says so.
 //   - inference: batch 1 at the config's input size (input.scale x input.max_size, e.g.
 //     600x1000 for configs/vgg16_voc07.yaml) unless a size is given; `warmup` untimed
-//     images, then `iters` timed ones; per image FasterRCNN::detect's DetectTiming (each
-//     phase ends with a device sync, so wall time = device time + launch overhead).
+//     images, then `iters` timed ones; per image FasterRCNN::detect's DetectTiming (on
+//     CUDA phases from events, one sync per image: total - GPU time = the host's
+//     overhead; on the CPU wall times). With batches (--batch), the same for
+//     FasterRCNN::detect_batch of B same-size images: `iters` timed calls, times per image
+//     = per call / B, fps = images per second.
 //   - training: one iteration = zero_grad of the trainable parameters + train_image for
 //     each image of the batch (loss scale 1/n) + one SGD step, then a sync; wall time.
 //       rpn    TrainParts::Rpn, RoI head frozen, backbone blocks frozen as the config
@@ -43,6 +46,9 @@ struct E2eOptions {
   int warmup = 3;            // untimed runs before each measured phase
   int height = 0, width = 0; // input size; 0: the config's input.scale x input.max_size
   uint64_t seed = 7;         // weights, images, GT boxes and proposals derive from it
+  // Throughput mode: besides batch 1 (the paper's figure), inference with B images per
+  // FasterRCNN::detect_batch call for each B > 1 listed here.
+  std::vector<int> batches;
 };
 
 // Summary of repeated measurements (milliseconds or seconds, as the field says).
@@ -59,10 +65,11 @@ struct PeakMemory {
 
 struct InferenceBench {
   int height = 0, width = 0;
+  int batch = 1;                                          // images per detect / detect_batch call
   bool graphs = false;                                    // CUDA graphs on (replayed after warm-up)
-  TimeStats conv_ms, proposals_ms, region_ms, total_ms;  // per image
+  TimeStats conv_ms, proposals_ms, region_ms, total_ms;  // per image (a batch's time / batch)
   TimeStats gpu_ms, host_ms;                              // CUDA: GPU time (events), total - GPU time
-  double fps = 0;                                         // 1000 / median total
+  double fps = 0;                                         // images per second: 1000 / median total
   double mean_proposals = 0, mean_detections = 0;
   // Per timed image (engine/device_counters.h): our kernel launches, graph launches, host
   // waits, device allocations.
@@ -96,6 +103,7 @@ struct E2eReport {
   InferenceBench inference;        // as the config says (model.test.cuda_graphs)
   bool has_inference_eager = false;
   InferenceBench inference_eager;  // CUDA with graphs on: the same without them, for comparison
+  std::vector<InferenceBench> inference_batched;  // E2eOptions::batches, graphs as the config says
   std::vector<TrainBench> train;
 };
 

@@ -93,12 +93,41 @@ TEST_CASE("bench smoke: frcnn bench on the tiny config writes complete JSON", "[
   REQUIRE(tr["rpn"]["ims_per_batch"] == 1);
 }
 
+TEST_CASE("bench smoke: frcnn bench --batch times detect_batch per batch size", "[bench]") {
+  const std::string exe = bin("frcnn");
+  REQUIRE(fs::exists(exe));
+  auto dir = test::temp_dir("bench_batch");
+  const fs::path json = dir / "e2e.json", log = dir / "log.txt";
+  const std::string cmd = "'" + exe + "' bench --config '" + FRCNN_SOURCE_DIR +
+                          "/configs/tiny.yaml' --device cpu --iters 2 --warmup 0 --mode inference --size 96x128"
+                          " --batch 1,2,3 --json '" + json.string() + "'";
+  const int rc = run(cmd, log);
+  const std::string text = slurp(log);
+  INFO(cmd << "\n" << text);
+  REQUIRE(rc == 0);
+  nlohmann::json j = nlohmann::json::parse(slurp(json));
+  REQUIRE(j["inference"]["batch"] == 1);
+  const auto& b = j.at("inference_batched");
+  REQUIRE(b.size() == 2);  // batch 1 is the "inference" row
+  for (int k = 0; k < 2; ++k) {
+    INFO("batch " << k + 2);
+    REQUIRE(b[k]["batch"] == k + 2);
+    REQUIRE(b[k]["input"] == nlohmann::json({96, 128}));
+    require_stats(b[k]["total_ms"], "total_ms");
+    REQUIRE(b[k]["fps"].get<double>() > 0);
+    // fps counts images: 1000 / the median time per image
+    REQUIRE(b[k]["fps"].get<double>() == Approx(1000.0 / b[k]["total_ms"]["median"].get<double>()));
+    REQUIRE(b[k]["mean_proposals"].get<double>() > 0);
+  }
+  REQUIRE_THAT(text, Catch::Contains("Throughput, B same-size images per detect_batch call"));
+}
+
 TEST_CASE("bench smoke: frcnn bench refuses bad arguments", "[bench]") {
   const std::string exe = bin("frcnn");
   REQUIRE(fs::exists(exe));
   auto dir = test::temp_dir("bench_bad");
   const std::string cfg = std::string(FRCNN_SOURCE_DIR) + "/configs/tiny.yaml";
-  for (const char* extra : {"--mode fast", "--size 600", "--size 10x10", "--iters 0"}) {
+  for (const char* extra : {"--mode fast", "--size 600", "--size 10x10", "--iters 0", "--batch 0", "--batch 2,x"}) {
     const fs::path log = dir / "log.txt";
     const int rc = run("'" + exe + "' bench --config '" + cfg + "' --device cpu " + extra, log);
     INFO(extra << "\n" << slurp(log));
