@@ -18,6 +18,7 @@ void* pinned_alloc(size_t bytes);
 void pinned_free(void* p) noexcept;
 void copy_async(void* dst, const void* src, size_t bytes, int kind, Stream s);  // kind: cudaMemcpyKind
 float event_elapsed(void* a, void* b);  // no wait: both events have completed
+void stream_wait_event(Stream s, void* e);
 }  // namespace graph_impl
 // engine/timer_cuda.cpp
 void* event_create_impl();
@@ -141,6 +142,13 @@ CudaEvent::~CudaEvent() {
 void CudaEvent::record(Stream s) {
 #if FRCNN_WITH_CUDA
   event_record_impl(e_, s);
+#else
+  (void)s;
+#endif
+}
+void CudaEvent::make_wait(Stream s) const {
+#if FRCNN_WITH_CUDA
+  graph_impl::stream_wait_event(s, e_);
 #else
   (void)s;
 #endif

@@ -67,7 +67,9 @@ void copy_d2h_async(void* dst, const void* src, size_t bytes, Stream s);
 void copy_d2d_async(void* dst, const void* src, size_t bytes, Stream s);
 
 // A timing event: record() on a stream (also inside a capture: it is then recorded at
-// each replay); elapsed_ms(a, b) once both have completed (after a sync: it does not wait).
+// each replay); elapsed_ms(a, b) once both have completed (after a sync: it does not wait);
+// make_wait(s): work queued on s from now on starts after the event's last record (on the
+// device: the host does not wait) — how one stream's upload gates another's compute.
 class CudaEvent {
  public:
   CudaEvent();
@@ -75,6 +77,7 @@ class CudaEvent {
   CudaEvent(const CudaEvent&) = delete;
   CudaEvent& operator=(const CudaEvent&) = delete;
   void record(Stream s);
+  void make_wait(Stream s) const;
   static float elapsed_ms(const CudaEvent& a, const CudaEvent& b);
 
  private:

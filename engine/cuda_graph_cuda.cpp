@@ -67,6 +67,10 @@ void copy_async(void* dst, const void* src, size_t bytes, int kind, Stream s) {
   CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, static_cast<cudaMemcpyKind>(kind), cuda_stream(s)));
 }
 
+void stream_wait_event(Stream s, void* e) {
+  CUDA_CHECK(cudaStreamWaitEvent(cuda_stream(s), static_cast<cudaEvent_t>(e), 0));
+}
+
 float event_elapsed(void* a, void* b) {
   float ms = 0.f;
   CUDA_CHECK(cudaEventElapsedTime(&ms, static_cast<cudaEvent_t>(a), static_cast<cudaEvent_t>(b)));

@@ -33,6 +33,57 @@ std::string test_image(const test::EvalFixture& f, int k) {
   return ds.record(size_t(k)).image_path;
 }
 
+// `frcnn detect` on every image of the fixture with a broken file among them, pipelined
+// (--workers 3) and one image at a time (--workers 0): the same detections printed in the
+// same order, the same JSON (but the times) and the same PNG bytes, the broken file named.
+void check_pipelined_detect(const std::string& device, const std::string& tag) {
+  auto f = test::make_eval_fixture(tag);
+  std::vector<std::string> images;
+  for (const char* split : {"trainval", "test"}) {
+    VocDataset ds(f.voc.string(), split, f.cfg.model.classes);
+    for (size_t i = 0; i < ds.size(); ++i) images.push_back(ds.record(i).image_path);
+  }
+  const fs::path bad = f.dir / "broken.jpg";
+  std::ofstream(bad, std::ios::binary) << "\xff\xd8\xff garbage";
+  images.insert(images.begin() + 3, bad.string());
+  std::string list;
+  for (const auto& i : images) list += " " + quote(i);
+  auto run = [&](int workers) {
+    const fs::path out = f.dir / ("det_w" + std::to_string(workers));
+    CmdResult r = run_frcnn(f.dir, "detect --device " + device + " -c " + quote(f.config.string()) + " -w " +
+                                       quote(f.weights.string()) + " --workers " + std::to_string(workers) +
+                                       " -o " + quote(out.string()) + list);
+    INFO(r.out << r.err);
+    REQUIRE(r.code != 0);  // the broken file
+    REQUIRE(r.err.find(bad.string()) != std::string::npos);
+    REQUIRE(r.err.find("1 of " + std::to_string(images.size()) + " image(s) failed") != std::string::npos);
+    // The printed detections without the times: the lines that start with two spaces.
+    std::string dets;
+    std::istringstream in(r.out);
+    for (std::string line; std::getline(in, line);)
+      if (line.rfind("  ", 0) == 0 || line.find("detection(s)") != std::string::npos)
+        dets += line.substr(0, line.find(" | ")) + "\n";
+    return std::make_pair(out, dets);
+  };
+  const auto [seq, seq_lines] = run(0);
+  const auto [pipe, pipe_lines] = run(3);
+  REQUIRE(seq_lines == pipe_lines);
+  REQUIRE(seq_lines.find("detection(s)") != std::string::npos);
+  int files = 0;
+  for (const auto& p : images) {
+    if (p == bad.string()) continue;
+    const std::string stem = fs::path(p).stem().string();
+    nlohmann::json a = read_json(seq / (stem + ".json")), b = read_json(pipe / (stem + ".json"));
+    a.erase("timing_ms");
+    b.erase("timing_ms");
+    REQUIRE(a == b);
+    REQUIRE(slurp_bytes(seq / (stem + ".png")) == slurp_bytes(pipe / (stem + ".png")));
+    REQUIRE(!slurp_bytes(seq / (stem + ".png")).empty());
+    ++files;
+  }
+  REQUIRE(files == 8);
+}
+
 }  // namespace
 
 TEST_CASE("frcnn detect writes json and png per image and times the run", "[apps]") {
@@ -282,4 +333,13 @@ TEST_CASE("detect on CUDA matches the CPU", "[apps][gpu]") {
                                               0.05f, 1e-4f, "image " + std::to_string(k));
   }
   REQUIRE(compared > 0);
+}
+
+TEST_CASE("frcnn detect pipelined gives the one-at-a-time outputs", "[apps]") {
+  check_pipelined_detect("cpu", "cmd_detect_pipe");
+}
+
+TEST_CASE("frcnn detect pipelined on CUDA gives the one-at-a-time outputs", "[apps][gpu]") {
+  FRCNN_REQUIRE_GPU();
+  check_pipelined_detect("cuda", "cmd_detect_pipe_gpu");
 }
