@@ -12,6 +12,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "data/jpeg_turbo.h"
 #include "engine/log.h"
 #include "engine/safetensors.h"  // write_file_atomic
 
@@ -318,25 +319,29 @@ Image load_image(const std::string& path, ImageOrientation orientation, ImageFil
                                std::to_string(ih) + " pixels, more than a " + std::to_string(bytes.size()) +
                                "-byte file can hold (corrupt or truncated)");
   }
-  unsigned char* p = stbi_load_from_memory(data, int(bytes.size()), &w, &h, &c, decoded_channels);  // RGB(A)
-  if (!p) throw std::runtime_error(path + ": " + decode_failure(bytes, stbi_failure_reason()));
-  if (w <= 0 || h <= 0) {  // stb_image returns a PNM with a zero side (found by fuzzing, tests/fuzz)
-    stbi_image_free(p);
-    throw std::runtime_error(path + ": cannot decode image: it is " + std::to_string(w) + "x" + std::to_string(h) +
-                             " pixels (an empty image)");
-  }
   Image img;
-  img.width = w;
-  img.height = h;
-  const int kept = decoded_channels ? decoded_channels : c;
-  if (kept == 3) {
-    img.data.assign(p, p + static_cast<size_t>(w) * h * 3);
-  } else {
-    img.data.resize(static_cast<size_t>(w) * h * 3);
-    for (size_t i = 0, n = static_cast<size_t>(w) * h; i < n; ++i)
-      for (int k = 0; k < 3; ++k) img.data[i * 3 + k] = p[i * kept + (kept >= 3 ? k : 0)];
+  // A clean JPEG through libjpeg-turbo (faster); anything it complains about, and every
+  // other format, through stb_image (data/jpeg_turbo.h).
+  if (format != "JPEG" || !decode_jpeg_turbo(bytes, &img, &c)) {
+    unsigned char* p = stbi_load_from_memory(data, int(bytes.size()), &w, &h, &c, decoded_channels);  // RGB(A)
+    if (!p) throw std::runtime_error(path + ": " + decode_failure(bytes, stbi_failure_reason()));
+    if (w <= 0 || h <= 0) {  // stb_image returns a PNM with a zero side (found by fuzzing, tests/fuzz)
+      stbi_image_free(p);
+      throw std::runtime_error(path + ": cannot decode image: it is " + std::to_string(w) + "x" + std::to_string(h) +
+                               " pixels (an empty image)");
+    }
+    img.width = w;
+    img.height = h;
+    const int kept = decoded_channels ? decoded_channels : c;
+    if (kept == 3) {
+      img.data.assign(p, p + static_cast<size_t>(w) * h * 3);
+    } else {
+      img.data.resize(static_cast<size_t>(w) * h * 3);
+      for (size_t i = 0, n = static_cast<size_t>(w) * h; i < n; ++i)
+        for (int k = 0; k < 3; ++k) img.data[i * 3 + k] = p[i * kept + (kept >= 3 ? k : 0)];
+    }
+    stbi_image_free(p);
   }
-  stbi_image_free(p);
 
   const bool jpeg = sniff_format(bytes) == "JPEG";
   if (jpeg && !jpeg_complete(bytes))

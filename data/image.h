@@ -32,7 +32,8 @@ struct ImageFileInfo {
   int channels = 0;          // channels in the file: 1 grey, 2 grey + alpha, 3 RGB, 4 RGBA
 };
 
-// Decodes JPEG/PNG/BMP/... through stb_image. Grey becomes RGB; an alpha channel is dropped
+// Decodes JPEG/PNG/BMP/... through stb_image, and clean JPEGs through libjpeg-turbo (faster;
+// data/jpeg_turbo.h; a damaged one falls back to stb_image). Grey becomes RGB; an alpha channel is dropped
 // (each pixel keeps its stored colour, nothing is composited). With Displayed (the default)
 // a JPEG's EXIF orientation is applied, so pixels and boxes are those of the image as
 // viewers show it (orientations 5..8 swap width and height). Throws std::runtime_error

@@ -17,6 +17,7 @@ pkgs=(
   libyaml-cpp-dev       # configs
   libtinyxml2-dev       # VOC annotations
   libstb-dev            # JPEG/PNG decode and encode
+  libturbojpeg0-dev     # fast JPEG decode (libjpeg-turbo's TurboJPEG API; stb_image stays the fallback)
   libopenblas-dev       # CPU GEMM (conv via im2col, Linear); cuBLAS on the emulated GPU
   libboost-context-dev  # the emulated GPU's CUDA threads are Boost.Context fibers (emu/)
   clang                 # the fuzz targets (tests/fuzz, scripts/fuzz.sh): libFuzzer is clang's
