@@ -101,6 +101,12 @@ Image resize_bilinear(const Image& img, int out_width, int out_height) {
   return out;
 }
 
+// Separable: each source row the output needs is interpolated horizontally once, into a
+// (out_width, 3) float row kept while consecutive output rows use it; an output row is then
+// the vertical blend of its two rows, normalised, written to the three planes. The same
+// float operations in the same order as bilinear() (top = a + (b - a) wx, bottom alike,
+// top + (bottom - top) wy, then v * mul + add), so the same bits, without recomputing the
+// horizontal taps for every output pixel and channel.
 void resize_normalize_chw(const Image& img, int out_width, int out_height, const InputConvention& conv, float* dst) {
   check_resize_args(img, out_width, out_height, "resize_normalize_chw");
   const Taps tx = make_taps(img.width, out_width), ty = make_taps(img.height, out_height);
@@ -111,13 +117,39 @@ void resize_normalize_chw(const Image& img, int out_width, int out_height, const
     mul[c] = conv.scale / 255.f / conv.std[c];
     add[c] = -conv.mean[c] / conv.std[c];
   }
-  for (int y = 0; y < out_height; ++y) {
+  // Two horizontally interpolated source rows, (out_width, 3) each, and which rows they hold.
+  std::vector<float> rows[2] = {std::vector<float>(size_t(out_width) * 3), std::vector<float>(size_t(out_width) * 3)};
+  int held[2] = {-1, -1};
+  // Source row sy, interpolated; never evicts row `keep` (the other row this output row uses).
+  auto source_row = [&](int sy, int keep) -> const float* {
+    for (int s = 0; s < 2; ++s)
+      if (held[s] == sy) return rows[s].data();
+    const int s = held[0] == keep ? 1 : 0;
+    held[s] = sy;
+    const uint8_t* src = img.px(0, sy);
+    float* r = rows[s].data();
     for (int x = 0; x < out_width; ++x) {
-      for (int k = 0; k < 3; ++k) {
-        const int ch = conv.rgb_channel(k);
-        const float v = bilinear(img, tx, ty, x, y, ch);
-        // dst: (3, H, W)
-        dst[k * plane + static_cast<size_t>(y) * out_width + x] = v * mul[ch] + add[ch];
+      const uint8_t *p0 = src + 3 * tx.i0[x], *p1 = src + 3 * tx.i1[x];
+      const float wx = tx.w[x];
+      for (int ch = 0; ch < 3; ++ch) {
+        const float a = p0[ch], b = p1[ch];
+        r[3 * x + ch] = a + (b - a) * wx;
+      }
+    }
+    return r;
+  };
+  for (int y = 0; y < out_height; ++y) {
+    const int y0 = ty.i0[y], y1 = ty.i1[y];
+    const float* top = source_row(y0, y1);
+    const float* bot = source_row(y1, y0);
+    const float wy = ty.w[y];
+    for (int k = 0; k < 3; ++k) {
+      const int ch = conv.rgb_channel(k);
+      float* o = dst + k * plane + static_cast<size_t>(y) * out_width;  // dst: (3, H, W)
+      for (int x = 0; x < out_width; ++x) {
+        const float t = top[3 * x + ch], b = bot[3 * x + ch];
+        const float v = t + (b - t) * wy;
+        o[x] = v * mul[ch] + add[ch];
       }
     }
   }
