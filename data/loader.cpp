@@ -28,6 +28,10 @@ LoaderOptions LoaderOptions::evaluation(int scale, int max_size) {
   o.flip = false;
   o.use_difficult = true;
   o.skip_empty = false;
+  // Evaluation runs the detector only: as many decode workers as the machine has threads
+  // (at most 8), so the input keeps up with a GPU (docs/BENCHMARKS.md, "Loader").
+  o.workers = int(std::clamp(std::thread::hardware_concurrency(), 2u, 8u));
+  o.prefetch = 2 * o.workers;
   return o;
 }
 

@@ -54,8 +54,8 @@ struct LoaderOptions {
   bool use_difficult = false;      // keep difficult objects in the ground truth (evaluation: true)
   bool skip_empty = true;          // leave out images without (non-difficult) objects
   bool skip_bad_images = true;     // skip corrupt images with a warning instead of throwing
-  int workers = 2;                 // background decoding threads
-  int prefetch = 4;                // samples prepared ahead of the consumer
+  int workers = 2;                 // background decoding threads (evaluation(): the machine's, 2..8)
+  int prefetch = 4;                // samples prepared ahead of the consumer (evaluation(): 2 per worker)
   bool pin_memory = true;          // stage images in page-locked memory when a GPU is present
 
   static LoaderOptions training(int scale = 600, int max_size = 1000, uint64_t seed = 0);

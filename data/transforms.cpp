@@ -102,7 +102,8 @@ Image resize_bilinear(const Image& img, int out_width, int out_height) {
 }
 
 // Separable: each source row the output needs is interpolated horizontally once, into a
-// (out_width, 3) float row kept while consecutive output rows use it; an output row is then
+// (3, out_width) float row (planar, so the vertical pass is contiguous and vectorises)
+// kept while consecutive output rows use it; an output row is then
 // the vertical blend of its two rows, normalised, written to the three planes. The same
 // float operations in the same order as bilinear() (top = a + (b - a) wx, bottom alike,
 // top + (bottom - top) wy, then v * mul + add), so the same bits, without recomputing the
@@ -117,7 +118,7 @@ void resize_normalize_chw(const Image& img, int out_width, int out_height, const
     mul[c] = conv.scale / 255.f / conv.std[c];
     add[c] = -conv.mean[c] / conv.std[c];
   }
-  // Two horizontally interpolated source rows, (out_width, 3) each, and which rows they hold.
+  // Two horizontally interpolated source rows, (3, out_width) each, and which rows they hold.
   std::vector<float> rows[2] = {std::vector<float>(size_t(out_width) * 3), std::vector<float>(size_t(out_width) * 3)};
   int held[2] = {-1, -1};
   // Source row sy, interpolated; never evicts row `keep` (the other row this output row uses).
@@ -133,7 +134,7 @@ void resize_normalize_chw(const Image& img, int out_width, int out_height, const
       const float wx = tx.w[x];
       for (int ch = 0; ch < 3; ++ch) {
         const float a = p0[ch], b = p1[ch];
-        r[3 * x + ch] = a + (b - a) * wx;
+        r[size_t(ch) * out_width + x] = a + (b - a) * wx;
       }
     }
     return r;
@@ -146,11 +147,9 @@ void resize_normalize_chw(const Image& img, int out_width, int out_height, const
     for (int k = 0; k < 3; ++k) {
       const int ch = conv.rgb_channel(k);
       float* o = dst + k * plane + static_cast<size_t>(y) * out_width;  // dst: (3, H, W)
-      for (int x = 0; x < out_width; ++x) {
-        const float t = top[3 * x + ch], b = bot[3 * x + ch];
-        const float v = t + (b - t) * wy;
-        o[x] = v * mul[ch] + add[ch];
-      }
+      const float *t = top + size_t(ch) * out_width, *b = bot + size_t(ch) * out_width;
+      const float m = mul[ch], a = add[ch];
+      for (int x = 0; x < out_width; ++x) o[x] = (t[x] + (b[x] - t[x]) * wy) * m + a;
     }
   }
 }

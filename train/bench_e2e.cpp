@@ -366,6 +366,13 @@ E2eReport run_e2e_bench(const Config& cfg, const std::string& config_name, Conte
       model.clear_detect_plans();
       log_info(str_cat("inference without CUDA graphs: ", r.inference_eager.total_ms.median, " ms/image (median)"));
     }
+    {
+      const int hw = int(std::max(1u, std::thread::hardware_concurrency()));
+      r.loader = bench_loader(hw > 1 ? std::vector<int>{1, hw} : std::vector<int>{1}, cfg.input.scale,
+                              cfg.input.max_size);
+      log_info(str_cat("loader: ", r.loader.back().images_per_s, " images/s with ", r.loader.back().threads,
+                       " thread(s)"));
+    }
     for (int b : opt.batches) {
       if (b == 1) continue;  // the row above
       r.inference_batched.push_back(bench_inference(model, ctx, h, w, b, opt));
@@ -418,6 +425,7 @@ nlohmann::json e2e_to_json(const E2eReport& r) {
   };
   if (r.has_inference) j["inference"] = inference_json(r.inference);
   if (r.has_inference_eager) j["inference_no_graphs"] = inference_json(r.inference_eager);
+  if (!r.loader.empty()) j["loader"] = loader_bench_json(r.loader);
   if (!r.inference_batched.empty()) {
     j["inference_batched"] = nlohmann::json::array();
     for (const InferenceBench& b : r.inference_batched) j["inference_batched"].push_back(inference_json(b));
@@ -483,6 +491,14 @@ std::string e2e_table(const E2eReport& r) {
                       b->total_ms.median * b->batch, b->total_ms.median, b->fps, host.c_str(), mem(b->memory).c_str());
         os << line;
       }
+    }
+  }
+  if (!r.loader.empty()) {
+    os << "\nLoader alone: 500x375 JPEGs, decode + resize + normalise to the config's input size\n";
+    for (const LoaderBench& l : r.loader) {
+      std::snprintf(line, sizeof line, "  %2d thread(s) %9.1f images/s   (one image: decode %.2f ms, resize + normalise %.2f ms)\n",
+                    l.threads, l.images_per_s, l.decode_ms, l.resize_ms);
+      os << line;
     }
   }
   if (!r.train.empty()) {

@@ -120,6 +120,16 @@ TEST_CASE("bench smoke: frcnn bench --batch times detect_batch per batch size", 
     REQUIRE(b[k]["mean_proposals"].get<double>() > 0);
   }
   REQUIRE_THAT(text, Catch::Contains("Throughput, B same-size images per detect_batch call"));
+  // The loader alone: one thread, then one per hardware thread.
+  const auto& loader = j.at("loader");
+  REQUIRE(!loader.empty());
+  REQUIRE(loader[0]["threads"] == 1);
+  for (const auto& row : loader) {
+    REQUIRE(row["images_per_s"].get<double>() > 0);
+    REQUIRE(row["decode_ms_median"].get<double>() > 0);
+    REQUIRE(row["resize_normalize_ms_median"].get<double>() > 0);
+  }
+  REQUIRE_THAT(text, Catch::Contains("Loader alone"));
 }
 
 TEST_CASE("bench smoke: frcnn bench refuses bad arguments", "[bench]") {
