@@ -305,7 +305,8 @@ Image load_image(const std::string& path, ImageOrientation orientation, ImageFil
   // again their own way (stb's PIC loader allocated 1.2 GB for a 130-byte file whose header
   // its info function refused: found by fuzzing, tests/fuzz), so they are not decoded at all.
   int iw = 0, ih = 0, ic = 0;
-  if (!stbi_info_from_memory(data, int(bytes.size()), &iw, &ih, &ic)) {
+  const bool have_info = stbi_info_from_memory(data, int(bytes.size()), &iw, &ih, &ic);
+  if (!have_info) {
     static const std::set<std::string> shared_parser = {"", "JPEG", "PNG", "BMP", "GIF", "PNM"};
     if (!shared_parser.count(format))
       throw std::runtime_error(path + ": cannot decode image: corrupt " + format + " (its header does not parse)");
@@ -320,9 +321,10 @@ Image load_image(const std::string& path, ImageOrientation orientation, ImageFil
                                "-byte file can hold (corrupt or truncated)");
   }
   Image img;
-  // A clean JPEG through libjpeg-turbo (faster); anything it complains about, and every
-  // other format, through stb_image (data/jpeg_turbo.h).
-  if (format != "JPEG" || !decode_jpeg_turbo(bytes, &img, &c)) {
+  // A clean JPEG through libjpeg-turbo (faster), when its header gives the size checked
+  // above; anything it complains about, and every other format, through stb_image
+  // (data/jpeg_turbo.h).
+  if (!(format == "JPEG" && have_info && decode_jpeg_turbo(bytes, iw, ih, &img, &c))) {
     unsigned char* p = stbi_load_from_memory(data, int(bytes.size()), &w, &h, &c, decoded_channels);  // RGB(A)
     if (!p) throw std::runtime_error(path + ": " + decode_failure(bytes, stbi_failure_reason()));
     if (w <= 0 || h <= 0) {  // stb_image returns a PNM with a zero side (found by fuzzing, tests/fuzz)

@@ -15,7 +15,10 @@
 
 namespace frcnn {
 
-// channels: the file's (1 grey, 3 colour), as ImageFileInfo reports it.
-bool decode_jpeg_turbo(const std::string& bytes, Image* out, int* channels);
+// Decodes only when the file's header says `width` x `height` (the size the caller has
+// already checked against its limits: stb_image's reading of the same header), so a file
+// the two parsers read differently cannot slip past those limits. channels: the file's (1
+// grey, 3 colour), as ImageFileInfo reports it.
+bool decode_jpeg_turbo(const std::string& bytes, int width, int height, Image* out, int* channels);
 
 }  // namespace frcnn

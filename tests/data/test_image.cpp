@@ -348,16 +348,17 @@ TEST_CASE("image: clean JPEGs decode through libjpeg-turbo, damaged ones fall ba
   const std::string clean = read_bytes(dir / "clean.jpg");
   Image t;
   int channels = 0;
-  REQUIRE(decode_jpeg_turbo(clean, &t, &channels));
+  REQUIRE(decode_jpeg_turbo(clean, 48, 40, &t, &channels));
   REQUIRE((t.width == 48 && t.height == 40 && channels == 3));
   REQUIRE(load_image((dir / "clean.jpg").string()).data == t.data);  // load_image takes this path
   // Damaged data is refused (stb_image then decodes it, as before), and the next clean
   // decode on this thread gives the same pixels as the first.
   Image untouched = t;
-  REQUIRE(!decode_jpeg_turbo(clean.substr(0, clean.size() / 2), &untouched, &channels));
+  REQUIRE(!decode_jpeg_turbo(clean.substr(0, clean.size() / 2), 48, 40, &untouched, &channels));
+  REQUIRE(!decode_jpeg_turbo(clean, 48, 41, &untouched, &channels));  // not the size the caller checked
   REQUIRE(untouched.data == t.data);
-  REQUIRE(!decode_jpeg_turbo("\xff\xd8\xff garbage", &untouched, &channels));
+  REQUIRE(!decode_jpeg_turbo("\xff\xd8\xff garbage", 48, 40, &untouched, &channels));
   Image again;
-  REQUIRE(decode_jpeg_turbo(clean, &again, &channels));
+  REQUIRE(decode_jpeg_turbo(clean, 48, 40, &again, &channels));
   REQUIRE(again.data == t.data);
 }
