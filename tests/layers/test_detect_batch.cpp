@@ -8,6 +8,7 @@
 #include "engine/allocator.h"
 #include "layers/faster_rcnn.h"
 #include "tests/gpu.h"
+#include "tests/layers/same_detections.h"
 #include "tests/layers/small_detector.h"
 #include "tests/test_util.h"
 #if FRCNN_CUDA_EMULATION
@@ -18,17 +19,7 @@ using namespace frcnn;
 
 namespace {
 
-bool same_bits(const Tensor& a, const Tensor& b) {
-  return a.shape() == b.shape() && a.dtype() == b.dtype() &&
-         std::memcmp(a.raw_data(), b.raw_data(), a.nbytes()) == 0;
-}
-
-void require_identical(const DetectResult& a, const DetectResult& b) {
-  REQUIRE(a.num_proposals == b.num_proposals);
-  REQUIRE(same_bits(a.boxes, b.boxes));
-  REQUIRE(same_bits(a.scores, b.scores));
-  REQUIRE(same_bits(a.labels, b.labels));
-}
+using test::require_identical;
 
 struct Model {
   Context ctx;

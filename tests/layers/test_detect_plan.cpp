@@ -15,6 +15,7 @@
 #include "kernels/rpn_ops.h"
 #include "layers/faster_rcnn.h"
 #include "tests/gpu.h"
+#include "tests/layers/same_detections.h"
 #include "tests/layers/small_detector.h"
 #include "tests/test_util.h"
 #if FRCNN_CUDA_EMULATION
@@ -25,17 +26,7 @@ using namespace frcnn;
 
 namespace {
 
-bool same_bits(const Tensor& a, const Tensor& b) {
-  return a.shape() == b.shape() && a.dtype() == b.dtype() &&
-         std::memcmp(a.raw_data(), b.raw_data(), a.nbytes()) == 0;
-}
-
-void require_identical(const DetectResult& a, const DetectResult& b) {
-  REQUIRE(a.num_proposals == b.num_proposals);
-  REQUIRE(same_bits(a.boxes, b.boxes));
-  REQUIRE(same_bits(a.scores, b.scores));
-  REQUIRE(same_bits(a.labels, b.labels));
-}
+using test::require_identical;
 
 // The chain detect() ran before it had plans: variable-size proposals (read back), the
 // head on exactly those rows, detect_per_class (read back), tensor_scaled.
