@@ -25,11 +25,11 @@
 
 #include "apps/commands.h"
 #include "apps/run_setup.h"
+#include "data/async_upload.h"
 #include "data/draw.h"
 #include "data/image.h"
 #include "data/pinned.h"
 #include "data/transforms.h"
-#include "engine/cuda_graph.h"
 #include "engine/log.h"
 #include "engine/ordered_prefetch.h"
 #include "engine/safetensors.h"
@@ -83,12 +83,10 @@ struct Prepared {
   double prep_ms = 0;                  // decode + resize + normalise, in the worker
 };
 
-// An input on its way to the detector: on CUDA its image is being uploaded on the upload
-// stream, and `ready` is recorded after the copy.
+// An input on its way to the detector: decoded, its upload queued (pipelined on CUDA).
 struct Staged {
   std::optional<Prepared> p;
-  Tensor x;                            // on the detector's device
-  std::unique_ptr<CudaEvent> ready;    // CUDA, pipelined: the upload's end
+  AsyncUploader::Upload up;            // the image on the detector's device
   std::string error;                   // decode failed: the message
 };
 
@@ -241,8 +239,8 @@ void run_detect(DetectOptions& o) {
         return p;
       },
       o.workers, 2 * std::max(1, o.workers));
-  std::optional<CudaStream> upload_stream;
-  if (ctx.is_cuda() && pipelined) upload_stream.emplace();
+  std::optional<AsyncUploader> uploader;
+  if (pipelined) uploader.emplace(ctx);
   auto stage = [&]() {
     Staged st;
     try {
@@ -251,20 +249,10 @@ void run_detect(DetectOptions& o) {
       st.error = e.what();
       return st;
     }
-    if (!ctx.is_cuda()) {
-      st.x = st.p->x;
-    } else if (!upload_stream) {
-      st.x = st.p->x.to(ctx.device(), ctx.stream());
-    } else {
-      const Stream up = upload_stream->get();
-      st.x = Tensor::empty(st.p->x.shape(), DType::F32, ctx.device(), up);
-      if (st.p->staged->pinned)
-        upload_async(*st.p->staged, st.x.raw_data(), st.p->x.nbytes(), up);
-      else
-        st.x.copy_from(st.p->x, up);
-      st.ready = std::make_unique<CudaEvent>();
-      st.ready->record(up);
-    }
+    if (uploader)
+      st.up = uploader->start(st.p->x, st.p->staged);
+    else
+      st.up.image = st.p->x.to(ctx.device(), ctx.stream());
     return st;
   };
 
@@ -282,8 +270,7 @@ void run_detect(DetectOptions& o) {
     try {
       if (!cur.error.empty()) throw std::runtime_error(cur.error);
       Prepared& p = *cur.p;
-      if (cur.ready) cur.ready->make_wait(ctx.stream());
-      DetectResult r = det.model->detect(ctx, cur.x, p.scale);
+      DetectResult r = det.model->detect(ctx, AsyncUploader::ready(cur.up, ctx), p.scale);
       times.push_back(r.timing);
 
       const std::vector<float> b = r.boxes.to_vector<float>();

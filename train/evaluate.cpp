@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "data/async_upload.h"
 #include "data/loader.h"
 #include "engine/log.h"
 #include "engine/safetensors.h"
@@ -155,7 +156,7 @@ EvalSummary evaluate_split(Context& ctx, FasterRCNN& model, const Config& cfg, c
   LoaderOptions lo = LoaderOptions::evaluation(cfg.input.scale, cfg.input.max_size);
   lo.convention = conv;
   lo.count = static_cast<int64_t>(total);
-  lo.prefetch = std::max(1, cfg.data.prefetch);
+  lo.prefetch = std::max(lo.prefetch, cfg.data.prefetch);  // the evaluation default keeps every worker busy
   Loader loader(ds, lo);
 
   log_info(str_cat("evaluate: ", total, " images of ", cfg.data.root, " split '", split, "' on ", ctx.device().str(),
@@ -166,10 +167,26 @@ EvalSummary evaluate_split(Context& ctx, FasterRCNN& model, const Config& cfg, c
   WallTimer wall;
   size_t done = 0, decoded = 0;
   DetectTiming sum, first;
-  while (auto sample = loader.next()) {
+  // Decode (the loader's workers) -> upload -> detect: on a GPU the next image's copy is
+  // queued on a stream of its own before this image's detect(), so it overlaps the GPU work.
+  AsyncUploader uploader(ctx);
+  struct InFlight {
+    Sample sample;
+    AsyncUploader::Upload up;
+  };
+  auto fetch = [&]() -> std::optional<InFlight> {
+    std::optional<Sample> s = loader.next();
+    if (!s) return std::nullopt;
+    AsyncUploader::Upload up = uploader.start(s->image, s->staged);
+    return InFlight{std::move(*s), std::move(up)};
+  };
+  std::optional<InFlight> next = fetch();
+  while (next) {
+    InFlight cur = std::move(*next);
+    next = fetch();
+    const Sample* sample = &cur.sample;
     const uint64_t pos = sample->position;
-    Tensor image = image_on(*sample, ctx);
-    DetectResult r = model.detect(ctx, image, sample->scale);
+    DetectResult r = model.detect(ctx, AsyncUploader::ready(cur.up, ctx), sample->scale);
     append_detections(dets, sample->id, r.boxes, r.scores, r.labels, sample->orig_width, sample->orig_height);
     if (decoded == 0) first = r.timing;
     sum.conv_ms += r.timing.conv_ms;

@@ -4,11 +4,13 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include <nlohmann/json.hpp>
 
 #include "data/image.h"
 #include "engine/log.h"
+#include "tests/gpu.h"
 #include "tests/train/eval_fixture.h"
 #include "train/evaluate.h"
 
@@ -201,4 +203,36 @@ TEST_CASE("evaluate: a split with no ground truth is an error, not mAP 0", "[eva
                                                                              4),
                                        out.string(), "test", out.string(), ApMetric::Voc07),
                       Catch::Contains("mAP is not defined"));
+}
+
+TEST_CASE("evaluate: on CUDA (uploads on their own stream) the detections are the CPU's", "[evaluate][gpu]") {
+  FRCNN_REQUIRE_GPU();
+  auto f = test::make_eval_fixture("eval_split_gpu");
+  Context cpu, gpu(Device::cuda());
+  FasterRCNN a(f.cfg.model), b(f.cfg.model);
+  a.load(cpu, f.weights.string());
+  b.to(gpu);
+  b.load(gpu, f.weights.string());
+  EvalSummary sc = evaluate_split(cpu, a, f.cfg, f.conv, "test", (f.dir / "cpu").string(), ApMetric::Voc07);
+  EvalSummary sg = evaluate_split(gpu, b, f.cfg, f.conv, "test", (f.dir / "gpu").string(), ApMetric::Voc07);
+  REQUIRE(sg.images_failed == 0);
+  REQUIRE(sg.map == Approx(sc.map).margin(1e-2));
+  // Image by image (an image detected under another's id would show): the number of
+  // detections and their summed score agree, within what FP32 summation order can flip
+  // (a near-tie at NMS or at the score threshold).
+  std::map<std::string, std::pair<int, double>> per_image[2];
+  for (int k = 0; k < 2; ++k)
+    for (const auto& d : read_json(f.dir / (k ? "gpu" : "cpu") / "detections.json")) {
+      auto& e = per_image[k][d["image_id"].get<std::string>()];
+      e.first += 1;
+      e.second += d["score"].get<double>();
+    }
+  REQUIRE(per_image[0].size() == 4);
+  REQUIRE(per_image[1].size() == 4);
+  for (const auto& [id, c] : per_image[0]) {
+    INFO("image " << id);
+    const auto& g = per_image[1].at(id);
+    REQUIRE(std::abs(g.first - c.first) <= 1 + c.first / 50);
+    REQUIRE(g.second == Approx(c.second).epsilon(0.03).margin(0.2));
+  }
 }
