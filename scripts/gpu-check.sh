@@ -33,7 +33,7 @@
 #                        (tests/test_main.cpp) 49 s wall at ~57% of a core, i.e. ~28 s alone.
 #                        Scaled: 594 s / 16 cores = 37 s, plus the longest compile's tail and
 #                        the link chain: 60-70 s expected; the cap allows 2x for slower cores.
-#   gpu-tests        60  ctest -L gpu -j8, the 47 [gpu] tests. On the emulated GPU (ASan,
+#   gpu-tests        60  ctest -L gpu -j8, the 53 [gpu] tests. On the emulated GPU (ASan,
 #                        2 cores) they sum to about 4 min per schedule, the emulation included
 #                        (the tensor-core twins are slow); on a real GPU their CPU references
 #                        dominate (the bf16 training test's CPU run the longest): 20-40 s
@@ -43,7 +43,9 @@
 #                        rows only when the config knows model.precision), own fp32 with 300
 #                        RoIs; reasoned: 3-5 s start (CUDA, cuBLAS, cuDNN, random init) +
 #                        2 x 23 x <0.2 s each, per row (each row runs with CUDA graphs and
-#                        again without: host overhead, launches, waits per image).
+#                        again without: host overhead, launches, waits per image); own tf32
+#                        also with --batch 2,4,8 (23 calls each, <1 s per call at batch 8);
+#                        every row times the loader alone too (~100 images, <2 s).
 #   torchvision      45  bench/compare_torchvision.py with the machine's python3 (torch
 #                        2.11 / torchvision 0.26 by the device docs; found without importing
 #                        it); it writes the NMS / RoI-pool inputs the kernel suite then times.
@@ -203,7 +205,7 @@ e2e() {
     --json "$RES/e2e_$name.json" "$@" > "$LOGS/e2e_$name.log" 2>&1
   local rc=$?
   if [[ $rc == 0 ]]; then
-    note "e2e $name: $(grep -E '^  (total|fps|rpn|head|joint|CUDA graphs|no graphs) ' "$LOGS/e2e_$name.log" | tr -s ' ' | tr '\n' ';')"
+    note "e2e $name: $(grep -E '^  (total|fps|rpn|head|joint|CUDA graphs|no graphs) |^ +[0-9]+ thread|^ +[0-9]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ ' "$LOGS/e2e_$name.log" | tr -s ' ' | tr '\n' ';')"
   else
     note "e2e $name: rc $rc: $(tail -1 "$LOGS/e2e_$name.log")"
   fi
@@ -257,7 +259,8 @@ step_e2e-inference() {
   have_tf32 && tf32=1 || note "this config has no model.precision key: tf32 / bf16 rows skipped"
   e2e own_fp32 inference 20 3 || rc=1
   [[ $cudnn == 1 ]] && { e2e cudnn_fp32 inference 20 3 --set model.backbone.conv_backend=cudnn || rc=1; }
-  [[ $tf32 == 1 ]] && { e2e own_tf32 inference 20 3 --set model.precision=tf32 || rc=1; }
+  # The goal row (tf32, our kernels) also times batches of 2, 4 and 8 images per call.
+  [[ $tf32 == 1 ]] && { e2e own_tf32 inference 20 3 --set model.precision=tf32 --batch 2,4,8 || rc=1; }
   [[ $tf32 == 1 && $cudnn == 1 ]] &&
     { e2e cudnn_tf32 inference 20 3 --set model.backbone.conv_backend=cudnn --set model.precision=tf32 || rc=1; }
   [[ $tf32 == 1 ]] && { e2e own_bf16 inference 20 3 --set model.precision=bf16 || rc=1; }
