@@ -245,11 +245,17 @@ TEST_CASE("trainer: a stop in a stage's last iteration or during the proposals e
 // Joint training of the tiny config on the CPU and on CUDA, both contexts in `precision`:
 // the losses step for step. The same samples are drawn on both devices (counter-based RNG);
 // the convolutions sum in different orders (in tf32 / bf16 the operands are rounded alike,
-// kernels/tensor_formats.h), so in fp32 the losses agree to float rounding, growing a little
-// per step. In bf16 a summation-order ulp can move a rounded operand by one BF16 ulp (2^-8
-// relative), which compounds over the layers and the steps: the first step's losses agree
-// to 1e-3, later ones within 5 % (measured on a 2-core VM whose OpenBLAS sums differently
-// from the machine this test was written on: 2.4 % at step 6, 2.0 % at step 8).
+// kernels/tensor_formats.h), so in fp32 the losses agree to float rounding — the RPN's at
+// every step. The head's losses depend on which proposals it samples, and the RPN's scores
+// near initialisation are full of near-ties, so a rounding can swap a proposal across the
+// top-N cut or NMS and change the RoIs: measured 2026-12-02 (emulated device, 2-core VM),
+// fp32 losses equal to 1e-8 for 5 steps, then at step 6 the RPN's still to 1e-8 while the
+// total moved 1.2 % (5.7 % at step 7). So in fp32: the first step's total and every step's
+// RPN loss within 1e-3, later totals within 10 %. In bf16 a summation-order ulp can move a
+// rounded operand by one BF16 ulp (2^-8 relative), which compounds over the layers and the
+// steps: the first step's total within 1e-3, later ones within 5 % (measured on a 2-core VM
+// whose OpenBLAS sums differently from the machine this test was written on: 2.4 % at step
+// 6, 2.0 % at step 8).
 static void require_cuda_training_matches_cpu(MathMode precision, const std::string& tag) {
   Context cpu, gpu(Device::cuda());
   cpu.set_math_mode(precision);
@@ -266,8 +272,14 @@ static void require_cuda_training_matches_cpu(MathMode precision, const std::str
     INFO("iteration " << mc[i].iter << ": CPU loss " << mc[i].loss << ", CUDA " << mg[i].loss);
     REQUIRE(mg[i].stage == mc[i].stage);
     REQUIRE(mg[i].iter == mc[i].iter);
-    const double rel = precision == MathMode::Fp32 || i == 0 ? 1e-3 : 5e-2;
+    const bool fp32 = precision == MathMode::Fp32;
+    const double rel = i == 0 ? 1e-3 : fp32 ? 1e-1 : 5e-2;
     REQUIRE(mg[i].loss == Approx(mc[i].loss).epsilon(rel).margin(1e-5));
+    if (fp32) {
+      INFO("RPN loss: CPU " << mc[i].rpn_loss << ", CUDA " << mg[i].rpn_loss);
+      REQUIRE(mc[i].rpn_loss > 0);
+      REQUIRE(mg[i].rpn_loss == Approx(mc[i].rpn_loss).epsilon(1e-3).margin(1e-5));
+    }
   }
 }
 

@@ -64,11 +64,13 @@ inline Config tiny_train_config(const std::string& root, const std::string& sche
   });
 }
 
-// (stage, iter, loss) of every record in a metrics.jsonl.
+// (stage, iter, loss) of every record in a metrics.jsonl, and the RPN's part of the loss
+// (loss_rpn_cls + loss_rpn_bbox; 0 in a stage that does not train the RPN).
 struct MetricRow {
   std::string stage;
   int64_t iter;
   double loss;
+  double rpn_loss = 0;
   bool operator==(const MetricRow& o) const { return stage == o.stage && iter == o.iter && loss == o.loss; }
 };
 inline std::vector<MetricRow> read_metrics(const std::string& path) {
@@ -78,7 +80,7 @@ inline std::vector<MetricRow> read_metrics(const std::string& path) {
   while (std::getline(in, line)) {
     if (line.empty()) continue;
     auto j = nlohmann::json::parse(line);
-    rows.push_back({j["stage"], j["iter"], j["loss"]});
+    rows.push_back({j["stage"], j["iter"], j["loss"], j.value("loss_rpn_cls", 0.0) + j.value("loss_rpn_bbox", 0.0)});
   }
   return rows;
 }
