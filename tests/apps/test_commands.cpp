@@ -36,10 +36,11 @@ std::string test_image(const test::EvalFixture& f, int k) {
 // `frcnn detect` on every image of the fixture with a broken file among them, pipelined
 // (--workers 3) and one image at a time (--workers 0): the same detections printed in the
 // same order, the same JSON (but the times) and the same PNG bytes, the broken file named.
-void check_pipelined_detect(const std::string& device, const std::string& tag) {
+// `splits`: whose images (the emulated GPU is slow: the CUDA test takes one split).
+void check_pipelined_detect(const std::string& device, const std::string& tag, std::vector<const char*> splits) {
   auto f = test::make_eval_fixture(tag);
   std::vector<std::string> images;
-  for (const char* split : {"trainval", "test"}) {
+  for (const char* split : splits) {
     VocDataset ds(f.voc.string(), split, f.cfg.model.classes);
     for (size_t i = 0; i < ds.size(); ++i) images.push_back(ds.record(i).image_path);
   }
@@ -81,7 +82,7 @@ void check_pipelined_detect(const std::string& device, const std::string& tag) {
     REQUIRE(!slurp_bytes(seq / (stem + ".png")).empty());
     ++files;
   }
-  REQUIRE(files == 8);
+  REQUIRE(files == int(4 * splits.size()));
 }
 
 }  // namespace
@@ -336,10 +337,10 @@ TEST_CASE("detect on CUDA matches the CPU", "[apps][gpu]") {
 }
 
 TEST_CASE("frcnn detect pipelined gives the one-at-a-time outputs", "[apps]") {
-  check_pipelined_detect("cpu", "cmd_detect_pipe");
+  check_pipelined_detect("cpu", "cmd_detect_pipe", {"trainval", "test"});
 }
 
 TEST_CASE("frcnn detect pipelined on CUDA gives the one-at-a-time outputs", "[apps][gpu]") {
   FRCNN_REQUIRE_GPU();
-  check_pipelined_detect("cuda", "cmd_detect_pipe_gpu");
+  check_pipelined_detect("cuda", "cmd_detect_pipe_gpu", {"test"});
 }
