@@ -34,7 +34,8 @@
 #                        Scaled: 594 s / 16 cores = 37 s, plus the longest compile's tail and
 #                        the link chain: 60-70 s expected; the cap allows 2x for slower cores.
 #   gpu-tests        60  ctest -L gpu -j8, the 53 [gpu] tests. On the emulated GPU (ASan,
-#                        2 cores) they sum to about 4 min per schedule, the emulation included
+#                        2 cores, two at a time) they sum to about 13 min per schedule
+#                        (measured 2026-12-02), the emulation included
 #                        (the tensor-core twins are slow); on a real GPU their CPU references
 #                        dominate (the bf16 training test's CPU run the longest): 20-40 s
 #                        expected.

@@ -379,6 +379,12 @@ E2eReport run_e2e_bench(const Config& cfg, const std::string& config_name, Conte
       model.clear_detect_plans();  // a batch plan holds B images' memory
       log_info(str_cat("inference, batch ", b, ": ", r.inference_batched.back().total_ms.median,
                        " ms/image (median), ", r.inference_batched.back().fps, " images/s"));
+      if (r.inference.graphs) {  // and without graphs, as batch 1
+        model.set_cuda_graphs(false);
+        r.inference_batched_no_graphs.push_back(bench_inference(model, ctx, h, w, b, opt));
+        model.set_cuda_graphs(true);
+        model.clear_detect_plans();
+      }
     }
   }
   if (opt.mode != "inference") {
@@ -430,6 +436,11 @@ nlohmann::json e2e_to_json(const E2eReport& r) {
     j["inference_batched"] = nlohmann::json::array();
     for (const InferenceBench& b : r.inference_batched) j["inference_batched"].push_back(inference_json(b));
   }
+  if (!r.inference_batched_no_graphs.empty()) {
+    j["inference_batched_no_graphs"] = nlohmann::json::array();
+    for (const InferenceBench& b : r.inference_batched_no_graphs)
+      j["inference_batched_no_graphs"].push_back(inference_json(b));
+  }
   nlohmann::json tr = nlohmann::json::object();
   for (const TrainBench& t : r.train)
     tr[t.stage] = {{"ims_per_batch", t.ims_per_batch},   {"frozen_blocks", t.frozen_blocks},
@@ -479,16 +490,22 @@ std::string e2e_table(const E2eReport& r) {
     }
     if (!r.inference_batched.empty()) {
       os << "\nThroughput, B same-size images per detect_batch call" << (i.graphs ? " (CUDA graphs)" : "") << "\n";
-      std::snprintf(line, sizeof line, "  %6s %12s %12s %10s %10s  %s\n", "batch", "ms/batch", "ms/image", "images/s",
-                    "host ms/im", "peak memory");
+      std::snprintf(line, sizeof line, "  %6s %12s %12s %10s %10s %12s  %s\n", "batch", "ms/batch", "ms/image",
+                    "images/s", "host ms/im", "no graphs/s", "peak memory");
       os << line;
-      std::vector<const InferenceBench*> rows{&i};  // batch 1, then each B
-      for (const InferenceBench& x : r.inference_batched) rows.push_back(&x);
-      for (const InferenceBench* b : rows) {
-        const std::string host =  // host overhead: a CUDA figure
-            r.device.rfind("cuda", 0) == 0 ? str_cat(std::fixed, std::setprecision(3), b->host_ms.median) : "-";
-        std::snprintf(line, sizeof line, "  %6d %12.2f %12.2f %10.2f %10s  %s\n", b->batch,
-                      b->total_ms.median * b->batch, b->total_ms.median, b->fps, host.c_str(), mem(b->memory).c_str());
+      // batch 1, then each B; beside each, its run without graphs when there is one
+      std::vector<std::pair<const InferenceBench*, const InferenceBench*>> rows{
+          {&i, r.has_inference_eager ? &r.inference_eager : nullptr}};
+      for (size_t k = 0; k < r.inference_batched.size(); ++k)
+        rows.emplace_back(&r.inference_batched[k],
+                          k < r.inference_batched_no_graphs.size() ? &r.inference_batched_no_graphs[k] : nullptr);
+      for (const auto& [b, eager] : rows) {
+        const bool cuda = r.device.rfind("cuda", 0) == 0;  // host overhead: a CUDA figure
+        const std::string host = cuda ? str_cat(std::fixed, std::setprecision(3), b->host_ms.median) : "-";
+        const std::string plain = eager ? str_cat(std::fixed, std::setprecision(2), eager->fps) : "-";
+        std::snprintf(line, sizeof line, "  %6d %12.2f %12.2f %10.2f %10s %12s  %s\n", b->batch,
+                      b->total_ms.median * b->batch, b->total_ms.median, b->fps, host.c_str(), plain.c_str(),
+                      mem(b->memory).c_str());
         os << line;
       }
     }

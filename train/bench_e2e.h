@@ -105,6 +105,7 @@ struct E2eReport {
   bool has_inference_eager = false;
   InferenceBench inference_eager;  // CUDA with graphs on: the same without them, for comparison
   std::vector<InferenceBench> inference_batched;  // E2eOptions::batches, graphs as the config says
+  std::vector<InferenceBench> inference_batched_no_graphs;  // the same without graphs (CUDA, graphs on)
   std::vector<LoaderBench> loader;                // the input pipeline alone: 1 thread, all threads
   std::vector<TrainBench> train;
 };
