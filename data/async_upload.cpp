@@ -13,11 +13,7 @@ AsyncUploader::Upload AsyncUploader::start(const Tensor& host, std::shared_ptr<H
     return u;
   }
   const Stream s = stream_->get();
-  u.image = Tensor::empty(host.shape(), host.dtype(), device_, s);
-  if (staged && staged->pinned)
-    upload_async(*staged, u.image.raw_data(), host.nbytes(), s);
-  else
-    u.image.copy_from(host, s);  // pageable: a synchronous copy
+  u.image = upload_to(host, staged.get(), device_, s);
   u.done = std::make_unique<CudaEvent>();
   u.done->record(s);
   u.staged = std::move(staged);

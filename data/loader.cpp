@@ -36,14 +36,7 @@ LoaderOptions LoaderOptions::evaluation(int scale, int max_size) {
 }
 
 Tensor image_on(const Sample& s, Context& ctx) {
-  if (!ctx.is_cuda()) return s.image;
-  Tensor d = Tensor::empty(s.image.shape(), DType::F32, ctx.device(), ctx.stream());
-  if (s.staged && s.staged->pinned) {
-    upload_async(*s.staged, d.raw_data(), s.image.nbytes(), ctx.stream());
-  } else {
-    d.copy_from(s.image, ctx.stream());
-  }
-  return d;
+  return ctx.is_cuda() ? upload_to(s.image, s.staged.get(), ctx.device(), ctx.stream()) : s.image;
 }
 
 Loader::Loader(const VocDataset& dataset, LoaderOptions options) : ds_(dataset), opt_(std::move(options)) {

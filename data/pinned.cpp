@@ -109,4 +109,13 @@ void upload_async(HostBlock& block, void* dst, size_t bytes, Stream stream) {
 #endif
 }
 
+Tensor upload_to(const Tensor& host, HostBlock* staged, const Device& dev, Stream stream) {
+  Tensor d = Tensor::empty(host.shape(), host.dtype(), dev, stream);
+  if (staged && staged->pinned)
+    upload_async(*staged, d.raw_data(), host.nbytes(), stream);
+  else
+    d.copy_from(host, stream);
+  return d;
+}
+
 }  // namespace frcnn

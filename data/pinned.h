@@ -18,7 +18,9 @@
 #include <mutex>
 #include <vector>
 
+#include "engine/device.h"
 #include "engine/stream.h"
+#include "engine/tensor.h"
 
 namespace frcnn {
 
@@ -61,5 +63,10 @@ class PinnedPool : public std::enable_shared_from_this<PinnedPool> {
 // Queues a copy of `bytes` from block.data to device memory `dst` on `stream` and records
 // the block's event. Throws unless the block is pinned (a CUDA build with a GPU).
 void upload_async(HostBlock& block, void* dst, size_t bytes, Stream stream);
+
+// `host` (CPU) copied to a new tensor on CUDA device `dev`, queued on `stream`: from
+// `staged` with upload_async when it is a page-locked copy of `host`, else an ordinary
+// (synchronous) copy from `host` itself.
+Tensor upload_to(const Tensor& host, HostBlock* staged, const Device& dev, Stream stream);
 
 }  // namespace frcnn
