@@ -70,7 +70,7 @@ BatchDetectResult FasterRCNN::detect_cpu(Context& ctx, const std::vector<Tensor>
   int64_t H = 0, W = 0;
   for (const Tensor& im : images) H = std::max(H, im.size(2)), W = std::max(W, im.size(3));
   Tensor blob = images[0];
-  if (B > 1 || images[0].size(2) != H || images[0].size(3) != W) {
+  if (B > 1) {
     blob = Tensor::empty({B, 3, H, W});
     for (int64_t b = 0; b < B; ++b) pad_image_into(ctx, images[size_t(b)], blob, b);
   }
@@ -81,13 +81,11 @@ BatchDetectResult FasterRCNN::detect_cpu(Context& ctx, const std::vector<Tensor>
   // RPN and each image's proposals, in its own size.
   RpnOutput r = rpn_.forward(ctx, feat);
   const int h = static_cast<int>(feat.size(2)), w = static_cast<int>(feat.size(3));
-  const ProposalConfig pc = proposal_config(cfg_.rpn.test_pre_nms, cfg_.rpn.test_post_nms);
   std::vector<Proposals> props;
   for (int64_t b = 0; b < B; ++b) {
-    const Tensor& im = images[size_t(b)];
-    props.push_back(proposal_layer(ctx, rpn_foreground_probs(ctx, r.logits.slice(b, b + 1)),
-                                   r.deltas.slice(b, b + 1).reshape({-1, h, w}), anchors_for(ctx, h, w),
-                                   float(im.size(2)), float(im.size(3)), scales[size_t(b)], pc));
+    const RpnOutput rb{r.logits.slice(b, b + 1), r.deltas.slice(b, b + 1)};
+    props.push_back(rpn_proposals(ctx, rb, h, w, images[size_t(b)], scales[size_t(b)], cfg_.rpn.test_pre_nms,
+                                  cfg_.rpn.test_post_nms));
     res.images[size_t(b)].num_proposals = static_cast<int>(props.back().boxes.size(0));
   }
   res.timing.proposals_ms = phase.millis();
@@ -207,7 +205,7 @@ BatchDetectResult FasterRCNN::detect_cuda(Context& ctx, const std::vector<Tensor
     hp[2 * b + 1] = 1.f / scales[size_t(b)];
   }
   copy_h2d_async(plan.params.raw_data(), hp, plan.params.nbytes(), s);
-  if (B == 1 && images[0].numel() == plan.input.numel())
+  if (B == 1)  // the blob is the image
     copy_d2d_async(plan.input.raw_data(), images[0].raw_data(), images[0].nbytes(), s);
   else
     for (int64_t b = 0; b < B; ++b) pad_image_into(ctx, images[size_t(b)], plan.input, b);
