@@ -183,15 +183,22 @@ InferenceBench bench_inference(FasterRCNN& model, Context& ctx, int h, int w, in
   for (int k = 0; k < 2; ++k)
     for (int b = 0; b < batch; ++b) imgs[k].push_back(random_image(h, w, uint32_t(opt.seed) + 11 + k + 2 * b, ctx));
   const std::vector<float> scales(size_t(batch), 1.f);
-  auto run = [&](int i) -> DetectResult {
-    if (batch == 1) return model.detect(ctx, imgs[i % 2][0], 1.f);
-    BatchDetectResult b = model.detect_batch(ctx, imgs[i % 2], scales);
-    DetectResult d = std::move(b.images[0]);  // the batch's timing; counts summed over its images
-    d.num_proposals = 0;
-    int64_t dets = 0;
-    for (const DetectResult& x : b.images) d.num_proposals += x.num_proposals, dets += x.scores.numel();
-    d.scores = Tensor::empty({dets});
-    return d;
+  // One call's time split, and its proposals and detections summed over its images.
+  struct Call {
+    DetectTiming timing;
+    double proposals = 0, detections = 0;
+  };
+  auto run = [&](int i) {
+    Call c;
+    if (batch == 1) {
+      const DetectResult d = model.detect(ctx, imgs[i % 2][0], 1.f);
+      c = {d.timing, double(d.num_proposals), double(d.scores.numel())};
+    } else {
+      const BatchDetectResult b = model.detect_batch(ctx, imgs[i % 2], scales);
+      c.timing = b.timing;
+      for (const DetectResult& x : b.images) c.proposals += x.num_proposals, c.detections += double(x.scores.numel());
+    }
+    return c;
   };
   ctx.synchronize();
   reset_memory_peak(ctx.device());
@@ -202,15 +209,15 @@ InferenceBench bench_inference(FasterRCNN& model, Context& ctx, int h, int w, in
   double props = 0, dets = 0;
   const DeviceCounters before = device_counters();
   for (int i = 0; i < opt.iters; ++i) {
-    DetectResult d = run(i);
-    conv.push_back(d.timing.conv_ms / batch);
-    prop.push_back(d.timing.proposals_ms / batch);
-    region.push_back(d.timing.region_ms / batch);
-    total.push_back(d.timing.total_ms / batch);
-    gpu.push_back(d.timing.gpu_ms / batch);
-    host.push_back(ctx.is_cuda() ? (d.timing.total_ms - d.timing.gpu_ms) / batch : 0.0);
-    props += d.num_proposals;
-    dets += double(d.scores.numel());
+    const Call c = run(i);
+    conv.push_back(c.timing.conv_ms / batch);
+    prop.push_back(c.timing.proposals_ms / batch);
+    region.push_back(c.timing.region_ms / batch);
+    total.push_back(c.timing.total_ms / batch);
+    gpu.push_back(c.timing.gpu_ms / batch);
+    host.push_back(ctx.is_cuda() ? (c.timing.total_ms - c.timing.gpu_ms) / batch : 0.0);
+    props += c.proposals;
+    dets += c.detections;
   }
   const DeviceCounters after = device_counters();
   const double n = double(std::max(1, opt.iters)) * batch;  // images

@@ -13,19 +13,13 @@
 #include "engine/log.h"
 #include "engine/ordered_prefetch.h"
 #include "engine/timer.h"
+#include "train/bench_e2e.h"  // time_stats
 
 namespace frcnn {
 
 namespace {
 
 namespace fs = std::filesystem;
-
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 // A photo-like 500x375 image: per-channel gradients in random directions plus noise.
 Image photo_like(uint32_t seed) {
@@ -85,8 +79,8 @@ std::vector<LoaderBench> bench_loader(const std::vector<int>& threads, int scale
     LoaderBench r;
     r.threads = th;
     r.images = int(n);
-    r.decode_ms = median(dec);
-    r.resize_ms = median(rsz);
+    r.decode_ms = time_stats(dec).median;
+    r.resize_ms = time_stats(rsz).median;
     WallTimer wall;
     {
       OrderedPrefetch<Tensor> pre(
