@@ -22,28 +22,14 @@ struct TjHandle {
   }
 };
 
-bool decode(tjhandle tj, const std::string& bytes, int width, int height, Image* out, int* channels);
-
-}  // namespace
-
-bool decode_jpeg_turbo(const std::string& bytes, int width, int height, Image* out, int* channels) {
-  thread_local TjHandle tj;
-  if (!tj.h) tj.reset(tjInitDecompress());
-  if (!tj.h) return false;
-  if (decode(tj.h, bytes, width, height, out, channels)) return true;
-  tj.reset(tjInitDecompress());
-  return false;
-}
-
-namespace {
-
+// One decode on handle `tj` (see decode_jpeg_turbo).
 bool decode(tjhandle tj, const std::string& bytes, int width, int height, Image* out, int* channels) {
   const auto* src = reinterpret_cast<const unsigned char*>(bytes.data());
   const unsigned long size = static_cast<unsigned long>(bytes.size());
   int w = 0, h = 0, subsamp = 0, colorspace = 0;
   if (tjDecompressHeader3(tj, src, size, &w, &h, &subsamp, &colorspace) != 0) return false;
-  if (w != width || h != height || w <= 0 || h <= 0 || (colorspace != TJCS_RGB && colorspace != TJCS_YCbCr && colorspace != TJCS_GRAY))
-    return false;
+  const bool rgb_out = colorspace == TJCS_RGB || colorspace == TJCS_YCbCr || colorspace == TJCS_GRAY;
+  if (w != width || h != height || w <= 0 || h <= 0 || !rgb_out) return false;
   Image img;
   img.width = w;
   img.height = h;
@@ -57,5 +43,14 @@ bool decode(tjhandle tj, const std::string& bytes, int width, int height, Image*
 }
 
 }  // namespace
+
+bool decode_jpeg_turbo(const std::string& bytes, int width, int height, Image* out, int* channels) {
+  thread_local TjHandle tj;
+  if (!tj.h) tj.reset(tjInitDecompress());
+  if (!tj.h) return false;
+  if (decode(tj.h, bytes, width, height, out, channels)) return true;
+  tj.reset(tjInitDecompress());
+  return false;
+}
 
 }  // namespace frcnn
