@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "kernels/conv2d_onednn.h"
 #include "kernels/dispatch.h"
 #include "kernels/precision.h"
 #include "kernels/relu.h"
@@ -58,7 +59,9 @@ Tensor conv2d_forward(Context& ctx, const Tensor& x, const Tensor& w, const Tens
     conv2d_forward_cuda(ctx.math_mode(), g, x.data<float>(), w.data<float>(), bp, relu, y.data<float>(), ctx.stream());
 #endif
   } else {
-    conv2d_forward_cpu(g, cpu_operand(ctx, x).data<float>(), cpu_operand(ctx, w).data<float>(), bp, y.data<float>());
+    // oneDNN (conv2d_onednn.h); conv2d_forward_cpu is the reference it is tested against.
+    conv2d_forward_onednn(ctx, g, cpu_operand(ctx, x).data<float>(), cpu_operand(ctx, w).data<float>(), bp,
+                          y.data<float>());
     if (relu) relu_forward(ctx, y, /*inplace=*/true);
   }
   return y;

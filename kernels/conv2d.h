@@ -8,7 +8,9 @@
 // every product is of operands rounded to the format, summed in FP32: on CUDA our
 // tensor-core kernels (conv2d_mma_cuda.cu, docs/LAYERS.md), on the CPU the same roundings
 // (kernels/precision.h) then the FP32 path. The bias and its gradient are FP32 always.
-// CPU: im2col / col2im as plain loop nests + OpenBLAS cblas_sgemm.
+// CPU: the forward runs on oneDNN (conv2d_onednn.h); backward-data and backward-weight, and
+//   the reference forward conv2d_forward_cpu that oneDNN is tested against, are im2col /
+//   col2im as plain loop nests + OpenBLAS cblas_sgemm.
 // CUDA fp32 ("own" kernels, no cuBLAS/cuDNN inside): one implicit-GEMM kernel template,
 //   128x128 output tile per 256-thread block, BK = 8 reduction slice staged in shared
 //   memory (double-buffered through registers), 8x8 register micro-tile per thread,
@@ -50,7 +52,8 @@ Tensor conv2d_backward_data(Context& ctx, const Tensor& gy, const Tensor& w, con
 void conv2d_backward_weight(Context& ctx, const Tensor& x, const Tensor& gy, Tensor& gw, Tensor& gb, int64_t pad,
                             int64_t stride);
 
-// Raw launchers (pointers on the launcher's device). b / gb may be null.
+// Raw launchers (pointers on the launcher's device). b / gb may be null. The _cpu ones are
+// the im2col + OpenBLAS reference path.
 void conv2d_forward_cpu(const Conv2dGeom& g, const float* x, const float* w, const float* b, float* y);
 void conv2d_backward_data_cpu(const Conv2dGeom& g, const float* gy, const float* w, float* gx);
 void conv2d_backward_weight_cpu(const Conv2dGeom& g, const float* x, const float* gy, float* gw, float* gb);

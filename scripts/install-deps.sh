@@ -18,7 +18,9 @@ pkgs=(
   libtinyxml2-dev       # VOC annotations
   libstb-dev            # JPEG/PNG decode and encode
   libturbojpeg0-dev     # fast JPEG decode (libjpeg-turbo's TurboJPEG API; stb_image stays the fallback)
-  libopenblas-dev       # CPU GEMM (conv via im2col, Linear); cuBLAS on the emulated GPU
+  libopenblas-dev       # CPU GEMM (Linear, the reference conv's im2col GEMM); cuBLAS on the emulated GPU
+  libdnnl-dev           # oneDNN: the CPU convolution forward (im2col + OpenBLAS stays the reference)
+  ocl-icd-opencl-dev    # OpenCL headers and loader: oneDNN's CMake package requires them (unused by us)
   libboost-context-dev  # the emulated GPU's CUDA threads are Boost.Context fibers (emu/)
   clang                 # the fuzz targets (tests/fuzz, scripts/fuzz.sh): libFuzzer is clang's
   libclang-rt-14-dev    # libclang_rt.fuzzer/asan/ubsan-x86_64.a (`dpkg -S libclang_rt.fuzzer-x86_64.a`)

@@ -1,0 +1,29 @@
+// The CPU convolution forward on oneDNN (Debian's libdnnl): what conv2d_forward runs on a
+// CPU context. The im2col + OpenBLAS loop nests in conv2d_cpu.cpp stay the reference
+// (conv2d_forward_cpu), which tests/kernels/test_conv2d_onednn.cpp checks this against;
+// backward-data and backward-weight run on that reference path (training's cost on a CPU
+// is not what this serves: inference is).
+//   x: (N, Cin, H, W)   w: (Cout, Cin, KH, KW)   b: (Cout) or null   y: (N, Cout, Ho, Wo)
+// One image per primitive call (oneDNN's blocking can depend on N; an image's bits must not
+// depend on its batch), plain NCHW / OIHW memory in and out (no reorders; oneDNN picks a JIT
+// GEMM or brgemm implementation for those layouts and the machine's vector ISA), the bias
+// added inside the primitive, FP32 strict (no implicit bf16 / tf32 down-conversion).
+// Threads: oneDNN's OpenMP pool (OMP_NUM_THREADS, default all cores).
+// Deterministic: the same inputs give the same bits on the same machine and thread count.
+// The primitives are kept per context (Context::cache), one per geometry; a context is
+// not thread-safe, so neither is this.
+#pragma once
+#include <string>
+
+#include "engine/context.h"
+#include "kernels/conv2d.h"
+
+namespace frcnn {
+
+void conv2d_forward_onednn(Context& ctx, const Conv2dGeom& g, const float* x, const float* w, const float* b,
+                           float* y);
+
+// "oneDNN <major>.<minor>.<patch>" (the library this process runs), for reports.
+std::string onednn_description();
+
+}  // namespace frcnn
