@@ -210,7 +210,7 @@ def main():
                 for name, r in sorted(rows.items())
                 if (m := re.match(r"conv_cpu/(\w+)/(\w+)_div10$", name)) and "error" not in r]
     if conv_cpu:
-        out.append("\n### Convolution on the CPU (im2col + BLAS), VGG16 and RPN-head channels at 1/10 of the "
+        out.append("\n### Convolution on the CPU (forward: oneDNN; backward: im2col + BLAS), VGG16 and RPN-head channels at 1/10 of the "
                    "600x1000 map (at least 8x8)\n")
         out.append(table(["layer", "pass", "math", "ms", "GFLOP/s", "of sgemm peak"], conv_cpu))
     merged["derived"]["conv"] = conv

@@ -11,7 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 pkgs=(catch2 libcli11-dev nlohmann-json3-dev libyaml-cpp-dev libyaml-cpp0.7 libtinyxml2-dev libtinyxml2-9
       libstb-dev libstb0 libopenblas-dev libopenblas-pthread-dev libopenblas0-pthread libopenblas0 libgfortran5
-      libbenchmark-dev libbenchmark1debian)
+      libbenchmark-dev libbenchmark1debian libturbojpeg0-dev libturbojpeg0
+      libdnnl-dev libdnnl2 ocl-icd-opencl-dev ocl-icd-libopencl1 opencl-c-headers opencl-clhpp-headers opencl-headers)
 rm -rf .devdebs
 mkdir -p .devdebs
 chmod 777 .devdebs  # apt downloads as the _apt user when it can

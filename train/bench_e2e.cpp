@@ -21,6 +21,7 @@
 #include "engine/log.h"
 #include "engine/rng.h"
 #include "engine/timer.h"
+#include "kernels/conv2d_onednn.h"
 #include "layers/faster_rcnn.h"
 #include "train/sgd.h"
 
@@ -336,14 +337,15 @@ E2eReport run_e2e_bench(const Config& cfg, const std::string& config_name, Conte
   r.config_name = config_name;
   r.device = device_name(device);
   r.build = build_string();
-  r.conv_backend = device.is_cuda() ? cfg.model.backbone.conv_backend : "cpu (im2col + BLAS)";
+  r.conv_backend = device.is_cuda() ? cfg.model.backbone.conv_backend
+                                     : "cpu (" + onednn_description() + " forward, im2col + OpenBLAS backward)";
   // The precision is the context's (apps/run_setup.cpp sets it from model.precision): what ran.
   r.math = math_mode_name(ctx.math_mode());
   r.math_detail = device.is_cuda() ? math_mode_description(ctx.math_mode())
                   : ctx.math_mode() == MathMode::Fp32
-                      ? "fp32 (CPU: OpenBLAS and plain loops)"
+                      ? "fp32 (CPU: oneDNN conv, OpenBLAS fc, plain loops)"
                       : std::string(math_mode_name(ctx.math_mode())) +
-                            " (CPU: operands rounded to the format, then OpenBLAS and plain loops in FP32)";
+                            " (CPU: operands rounded to the format, then oneDNN conv, OpenBLAS fc and plain loops in FP32)";
   if (device.is_cuda() && !math_env_overrides().empty()) r.math_detail += "; environment: " + math_env_overrides();
   r.deterministic = ctx.deterministic();
   r.date = utc_now();

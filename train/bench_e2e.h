@@ -93,7 +93,7 @@ struct E2eReport {
   std::string config_name;  // file stem, e.g. vgg16_voc07
   std::string device;       // "cuda:0 NVIDIA H100 80GB HBM3" / "cpu: <model name> (N threads)"
   std::string build;        // version, CUDA arch, cuDNN
-  std::string conv_backend; // own | cudnn on CUDA; "cpu (im2col + BLAS)" on the CPU
+  std::string conv_backend; // own | cudnn on CUDA; "cpu (oneDNN 2.6.3 forward, ...)" on the CPU
   std::string math;         // ctx's math mode on CUDA (fp32 | tf32; engine/math_mode.h), "fp32" on the CPU
   std::string math_detail;  // what that mode sets in cuDNN / cuBLAS, and environment overrides if any
   bool deterministic = true;  // cuDNN algorithms restricted to deterministic ones
