@@ -169,12 +169,18 @@ TEST_CASE("e2e: synth then joint training then evaluation reaches the mAP floor,
   }
 
   // The same joint schedule trained in bf16: the final loss (mean of the last 500
-  // iterations) within 10 % of fp32's, and the mAP floor. Measured 2026-12-02: 0.3935 fp32,
-  // 0.3961 bf16, bf16 mAP 0.664.
+  // iterations) at most 10 % above fp32's, and the mAP floor. The two runs part after the
+  // first rounding (2000 single-image SGD steps), and at the end the loss still falls about
+  // 15 % per 250 iterations, so whichever run is ahead reads lower: measured 2026-12-02 0.3935
+  // fp32 / 0.3961 bf16 (bf16 mAP 0.664), 2026-12-03 (CPU conv on oneDNN) 0.3885 / 0.3481
+  // (0.719), the per-iteration spread 0.22. A bf16 run that learns worse reads higher, which
+  // is what this catches; one far below fp32's (under 0.75 of it) would mean a loss term went
+  // missing, not better learning.
   fs::path bf16_run;
   const double map_bf16 = train_and_eval("joint_bf16", joint + " --set model.precision=bf16", &bf16_run);
   const double l32 = final_loss(fp32_run, 500), l16 = final_loss(bf16_run, 500);
   WARN("final loss (last 500 iterations): fp32 " << l32 << ", bf16 " << l16);
-  REQUIRE(std::fabs(l16 - l32) <= 0.10 * l32);
+  REQUIRE(l16 <= 1.10 * l32);
+  REQUIRE(l16 >= 0.75 * l32);
   REQUIRE(map_bf16 >= 0.35);
 }

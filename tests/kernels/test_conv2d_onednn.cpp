@@ -1,16 +1,16 @@
 // conv2d on the CPU: the oneDNN forward (what conv2d_forward runs on a CPU context) against
 // the im2col + OpenBLAS reference (conv2d_forward_cpu), on random seeded odd shapes.
 //
-// Tolerance: both are FP32 sums of K = Cin*KH*KW products in different orders, so each is
-// within gamma(K) * S of the exact value, S = sum |x| |w| + |b| (the same sum in absolute
-// values); their difference within 2 gamma(K) S, gamma(K) = K u / (1 - K u), u = 2^-24.
+// Tolerance (tests/precision_bounds.h): both are FP32 sums of K = Cin*KH*KW + 1 terms (the
+// bias the last) in different orders, so they are within 2 gamma(K) S of each other,
+// S = sum |x| |w| + |b| (the reference on the absolute values).
 #include <catch2/catch.hpp>
 
-#include <cmath>
 #include <string>
 
 #include "kernels/conv2d.h"
 #include "kernels/conv2d_onednn.h"
+#include "tests/precision_bounds.h"
 #include "tests/test_util.h"
 
 using namespace frcnn;
@@ -18,22 +18,10 @@ using namespace frcnn::test;
 
 namespace {
 
-struct Case {
-  Shape x, w;
-  int64_t pad, stride;
-  bool bias;
-};
-
-std::vector<float> abs_of(const Tensor& t) {
-  std::vector<float> v = t.to_vector<float>();
-  for (float& e : v) e = std::fabs(e);
-  return v;
-}
-
-std::vector<float> reference(const Conv2dGeom& g, const std::vector<float>& x, const std::vector<float>& w,
-                             const float* b) {
-  std::vector<float> y(size_t(g.N * g.Cout * g.Ho * g.Wo));
-  conv2d_forward_cpu(g, x.data(), w.data(), b, y.data());
+// The reference forward (im2col + OpenBLAS) of x and w (+ b when defined): (N, Cout, Ho, Wo).
+Tensor reference(const Conv2dGeom& g, const Tensor& x, const Tensor& w, const Tensor& b) {
+  Tensor y = Tensor::empty({g.N, g.Cout, g.Ho, g.Wo});
+  conv2d_forward_cpu(g, x.data<float>(), w.data<float>(), b.defined() ? b.data<float>() : nullptr, y.data<float>());
   return y;
 }
 
@@ -42,6 +30,11 @@ std::vector<float> reference(const Conv2dGeom& g, const std::vector<float>& x, c
 TEST_CASE("conv2d oneDNN: the CPU forward matches the im2col reference within the FP32 sum bound",
           "[kernels][conv2d][onednn]") {
   Context ctx;
+  struct Case {
+    Shape x, w;
+    int64_t pad, stride;
+    bool bias;
+  };
   const Case cases[] = {
       {{1, 3, 17, 23}, {5, 3, 3, 3}, 1, 1, true},      // odd channels and sizes
       {{2, 13, 9, 14}, {7, 13, 3, 3}, 1, 2, true},     // N = 2, stride 2
@@ -57,20 +50,12 @@ TEST_CASE("conv2d oneDNN: the CPU forward matches the im2col reference within th
                  b = c.bias ? random_tensor({c.w[0]}, seed + 2) : Tensor();
     const Tensor y = conv2d_forward(ctx, x, w, b, c.pad, c.stride);
     REQUIRE(y.shape() == Shape{g.N, g.Cout, g.Ho, g.Wo});
-    const std::vector<float> bv = c.bias ? b.to_vector<float>() : std::vector<float>();
-    const std::vector<float> ref = reference(g, x.to_vector<float>(), w.to_vector<float>(), c.bias ? bv.data() : nullptr);
-    std::vector<float> ab(bv.size());
-    for (size_t i = 0; i < bv.size(); ++i) ab[i] = std::fabs(bv[i]);
-    const std::vector<float> S = reference(g, abs_of(x), abs_of(w), c.bias ? ab.data() : nullptr);
-    const double u = std::ldexp(1.0, -24), K = double(g.Cin * g.KH * g.KW) + 1;  // + 1: the bias
-    const double bound = 2 * K * u / (1 - K * u);
-    const std::vector<float> yv = y.to_vector<float>();
+    const Tensor ref = reference(g, x, w, b);
+    const Tensor S = reference(g, abs_of(x), abs_of(w), c.bias ? abs_of(b) : Tensor());
+    require_within(y, ref, S, 2 * gamma(g.Cin * g.KH * g.KW + 1), "oneDNN vs im2col");
+    const std::vector<float> yv = y.to_vector<float>(), rv = ref.to_vector<float>();
     size_t differ = 0;
-    for (size_t i = 0; i < yv.size(); ++i) {
-      INFO("element " << i << ": oneDNN " << yv[i] << ", reference " << ref[i] << ", S " << S[i]);
-      REQUIRE(std::fabs(double(yv[i]) - ref[i]) <= bound * S[i] * (1 + 1e-6) + 1e-30);
-      differ += yv[i] != ref[i];
-    }
+    for (size_t i = 0; i < yv.size(); ++i) differ += yv[i] != rv[i];
     // The same primitive again (from the context's cache) gives the same bits.
     REQUIRE(conv2d_forward(ctx, x, w, b, c.pad, c.stride).to_vector<float>() == yv);
     // Fused ReLU = ReLU of the unfused result, exactly.
