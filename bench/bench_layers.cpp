@@ -16,12 +16,11 @@
 //     No cuDNN bf16 row: the cuDNN backend refuses bf16 for now (it would need BF16 x / w / y
 //     descriptors end to end, docs/LAYERS.md "Precision"); our bf16 rows are compared with
 //     cuDNN tf32, the fastest cuDNN mode the engine has.
-//   conv_cpu/<layer>/<pass>_div10                   fp32: the forward on oneDNN, the backward passes
-//                                                   im2col + OpenBLAS. No tf32 / bf16 CPU rows: the
+//   conv_cpu/<layer>/<pass>_div10                   fp32 on oneDNN. No tf32 / bf16 CPU rows: the
 //                                                   CPU path rounds the operands and then runs the
 //                                                   same FP32 conv, so they would time the rounding.
-//   conv_cpu_im2col/<layer>/fwd_div10               the reference forward (im2col + OpenBLAS) that
-//                                                   oneDNN replaced, same shape
+//   conv_cpu_im2col/<layer>/<pass>_div10            the reference passes (im2col / col2im + OpenBLAS)
+//                                                   that oneDNN replaced, same shapes
 //   linear_cuda/<fc>[_bwd]/rows<R>/fp32|tf32|bf16   our Linear on a context in that precision
 //   cublas_sgemm/<fc>[_bwd]/rows<R>/fp32|tf32       bare cublasSgemm calls, same products, same handle
 //   cublas_gemmex_bf16/<fc>[_bwd]/rows<R>/bf16      bare cublasGemmEx calls on BF16 operands converted
@@ -202,33 +201,39 @@ void BM_ConvCuda(benchmark::State& state, ConvShape s, Pass pass, bool cudnn, Ma
     state.counters[ref_math == math ? "vs_cudnn" : "vs_cudnn_tf32"] = ref_ms / mean_ms;
 }
 
-// CPU conv at a reduced size: the shape's channels and kernel, 1/10 of its map (at least 8x8).
-void BM_ConvCpu(benchmark::State& state, ConvShape s, Pass pass) {
-  Context ctx;
-  ConvShape small = s;
-  small.h = std::max<int64_t>(8, s.h / 10);
-  small.w = std::max<int64_t>(8, s.w / 10);
-  ConvBuffers t(ctx, 1, small);
-  const double flops = small.flops(1);
-  for (auto _ : state) run_pass(ctx, t, pass, false);
-  state.SetLabel(pass == Fwd ? "fp32 (CPU, oneDNN)" : "fp32 (CPU, im2col + OpenBLAS)");
-  state.counters["GFLOP"] = benchmark::Counter(flops * double(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
+// The CPU rows' reduced size: the shape's channels and kernel, 1/10 of its map (at least 8x8).
+ConvShape div10(ConvShape s) {
+  s.h = std::max<int64_t>(8, s.h / 10);
+  s.w = std::max<int64_t>(8, s.w / 10);
+  return s;
 }
 
-// The reference CPU forward (im2col + OpenBLAS, conv2d_forward_cpu) on BM_ConvCpu's shape:
-// what the oneDNN forward replaced.
-void BM_ConvCpuIm2col(benchmark::State& state, ConvShape s) {
+// CPU conv (oneDNN, what a CPU context runs) at div10 size.
+void BM_ConvCpu(benchmark::State& state, ConvShape s, Pass pass) {
   Context ctx;
-  ConvShape small = s;
-  small.h = std::max<int64_t>(8, s.h / 10);
-  small.w = std::max<int64_t>(8, s.w / 10);
-  ConvBuffers t(ctx, 1, small);
+  ConvBuffers t(ctx, 1, div10(s));
+  for (auto _ : state) run_pass(ctx, t, pass, false);
+  state.SetLabel("fp32 (CPU, oneDNN)");
+  state.counters["GFLOP"] =
+      benchmark::Counter(div10(s).flops(1) * double(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
+}
+
+// The reference CPU passes (im2col / col2im + OpenBLAS, conv2d_*_cpu) on BM_ConvCpu's shape:
+// what oneDNN replaced.
+void BM_ConvCpuIm2col(benchmark::State& state, ConvShape s, Pass pass) {
+  Context ctx;
+  ConvBuffers t(ctx, 1, div10(s));
   const Conv2dGeom g = conv2d_geom(t.x.shape(), t.w.shape(), t.pad, 1);
-  Tensor y = Tensor::empty({g.N, g.Cout, g.Ho, g.Wo});
-  for (auto _ : state) conv2d_forward_cpu(g, t.x.data<float>(), t.w.data<float>(), t.b.data<float>(), y.data<float>());
+  Tensor y = Tensor::empty({g.N, g.Cout, g.Ho, g.Wo}), gx = Tensor::empty(t.x.shape());
+  for (auto _ : state) {
+    if (pass == Fwd) conv2d_forward_cpu(g, t.x.data<float>(), t.w.data<float>(), t.b.data<float>(), y.data<float>());
+    if (pass == BwdData) conv2d_backward_data_cpu(g, t.gy.data<float>(), t.w.data<float>(), gx.data<float>());
+    if (pass == BwdWeight)
+      conv2d_backward_weight_cpu(g, t.x.data<float>(), t.gy.data<float>(), t.gw.data<float>(), nullptr);
+  }
   state.SetLabel("fp32 (CPU, im2col + OpenBLAS)");
   state.counters["GFLOP"] =
-      benchmark::Counter(small.flops(1) * double(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
+      benchmark::Counter(div10(s).flops(1) * double(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
 }
 
 // fc6 (25088 -> 4096) and fc7 (4096 -> 4096) with `rows` RoIs: our Linear (cuBLAS GEMMs
@@ -374,10 +379,9 @@ int register_all() {
       benchmark::RegisterBenchmark(("conv_cpu/" + base + "_div10").c_str(), BM_ConvCpu, s, Pass(p))
           ->Unit(benchmark::kMillisecond)
           ->UseRealTime();  // oneDNN / OpenBLAS threads: the main thread's CPU time undercounts
-      if (p == Fwd)
-        benchmark::RegisterBenchmark(("conv_cpu_im2col/" + base + "_div10").c_str(), BM_ConvCpuIm2col, s)
-            ->Unit(benchmark::kMillisecond)
-            ->UseRealTime();
+      benchmark::RegisterBenchmark(("conv_cpu_im2col/" + base + "_div10").c_str(), BM_ConvCpuIm2col, s, Pass(p))
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime();
     }
   for (int64_t rows : {128, 300}) {
     for (auto [name, in] : {std::pair<const char*, int64_t>{"fc6", 25088}, {"fc7", 4096}}) {

@@ -59,7 +59,7 @@ Tensor conv2d_forward(Context& ctx, const Tensor& x, const Tensor& w, const Tens
     conv2d_forward_cuda(ctx.math_mode(), g, x.data<float>(), w.data<float>(), bp, relu, y.data<float>(), ctx.stream());
 #endif
   } else {
-    // oneDNN (conv2d_onednn.h); conv2d_forward_cpu is the reference it is tested against.
+    // oneDNN (conv2d_onednn.h), as the backward passes; conv2d_*_cpu is the reference it is tested against.
     conv2d_forward_onednn(ctx, g, cpu_operand(ctx, x).data<float>(), cpu_operand(ctx, w).data<float>(), bp,
                           y.data<float>());
     if (relu) relu_forward(ctx, y, /*inplace=*/true);
@@ -81,8 +81,8 @@ Tensor conv2d_backward_data(Context& ctx, const Tensor& gy, const Tensor& w, con
     conv2d_backward_data_cuda(ctx.math_mode(), g, gy.data<float>(), w.data<float>(), gx.data<float>(), ctx.stream());
 #endif
   } else {
-    conv2d_backward_data_cpu(g, cpu_operand(ctx, gy).data<float>(), cpu_operand(ctx, w).data<float>(),
-                             gx.data<float>());
+    conv2d_backward_data_onednn(ctx, g, cpu_operand(ctx, gy).data<float>(), cpu_operand(ctx, w).data<float>(),
+                                gx.data<float>());
   }
   return gx;
 }
@@ -107,8 +107,8 @@ void conv2d_backward_weight(Context& ctx, const Tensor& x, const Tensor& gy, Ten
                                 ctx.stream());
 #endif
   } else {  // the weight gradient from the precision's operands, the bias gradient from the FP32 gy
-    conv2d_backward_weight_cpu(g, cpu_operand(ctx, x).data<float>(), cpu_operand(ctx, gy).data<float>(),
-                               gw.data<float>(), nullptr);
+    conv2d_backward_weight_onednn(ctx, g, cpu_operand(ctx, x).data<float>(), cpu_operand(ctx, gy).data<float>(),
+                                  gw.data<float>());
     if (gbp) conv2d_backward_weight_bias_cpu(g, gy.data<float>(), gbp);
   }
 }

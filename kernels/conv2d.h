@@ -8,9 +8,9 @@
 // every product is of operands rounded to the format, summed in FP32: on CUDA our
 // tensor-core kernels (conv2d_mma_cuda.cu, docs/LAYERS.md), on the CPU the same roundings
 // (kernels/precision.h) then the FP32 path. The bias and its gradient are FP32 always.
-// CPU: the forward runs on oneDNN (conv2d_onednn.h); backward-data and backward-weight, and
-//   the reference forward conv2d_forward_cpu that oneDNN is tested against, are im2col /
-//   col2im as plain loop nests + OpenBLAS cblas_sgemm.
+// CPU: the three passes run on oneDNN (conv2d_onednn.h), the bias gradient on our FP32 sum;
+//   the reference passes conv2d_*_cpu that oneDNN is tested against are im2col / col2im as
+//   plain loop nests + OpenBLAS cblas_sgemm.
 // CUDA fp32 ("own" kernels, no cuBLAS/cuDNN inside): one implicit-GEMM kernel template,
 //   128x128 output tile per 256-thread block, BK = 8 reduction slice staged in shared
 //   memory (double-buffered through registers), 8x8 register micro-tile per thread,

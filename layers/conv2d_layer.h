@@ -1,7 +1,7 @@
 // Conv2d layer (NCHW, F32) over kernels/conv2d.h, with a choice of CUDA backend:
 //   own   — our implicit-GEMM kernels (kernels/conv2d_cuda.cu), the default;
 //   cudnn — cuDNN (the cross-check and speed yardstick; needs FRCNN_WITH_CUDNN).
-// The CPU path (oneDNN forward, im2col + BLAS backward) is the same for both. Params "<name>.weight"
+// The CPU path (oneDNN, kernels/conv2d_onednn.h) is the same for both. Params "<name>.weight"
 // (out, in, k, k) and "<name>.bias" (out); bias lr_mult 2 as in py-faster-rcnn, decay_mult 0
 // here; the trainer sets both from solver.bias_lr_mult / bias_decay_mult (default 1, as
 // py-faster-rcnn's prototxts leave Caffe's default, so its biases are decayed).

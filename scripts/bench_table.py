@@ -206,13 +206,19 @@ def main():
         if any(c != "–" for a in conv_algos for c in a[2:]):
             out.append("\nWhat cuDNN ran (algorithm, rank in its heuristic list, math type, workspace):\n")
             out.append(table(["layer", "pass", "fp32", "tf32"], conv_algos))
-    conv_cpu = [[m[1], m[2], "fp32", r["ms"], r.get("GFLOP"), pct(r.get("GFLOP"), peaks.get("sgemm_cpu"))]
+    def im2col_ms(layer, pass_):
+        r = rows.get(f"conv_cpu_im2col/{layer}/{pass_}_div10")
+        return r["ms"] if r and "error" not in r else None
+
+    conv_cpu = [[m[1], m[2], "fp32", r["ms"], r.get("GFLOP"), pct(r.get("GFLOP"), peaks.get("sgemm_cpu")),
+                 im2col_ms(m[1], m[2]), ratio(im2col_ms(m[1], m[2]), r["ms"])]
                 for name, r in sorted(rows.items())
                 if (m := re.match(r"conv_cpu/(\w+)/(\w+)_div10$", name)) and "error" not in r]
     if conv_cpu:
-        out.append("\n### Convolution on the CPU (forward: oneDNN; backward: im2col + BLAS), VGG16 and RPN-head channels at 1/10 of the "
-                   "600x1000 map (at least 8x8)\n")
-        out.append(table(["layer", "pass", "math", "ms", "GFLOP/s", "of sgemm peak"], conv_cpu))
+        out.append("\n### Convolution on the CPU (oneDNN, beside the im2col / col2im + OpenBLAS reference), "
+                   "VGG16 and RPN-head channels at 1/10 of the 600x1000 map (at least 8x8)\n")
+        out.append(table(["layer", "pass", "math", "oneDNN ms", "GFLOP/s", "of sgemm peak", "reference ms",
+                          "reference / oneDNN"], conv_cpu))
     merged["derived"]["conv"] = conv
     merged["derived"]["conv_algos"] = conv_algos
     merged["derived"]["conv_cpu"] = conv_cpu

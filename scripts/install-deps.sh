@@ -19,7 +19,7 @@ pkgs=(
   libstb-dev            # JPEG/PNG decode and encode
   libturbojpeg0-dev     # fast JPEG decode (libjpeg-turbo's TurboJPEG API; stb_image stays the fallback)
   libopenblas-dev       # CPU GEMM (Linear, the reference conv's im2col GEMM); cuBLAS on the emulated GPU
-  libdnnl-dev           # oneDNN: the CPU convolution forward (im2col + OpenBLAS stays the reference)
+  libdnnl-dev           # oneDNN: the CPU convolution (im2col + OpenBLAS stays the reference)
   ocl-icd-opencl-dev    # OpenCL headers and loader: oneDNN's CMake package requires them (unused by us)
   libboost-context-dev  # the emulated GPU's CUDA threads are Boost.Context fibers (emu/)
   clang                 # the fuzz targets (tests/fuzz, scripts/fuzz.sh): libFuzzer is clang's

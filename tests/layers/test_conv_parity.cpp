@@ -1,4 +1,4 @@
-// conv2d: CPU (oneDNN forward, im2col + BLAS backward) vs our CUDA kernels vs cuDNN on random shapes, odd sizes
+// conv2d: CPU (oneDNN) vs our CUDA kernels vs cuDNN on random shapes, odd sizes
 // and C = 3 included, all three passes ([gpu]). Lives with the layers because the cuDNN
 // backend is part of frcnn_layers. cuDNN runs in fp32 here (CUDNN_FMA_MATH): TF32 would
 // miss these tolerances by an order of magnitude. Its plans: one per (shape, math),
