@@ -15,6 +15,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "data/input_convention.h"
 #include "engine/allocator.h"
 #include "engine/context.h"
 #include "engine/device_counters.h"
@@ -115,12 +116,15 @@ PeakMemory memory_peak(const Device& d) {
   return m;
 }
 
-// A preprocessed-looking image (1, 3, H, W): uniform in the Caffe mean-subtracted range.
-Tensor random_image(int h, int w, uint32_t seed, Context& ctx) {
+// A preprocessed image (1, 3, H, W): uniform 8-bit pixel values prepared as `input` says
+// (Caffe's mean-subtracted 0-255 range, or torchvision's unit-scale normalised one: a model
+// trained from scratch in the latter, as configs/tiny.yaml's, diverges on the former).
+Tensor random_image(int h, int w, uint32_t seed, const InputConvention& input, Context& ctx) {
   std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> d(-120.f, 130.f);
+  std::uniform_real_distribution<float> d(0.f, 255.f);
   std::vector<float> v(size_t(3) * h * w);
-  for (float& x : v) x = d(gen);
+  for (int k = 0; k < 3; ++k)
+    for (size_t i = 0; i < size_t(h) * w; ++i) v[size_t(k) * h * w + i] = input.normalize(d(gen), input.rgb_channel(k));
   return Tensor::from_vector<float>({1, 3, h, w}, v).to(ctx.device(), ctx.stream());
 }
 
@@ -173,7 +177,8 @@ Tensor random_proposals(const Gt& gt, int P, int h, int w, uint32_t seed, Contex
   return Tensor::from_vector<float>({P, 4}, v).to(ctx.device(), ctx.stream());
 }
 
-InferenceBench bench_inference(FasterRCNN& model, Context& ctx, int h, int w, int batch, const E2eOptions& opt) {
+InferenceBench bench_inference(FasterRCNN& model, Context& ctx, int h, int w, int batch, const InputConvention& input,
+                               const E2eOptions& opt) {
   InferenceBench r;
   r.height = h;
   r.width = w;
@@ -182,7 +187,7 @@ InferenceBench bench_inference(FasterRCNN& model, Context& ctx, int h, int w, in
   // Two distinct sets of images, alternated, so no run sees the previous one's data in cache.
   std::vector<Tensor> imgs[2];
   for (int k = 0; k < 2; ++k)
-    for (int b = 0; b < batch; ++b) imgs[k].push_back(random_image(h, w, uint32_t(opt.seed) + 11 + k + 2 * b, ctx));
+    for (int b = 0; b < batch; ++b) imgs[k].push_back(random_image(h, w, uint32_t(opt.seed) + 11 + k + 2 * b, input, ctx));
   const std::vector<float> scales(size_t(batch), 1.f);
   // One call's time split, and its proposals and detections summed over its images.
   struct Call {
@@ -240,7 +245,7 @@ InferenceBench bench_inference(FasterRCNN& model, Context& ctx, int h, int w, in
 }
 
 TrainBench bench_train_stage(FasterRCNN& model, const Config& cfg, Context& ctx, TrainParts parts, int h, int w,
-                             const E2eOptions& opt) {
+                             const InputConvention& input, const E2eOptions& opt) {
   TrainBench r;
   const ScheduleConfig& sc = cfg.schedule;
   switch (parts) {
@@ -283,7 +288,7 @@ TrainBench bench_train_stage(FasterRCNN& model, const Config& cfg, Context& ctx,
   std::vector<Gt> gts;
   for (int i = 0; i < n; ++i) {
     const uint32_t s = uint32_t(opt.seed) * 131u + 100u * uint32_t(parts) + uint32_t(i);
-    imgs.push_back(random_image(h, w, s + 1, ctx));
+    imgs.push_back(random_image(h, w, s + 1, input, ctx));
     gts.push_back(random_gt(h, w, K, s + 2, ctx));
     props.push_back(parts == TrainParts::Head ? random_proposals(gts.back(), r.proposals, h, w, s + 3, ctx)
                                               : Tensor());
@@ -338,7 +343,7 @@ E2eReport run_e2e_bench(const Config& cfg, const std::string& config_name, Conte
   r.device = device_name(device);
   r.build = build_string();
   r.conv_backend = device.is_cuda() ? cfg.model.backbone.conv_backend
-                                     : "cpu (" + onednn_description() + " forward, im2col + OpenBLAS backward)";
+                                     : "cpu (" + onednn_description() + ")";
   // The precision is the context's (apps/run_setup.cpp sets it from model.precision): what ran.
   r.math = math_mode_name(ctx.math_mode());
   r.math_detail = device.is_cuda() ? math_mode_description(ctx.math_mode())
@@ -354,6 +359,7 @@ E2eReport run_e2e_bench(const Config& cfg, const std::string& config_name, Conte
   r.iters = opt.iters;
   r.warmup = opt.warmup;
 
+  const InputConvention input = input_convention_or({}, "frcnn bench's random weights", cfg.input.convention);
   FasterRCNN model(cfg.model);
   model.to(ctx);
   model.set_conv_backend(parse_conv_backend(cfg.model.backbone.conv_backend));
@@ -364,13 +370,13 @@ E2eReport run_e2e_bench(const Config& cfg, const std::string& config_name, Conte
 
   if (opt.mode != "train") {
     r.has_inference = true;
-    r.inference = bench_inference(model, ctx, h, w, 1, opt);
+    r.inference = bench_inference(model, ctx, h, w, 1, input, opt);
     log_info(str_cat("inference: ", r.inference.total_ms.median, " ms/image (median)",
                      r.inference.graphs ? ", CUDA graphs" : ""));
     if (r.inference.graphs) {  // the same without graphs: what they save
       model.set_cuda_graphs(false);
       r.has_inference_eager = true;
-      r.inference_eager = bench_inference(model, ctx, h, w, 1, opt);
+      r.inference_eager = bench_inference(model, ctx, h, w, 1, input, opt);
       model.set_cuda_graphs(true);
       model.clear_detect_plans();
       log_info(str_cat("inference without CUDA graphs: ", r.inference_eager.total_ms.median, " ms/image (median)"));
@@ -384,13 +390,13 @@ E2eReport run_e2e_bench(const Config& cfg, const std::string& config_name, Conte
     }
     for (int b : opt.batches) {
       if (b == 1) continue;  // the row above
-      r.inference_batched.push_back(bench_inference(model, ctx, h, w, b, opt));
+      r.inference_batched.push_back(bench_inference(model, ctx, h, w, b, input, opt));
       model.clear_detect_plans();  // a batch plan holds B images' memory
       log_info(str_cat("inference, batch ", b, ": ", r.inference_batched.back().total_ms.median,
                        " ms/image (median), ", r.inference_batched.back().fps, " images/s"));
       if (r.inference.graphs) {  // and without graphs, as batch 1
         model.set_cuda_graphs(false);
-        r.inference_batched_no_graphs.push_back(bench_inference(model, ctx, h, w, b, opt));
+        r.inference_batched_no_graphs.push_back(bench_inference(model, ctx, h, w, b, input, opt));
         model.set_cuda_graphs(true);
         model.clear_detect_plans();
       }
@@ -398,7 +404,7 @@ E2eReport run_e2e_bench(const Config& cfg, const std::string& config_name, Conte
   }
   if (opt.mode != "inference") {
     for (TrainParts p : {TrainParts::Rpn, TrainParts::Head, TrainParts::Joint}) {
-      r.train.push_back(bench_train_stage(model, cfg, ctx, p, h, w, opt));
+      r.train.push_back(bench_train_stage(model, cfg, ctx, p, h, w, input, opt));
       log_info(str_cat("train ", r.train.back().stage, ": ", r.train.back().s_per_iter.median, " s/iter (median)"));
     }
   }

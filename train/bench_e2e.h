@@ -3,8 +3,8 @@
 // three kinds of stage (RPN, Fast R-CNN, approximate joint), with peak memory.
 //
 // What is timed, and on what:
-//   - Random weights (FasterRCNN::init) and random inputs (uniform pixels in the
-//     preprocessed range, never zeros): the work per image depends on the shapes, not on
+//   - Random weights (FasterRCNN::init) and random inputs (uniform 8-bit pixels prepared
+//     as the config's input.convention says, never zeros): the work per image depends on the shapes, not on
 //     the values, except for the final per-class NMS, which has less to do with random
 //     weights (near-uniform class scores mostly fall under the 0.05 threshold) than with
 //     trained ones. The report says so.
@@ -93,7 +93,7 @@ struct E2eReport {
   std::string config_name;  // file stem, e.g. vgg16_voc07
   std::string device;       // "cuda:0 NVIDIA H100 80GB HBM3" / "cpu: <model name> (N threads)"
   std::string build;        // version, CUDA arch, cuDNN
-  std::string conv_backend; // own | cudnn on CUDA; "cpu (oneDNN 2.6.3 forward, ...)" on the CPU
+  std::string conv_backend; // own | cudnn on CUDA; "cpu (oneDNN 2.6.3)" on the CPU
   std::string math;         // ctx's math mode on CUDA (fp32 | tf32; engine/math_mode.h), "fp32" on the CPU
   std::string math_detail;  // what that mode sets in cuDNN / cuBLAS, and environment overrides if any
   bool deterministic = true;  // cuDNN algorithms restricted to deterministic ones
