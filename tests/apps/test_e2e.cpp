@@ -127,8 +127,9 @@ TEST_CASE("e2e: synth then alt4 training then evaluation reaches the mAP floor",
                                                 " --set 'schedule.rpn2={iters: 500, step: 375, ims_per_batch: 1}'"
                                                 " --set 'schedule.frcn2={iters: 500, step: 375, ims_per_batch: 2}'");
   // Measured 0.620 on the 2-core CI-class VM (2026-11-21; 152 s), 0.649 (2026-12-02, JPEGs
-  // decoded by libjpeg-turbo). The run is deterministic for a build, but OpenBLAS picks
-  // CPU-specific kernels, so the floor keeps a wide margin.
+  // decoded by libjpeg-turbo), 0.535 (2026-12-03, every CPU conv pass on oneDNN). The run is
+  // deterministic for a build, but OpenBLAS and oneDNN pick CPU-specific kernels, and any
+  // change of rounding sends the 3000 SGD steps elsewhere, so the floor keeps a wide margin.
   REQUIRE(map >= 0.40);
 }
 
@@ -137,8 +138,9 @@ TEST_CASE("e2e: synth then joint training then evaluation reaches the mAP floor,
   const std::string joint = "--schedule joint --set 'schedule.joint={iters: 2000, step: 1500, ims_per_batch: 1}'";
   fs::path fp32_run;
   const double map = train_and_eval("joint", joint, &fp32_run);
-  // Measured 0.566 (2026-11-21; 96 s), 0.677 (2026-12-02, also with the build of 5738a99) and
-  // 0.644 (2026-12-02, JPEGs decoded by libjpeg-turbo), floor with the same margin as alt4's.
+  // Measured 0.566 (2026-11-21; 96 s), 0.677 (2026-12-02, also with the build of 5738a99),
+  // 0.644 (2026-12-02, JPEGs decoded by libjpeg-turbo), 0.665 (2026-12-03, the CPU conv forward
+  // on oneDNN) and 0.541 (its backward too); floor with the same margin as alt4's.
   REQUIRE(map >= 0.35);
 
   // Detection in tf32 and bf16 with the fp32 model: detections matched one to one with
@@ -169,18 +171,19 @@ TEST_CASE("e2e: synth then joint training then evaluation reaches the mAP floor,
   }
 
   // The same joint schedule trained in bf16: the final loss (mean of the last 500
-  // iterations) at most 10 % above fp32's, and the mAP floor. The two runs part after the
-  // first rounding (2000 single-image SGD steps), and at the end the loss still falls about
-  // 15 % per 250 iterations, so whichever run is ahead reads lower: measured 2026-12-02 0.3935
-  // fp32 / 0.3961 bf16 (bf16 mAP 0.664), 2026-12-03 (CPU conv on oneDNN) 0.3885 / 0.3481
-  // (0.719), the per-iteration spread 0.22. A bf16 run that learns worse reads higher, which
-  // is what this catches; one far below fp32's (under 0.75 of it) would mean a loss term went
+  // iterations) near fp32's, and the mAP floor. The two runs part after the first rounding
+  // (2000 single-image SGD steps), and at the end the loss still falls about 15 % per 250
+  // iterations, so whichever run is ahead reads lower. Measured fp32 / bf16: 0.3935 / 0.3961
+  // (2026-12-02, bf16 mAP 0.664), 0.3885 / 0.3481 (2026-12-03, the CPU conv forward on
+  // oneDNN; 0.719), 0.4947 / 0.4077 (its backward too; 0.654): bf16 / fp32 from 0.82 to 1.01,
+  // the per-iteration spread 0.22. So the margin is wide: a bf16 run that learns clearly
+  // worse reads more than 25 % higher; one under 0.6 of fp32's would mean a loss term went
   // missing, not better learning.
   fs::path bf16_run;
   const double map_bf16 = train_and_eval("joint_bf16", joint + " --set model.precision=bf16", &bf16_run);
   const double l32 = final_loss(fp32_run, 500), l16 = final_loss(bf16_run, 500);
   WARN("final loss (last 500 iterations): fp32 " << l32 << ", bf16 " << l16);
-  REQUIRE(l16 <= 1.10 * l32);
-  REQUIRE(l16 >= 0.75 * l32);
+  REQUIRE(l16 <= 1.25 * l32);
+  REQUIRE(l16 >= 0.60 * l32);
   REQUIRE(map_bf16 >= 0.35);
 }
