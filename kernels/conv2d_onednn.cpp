@@ -112,6 +112,29 @@ void run_onednn(const char* pass, Body body) {
   }
 }
 
+// One of a pass's per-image operands: oneDNN argument `arg` over `desc`, image n at
+// base + n * image_size.
+struct ImageOperand {
+  int arg;
+  const dnnl::memory::desc& desc;
+  const float* base;
+  int64_t image_size;
+};
+
+// Runs `p` once per image (n < N) with `args` plus image n of `a` and `b`, waits for it (on
+// the CPU engine that costs nothing: execution is synchronous), then calls after().
+template <typename After>
+void run_per_image(OneDnnCpu& dnn, const dnnl::primitive& p, Args args, int64_t N, const ImageOperand& a,
+                   const ImageOperand& b, After after) {
+  for (int64_t n = 0; n < N; ++n) {
+    args[a.arg] = dnn.wrap(a.desc, a.base + n * a.image_size);
+    args[b.arg] = dnn.wrap(b.desc, b.base + n * b.image_size);
+    p.execute(dnn.stream, args);
+    dnn.stream.wait();
+    after();
+  }
+}
+
 Conv2dGeom one_image(const Conv2dGeom& g) {
   Conv2dGeom one = g;
   one.N = 1;
@@ -129,13 +152,8 @@ void conv2d_forward_onednn(Context& ctx, const Conv2dGeom& g, const float* x, co
     const dnnl::convolution_forward& conv = dnn.forward(one, b != nullptr);
     Args args{{DNNL_ARG_WEIGHTS, dnn.wrap(d.w, w)}};
     if (b) args.emplace(DNNL_ARG_BIAS, dnn.wrap(d.b, b));
-    const int64_t x_image = g.Cin * g.H * g.W, y_image = g.Cout * g.Ho * g.Wo;
-    for (int64_t n = 0; n < g.N; ++n) {
-      args[DNNL_ARG_SRC] = dnn.wrap(d.x, x + n * x_image);
-      args[DNNL_ARG_DST] = dnn.wrap(d.y, y + n * y_image);
-      conv.execute(dnn.stream, args);
-    }
-    dnn.stream.wait();
+    run_per_image(dnn, conv, std::move(args), g.N, {DNNL_ARG_SRC, d.x, x, g.Cin * g.H * g.W},
+                  {DNNL_ARG_DST, d.y, y, g.Cout * g.Ho * g.Wo}, [] {});
   });
 }
 
@@ -148,14 +166,9 @@ void conv2d_backward_data_onednn(Context& ctx, const Conv2dGeom& g, const float*
                                                        bw.d.strides, bw.d.pad_l, bw.d.pad_r);
       bw.data.emplace(dnnl::convolution_backward_data::primitive_desc(desc, dnn.engine, bw.hint));
     }
-    Args args{{DNNL_ARG_WEIGHTS, dnn.wrap(bw.d.w, w)}};
-    const int64_t x_image = g.Cin * g.H * g.W, y_image = g.Cout * g.Ho * g.Wo;
-    for (int64_t n = 0; n < g.N; ++n) {
-      args[DNNL_ARG_DIFF_DST] = dnn.wrap(bw.d.y, gy + n * y_image);
-      args[DNNL_ARG_DIFF_SRC] = dnn.wrap(bw.d.x, gx + n * x_image);
-      bw.data->execute(dnn.stream, args);
-    }
-    dnn.stream.wait();
+    run_per_image(dnn, *bw.data, {{DNNL_ARG_WEIGHTS, dnn.wrap(bw.d.w, w)}}, g.N,
+                  {DNNL_ARG_DIFF_DST, bw.d.y, gy, g.Cout * g.Ho * g.Wo},
+                  {DNNL_ARG_DIFF_SRC, bw.d.x, gx, g.Cin * g.H * g.W}, [] {});
   });
 }
 
@@ -172,15 +185,11 @@ void conv2d_backward_weight_onednn(Context& ctx, const Conv2dGeom& g, const floa
     // over images (conv2d_backward_weight_cpu adds image by image too).
     const int64_t w_size = g.Cout * g.Cin * g.KH * g.KW;
     dnn.gw_image.resize(size_t(w_size));
-    Args args{{DNNL_ARG_DIFF_WEIGHTS, dnn.wrap(bw.d.w, dnn.gw_image.data())}};
-    const int64_t x_image = g.Cin * g.H * g.W, y_image = g.Cout * g.Ho * g.Wo;
-    for (int64_t n = 0; n < g.N; ++n) {
-      args[DNNL_ARG_SRC] = dnn.wrap(bw.d.x, x + n * x_image);
-      args[DNNL_ARG_DIFF_DST] = dnn.wrap(bw.d.y, gy + n * y_image);
-      bw.weight->execute(dnn.stream, args);
-      dnn.stream.wait();
-      for (int64_t i = 0; i < w_size; ++i) gw[i] += dnn.gw_image[size_t(i)];
-    }
+    run_per_image(dnn, *bw.weight, {{DNNL_ARG_DIFF_WEIGHTS, dnn.wrap(bw.d.w, dnn.gw_image.data())}}, g.N,
+                  {DNNL_ARG_SRC, bw.d.x, x, g.Cin * g.H * g.W}, {DNNL_ARG_DIFF_DST, bw.d.y, gy, g.Cout * g.Ho * g.Wo},
+                  [&] {
+                    for (int64_t i = 0; i < w_size; ++i) gw[i] += dnn.gw_image[size_t(i)];
+                  });
   });
 }
 
