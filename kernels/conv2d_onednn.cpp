@@ -11,6 +11,8 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "kernels/axpy.h"
+
 namespace frcnn {
 namespace {
 
@@ -18,8 +20,8 @@ using Tag = dnnl::memory::format_tag;
 using Dt = dnnl::memory::data_type;
 using Args = std::unordered_map<int, dnnl::memory>;
 
-// One set of primitives per single-image geometry (and bias presence for the forward).
-using ConvKey = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, bool>;
+// One set of primitives per single-image geometry.
+using ConvKey = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t>;
 
 // The geometry's convolution descriptor arguments: plain NCHW / OIHW memory, symmetric
 // padding on the top/left and what the output size implies on the bottom/right (it may
@@ -38,57 +40,77 @@ struct ConvDescs {
         pad_r{(g.Ho - 1) * g.stride + g.KH - g.H - g.pad, (g.Wo - 1) * g.stride + g.KW - g.W - g.pad} {}
 };
 
-// The backward passes of one geometry, built on first use. oneDNN wants the forward
-// (training) primitive descriptor as a hint to pick matching implementations.
-struct ConvBackward {
+// The primitives of one geometry, each built on first use: the forward with and without
+// bias, and the two backward passes, which oneDNN builds from a forward (training)
+// primitive descriptor as a hint to pick matching implementations.
+struct ConvPrimitives {
   ConvDescs d;
-  dnnl::convolution_forward::primitive_desc hint;
+  std::optional<dnnl::convolution_forward> forward[2];  // [with bias]
+  std::optional<dnnl::convolution_forward::primitive_desc> hint;
   std::optional<dnnl::convolution_backward_data> data;
   std::optional<dnnl::convolution_backward_weights> weight;
 
-  ConvBackward(const Conv2dGeom& g, const dnnl::engine& e)
-      : d(g),
-        hint(dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
-                                             d.x, d.w, d.y, d.strides, d.pad_l, d.pad_r),
-             e) {}
+  explicit ConvPrimitives(const Conv2dGeom& g) : d(g) {}
+
+  const dnnl::convolution_forward& forward_of(bool bias, const dnnl::engine& e) {
+    std::optional<dnnl::convolution_forward>& f = forward[bias];
+    if (!f) {
+      const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference,
+                                                 dnnl::algorithm::convolution_direct, d.x, d.w,
+                                                 bias ? d.b : dnnl::memory::desc(), d.y, d.strides, d.pad_l, d.pad_r);
+      f.emplace(dnnl::convolution_forward::primitive_desc(desc, e));
+    }
+    return *f;
+  }
+
+  const dnnl::convolution_forward::primitive_desc& hint_of(const dnnl::engine& e) {
+    if (!hint)
+      hint.emplace(dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training,
+                                                   dnnl::algorithm::convolution_direct, d.x, d.w, d.y, d.strides,
+                                                   d.pad_l, d.pad_r),
+                   e);
+    return *hint;
+  }
+
+  const dnnl::convolution_backward_data& data_of(const dnnl::engine& e) {
+    if (!data) {
+      const dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, d.x, d.w, d.y, d.strides,
+                                                       d.pad_l, d.pad_r);
+      data.emplace(dnnl::convolution_backward_data::primitive_desc(desc, e, hint_of(e)));
+    }
+    return *data;
+  }
+
+  const dnnl::convolution_backward_weights& weight_of(const dnnl::engine& e) {
+    if (!weight) {
+      const dnnl::convolution_backward_weights::desc desc(dnnl::algorithm::convolution_direct, d.x, d.w, d.y,
+                                                          d.strides, d.pad_l, d.pad_r);
+      weight.emplace(dnnl::convolution_backward_weights::primitive_desc(desc, e, hint_of(e)));
+    }
+    return *weight;
+  }
 };
 
 // Per-context state (Context::cache): the CPU engine, an in-order stream, the primitives,
 // and the one-image weight-gradient buffer the backward-weight pass accumulates from.
-// Training on images of many sizes (VOC's) meets many geometries: past kMaxGeometries a map
-// starts again from empty rather than grow without bound (a primitive dropped and built again
-// gives the same bits; oneDNN's own primitive cache makes the rebuild cheap).
+// Training on images of many sizes (VOC's) meets many geometries: past kMaxGeometries the
+// map starts again from empty rather than grow without bound (a primitive dropped and built
+// again gives the same bits; oneDNN's own primitive cache makes the rebuild cheap).
 struct OneDnnCpu {
   static constexpr size_t kMaxGeometries = 512;
 
   dnnl::engine engine{dnnl::engine::kind::cpu, 0};
   dnnl::stream stream{engine};
-  std::map<ConvKey, dnnl::convolution_forward> forwards;
-  std::map<ConvKey, std::unique_ptr<ConvBackward>> backwards;
+  std::map<ConvKey, std::unique_ptr<ConvPrimitives>> convs;
   std::vector<float> gw_image;
 
-  static ConvKey key_of(const Conv2dGeom& g, bool bias) {
-    return {g.Cin, g.H, g.W, g.Cout, g.KH, g.KW, g.pad, g.stride, bias};
-  }
-
-  const dnnl::convolution_forward& forward(const Conv2dGeom& g, bool bias) {
-    auto it = forwards.find(key_of(g, bias));
-    if (it == forwards.end()) {
-      if (forwards.size() >= kMaxGeometries) forwards.clear();
-      const ConvDescs d(g);
-      const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference,
-                                                 dnnl::algorithm::convolution_direct, d.x, d.w,
-                                                 bias ? d.b : dnnl::memory::desc(), d.y, d.strides, d.pad_l, d.pad_r);
-      it = forwards.emplace(key_of(g, bias), dnnl::convolution_forward({desc, engine})).first;
-    }
-    return it->second;
-  }
-
-  ConvBackward& backward(const Conv2dGeom& g) {
-    auto it = backwards.find(key_of(g, false));
-    if (it == backwards.end()) {
-      if (backwards.size() >= kMaxGeometries) backwards.clear();
-      it = backwards.emplace(key_of(g, false), std::make_unique<ConvBackward>(g, engine)).first;
+  // g.N == 1.
+  ConvPrimitives& primitives(const Conv2dGeom& g) {
+    const ConvKey key{g.Cin, g.H, g.W, g.Cout, g.KH, g.KW, g.pad, g.stride};
+    auto it = convs.find(key);
+    if (it == convs.end()) {
+      if (convs.size() >= kMaxGeometries) convs.clear();
+      it = convs.emplace(key, std::make_unique<ConvPrimitives>(g)).first;
     }
     return *it->second;
   }
@@ -99,9 +121,7 @@ struct OneDnnCpu {
   }
 };
 
-// One image per call in every pass: oneDNN's blocking (and so its summation order) can
-// depend on N, and an image's result must not depend on its batch (detect_batch == detect,
-// bit for bit). Converts oneDNN's errors into ours, naming the pass.
+// Converts oneDNN's errors into ours, naming the pass.
 template <typename Body>
 void run_onednn(const char* pass, Body body) {
   try {
@@ -122,7 +142,10 @@ struct ImageOperand {
 };
 
 // Runs `p` once per image (n < N) with `args` plus image n of `a` and `b`, waits for it (on
-// the CPU engine that costs nothing: execution is synchronous), then calls after().
+// the CPU engine that costs nothing: execution is synchronous), then calls after(). One
+// image per call in every pass: oneDNN's blocking (and so its summation order) can depend
+// on N, and an image's result must not depend on its batch (detect_batch == detect, bit for
+// bit).
 template <typename After>
 void run_per_image(OneDnnCpu& dnn, const dnnl::primitive& p, Args args, int64_t N, const ImageOperand& a,
                    const ImageOperand& b, After after) {
@@ -147,49 +170,35 @@ void conv2d_forward_onednn(Context& ctx, const Conv2dGeom& g, const float* x, co
                            float* y) {
   run_onednn("conv2d_forward", [&] {
     OneDnnCpu& dnn = ctx.cache<OneDnnCpu>();
-    const Conv2dGeom one = one_image(g);
-    const ConvDescs d(one);
-    const dnnl::convolution_forward& conv = dnn.forward(one, b != nullptr);
-    Args args{{DNNL_ARG_WEIGHTS, dnn.wrap(d.w, w)}};
-    if (b) args.emplace(DNNL_ARG_BIAS, dnn.wrap(d.b, b));
-    run_per_image(dnn, conv, std::move(args), g.N, {DNNL_ARG_SRC, d.x, x, g.Cin * g.H * g.W},
-                  {DNNL_ARG_DST, d.y, y, g.Cout * g.Ho * g.Wo}, [] {});
+    ConvPrimitives& p = dnn.primitives(one_image(g));
+    Args args{{DNNL_ARG_WEIGHTS, dnn.wrap(p.d.w, w)}};
+    if (b) args.emplace(DNNL_ARG_BIAS, dnn.wrap(p.d.b, b));
+    run_per_image(dnn, p.forward_of(b != nullptr, dnn.engine), std::move(args), g.N,
+                  {DNNL_ARG_SRC, p.d.x, x, g.Cin * g.H * g.W}, {DNNL_ARG_DST, p.d.y, y, g.Cout * g.Ho * g.Wo}, [] {});
   });
 }
 
 void conv2d_backward_data_onednn(Context& ctx, const Conv2dGeom& g, const float* gy, const float* w, float* gx) {
   run_onednn("conv2d_backward_data", [&] {
     OneDnnCpu& dnn = ctx.cache<OneDnnCpu>();
-    ConvBackward& bw = dnn.backward(one_image(g));
-    if (!bw.data) {
-      const dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, bw.d.x, bw.d.w, bw.d.y,
-                                                       bw.d.strides, bw.d.pad_l, bw.d.pad_r);
-      bw.data.emplace(dnnl::convolution_backward_data::primitive_desc(desc, dnn.engine, bw.hint));
-    }
-    run_per_image(dnn, *bw.data, {{DNNL_ARG_WEIGHTS, dnn.wrap(bw.d.w, w)}}, g.N,
-                  {DNNL_ARG_DIFF_DST, bw.d.y, gy, g.Cout * g.Ho * g.Wo},
-                  {DNNL_ARG_DIFF_SRC, bw.d.x, gx, g.Cin * g.H * g.W}, [] {});
+    ConvPrimitives& p = dnn.primitives(one_image(g));
+    run_per_image(dnn, p.data_of(dnn.engine), {{DNNL_ARG_WEIGHTS, dnn.wrap(p.d.w, w)}}, g.N,
+                  {DNNL_ARG_DIFF_DST, p.d.y, gy, g.Cout * g.Ho * g.Wo},
+                  {DNNL_ARG_DIFF_SRC, p.d.x, gx, g.Cin * g.H * g.W}, [] {});
   });
 }
 
 void conv2d_backward_weight_onednn(Context& ctx, const Conv2dGeom& g, const float* x, const float* gy, float* gw) {
   run_onednn("conv2d_backward_weight", [&] {
     OneDnnCpu& dnn = ctx.cache<OneDnnCpu>();
-    ConvBackward& bw = dnn.backward(one_image(g));
-    if (!bw.weight) {
-      const dnnl::convolution_backward_weights::desc desc(dnnl::algorithm::convolution_direct, bw.d.x, bw.d.w,
-                                                          bw.d.y, bw.d.strides, bw.d.pad_l, bw.d.pad_r);
-      bw.weight.emplace(dnnl::convolution_backward_weights::primitive_desc(desc, dnn.engine, bw.hint));
-    }
+    ConvPrimitives& p = dnn.primitives(one_image(g));
     // Each image's gradient into gw_image, then gw += it: the reference's accumulation order
     // over images (conv2d_backward_weight_cpu adds image by image too).
     const int64_t w_size = g.Cout * g.Cin * g.KH * g.KW;
     dnn.gw_image.resize(size_t(w_size));
-    run_per_image(dnn, *bw.weight, {{DNNL_ARG_DIFF_WEIGHTS, dnn.wrap(bw.d.w, dnn.gw_image.data())}}, g.N,
-                  {DNNL_ARG_SRC, bw.d.x, x, g.Cin * g.H * g.W}, {DNNL_ARG_DIFF_DST, bw.d.y, gy, g.Cout * g.Ho * g.Wo},
-                  [&] {
-                    for (int64_t i = 0; i < w_size; ++i) gw[i] += dnn.gw_image[size_t(i)];
-                  });
+    run_per_image(dnn, p.weight_of(dnn.engine), {{DNNL_ARG_DIFF_WEIGHTS, dnn.wrap(p.d.w, dnn.gw_image.data())}}, g.N,
+                  {DNNL_ARG_SRC, p.d.x, x, g.Cin * g.H * g.W}, {DNNL_ARG_DIFF_DST, p.d.y, gy, g.Cout * g.Ho * g.Wo},
+                  [&] { axpy_cpu(1.f, dnn.gw_image.data(), gw, w_size); });
   });
 }
 

@@ -4,13 +4,14 @@
 // checks these against. The bias gradient is not here: it stays our own FP32 sum
 // (conv2d_backward_weight_bias_cpu), as on every path.
 //   x: (N, Cin, H, W)   w: (Cout, Cin, KH, KW)   b: (Cout) or null   y: (N, Cout, Ho, Wo)
-// One image per primitive call in every pass (oneDNN's blocking can depend on N; an image's bits must not
-// depend on its batch), plain NCHW / OIHW memory in and out (no reorders; oneDNN picks a JIT
-// GEMM or brgemm implementation for those layouts and the machine's vector ISA), the bias
-// added inside the primitive, FP32 strict (no implicit bf16 / tf32 down-conversion).
+// One image per primitive call in every pass (oneDNN's blocking can depend on N; an image's
+// bits must not depend on its batch), plain NCHW / OIHW memory in and out (no reorders;
+// oneDNN picks a JIT GEMM or brgemm implementation for those layouts and the machine's vector
+// ISA), the bias added inside the forward primitive, FP32 strict (no implicit bf16 / tf32
+// down-conversion).
 // Threads: oneDNN's OpenMP pool (OMP_NUM_THREADS, default all cores).
 // Deterministic: the same inputs give the same bits on the same machine and thread count.
-// The primitives are kept per context (Context::cache), one per geometry; a context is
+// The primitives are kept per context (Context::cache), one set per geometry; a context is
 // not thread-safe, so neither is this.
 #pragma once
 #include <string>

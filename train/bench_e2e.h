@@ -4,8 +4,8 @@
 //
 // What is timed, and on what:
 //   - Random weights (FasterRCNN::init) and random inputs (uniform 8-bit pixels prepared
-//     as the config's input.convention says, never zeros): the work per image depends on the shapes, not on
-//     the values, except for the final per-class NMS, which has less to do with random
+//     as the config's input.convention says, never zeros): the work per image depends on
+//     the shapes, not on the values, except for the final per-class NMS, which has less to do with random
 //     weights (near-uniform class scores mostly fall under the 0.05 threshold) than with
 //     trained ones. The report says so.
 //   - inference: batch 1 at the config's input size (input.scale x input.max_size, e.g.
