@@ -111,6 +111,15 @@ unsigned live_lanes();  // lanes of the caller's warp that have not returned
 // __syncthreads and its predicate forms: every live thread of the block waits here; the
 // return value is the predicate's count over the block (see the macros below).
 int block_barrier(int predicate, const char* what, const char* file, int line);
+// cp.async, as the PTX ISA defines it for one thread: async_copy reads `src_bytes` of `src`
+// now (the rest of `bytes` is zero fill) but writes them into shared memory only when a
+// later async_wait retires the copy's group; async_commit closes the open group (possibly
+// empty); async_wait(n) retires the oldest committed groups until at most n are pending.
+// So a kernel that reads a stage before waiting for it reads stale or poisoned bytes, and
+// its test fails, as it may on a GPU. Copies still pending when the thread returns vanish.
+void async_copy(void* smem, const void* src, size_t bytes, size_t src_bytes, const char* file, int line);
+void async_commit();
+void async_wait(unsigned n);
 }  // namespace emu
 
 #define __syncthreads() ((void)::emu::block_barrier(0, "__syncthreads", __FILE__, __LINE__))

@@ -109,6 +109,14 @@ struct Thread {
   const void* wvalue = nullptr;
   std::shared_ptr<Exchange> wresult;
   void* asan_fake = nullptr;
+  // cp.async: the open group and the committed ones, oldest first (emu::async_copy)
+  struct AsyncCopy {
+    void* dst;
+    size_t bytes;
+    unsigned char data[16];
+  };
+  std::vector<AsyncCopy> async_open;
+  std::vector<std::vector<AsyncCopy>> async_groups;
 };
 
 struct SharedVar {
@@ -475,6 +483,35 @@ int block_barrier(int predicate, const char* what, const char* file, int line) {
   t->pred = predicate;
   wait_here(t);
   return t->bar_result;
+}
+
+void async_copy(void* smem, const void* src, size_t bytes, size_t src_bytes, const char* file, int line) {
+  Thread* t = current("cp.async");
+  if (!t) return;
+  Thread::AsyncCopy c{smem, bytes, {}};
+  if (bytes > sizeof c.data || src_bytes > bytes) {
+    launch_error("cp-async-size", "%s: cp.async of %zu bytes (%zu from global) at %s:%d", thread_str(*t).c_str(), bytes,
+                 src_bytes, file, line);
+    return;
+  }
+  if (src_bytes) memcpy(c.data, src, src_bytes);
+  t->async_open.push_back(c);
+}
+
+void async_commit() {
+  Thread* t = current("cp.async.commit_group");
+  if (!t) return;
+  t->async_groups.push_back(std::move(t->async_open));
+  t->async_open.clear();
+}
+
+void async_wait(unsigned n) {
+  Thread* t = current("cp.async.wait_group");
+  if (!t) return;
+  size_t done = 0;
+  for (; t->async_groups.size() - done > n; ++done)
+    for (const auto& c : t->async_groups[done]) memcpy(c.dst, c.data, c.bytes);
+  t->async_groups.erase(t->async_groups.begin(), t->async_groups.begin() + ptrdiff_t(done));
 }
 
 WarpTable warp_collective(unsigned mask, const void* value, size_t bytes, const char* what, const char* file,

@@ -42,10 +42,20 @@ __device__ inline void mma_m16n8k16_bf16(float d[4], const uint32_t a[4], const 
 __device__ inline void ldmatrix_x4(uint32_t r[4], const void* row);
 __device__ inline void ldmatrix_x2_trans(uint32_t r[2], const void* row);
 
+// cvt.rn.bf16x2.f32: lo and hi rounded to bf16 (nearest even), packed lo in bits 0..15,
+// hi in 16..31: the order a bf16 mma operand register holds two consecutive k's.
+__device__ inline uint32_t cvt_bf16x2(float lo, float hi);
+
 // cp.async.cg.shared.global: 16 bytes global -> shared, both 16-byte aligned; completes at
-// the cp_async_wait that covers its group. The emulated twin copies at once (it cannot
-// catch a missing wait; the real-GPU run of the same test can).
+// the cp_async_wait that covers its group (a commit closes a group). The _zfill forms copy
+// the bytes only when `valid` (then `gmem` is read) and write zeros otherwise (`gmem` must
+// still be a valid global address: the src-size 0 form reads nothing, but we do not rely
+// on an invalid address being harmless); the 4-byte one is .ca (4 bytes is below .cg's
+// 16). The emulated twins really defer the shared-memory write until the wait that retires
+// the group (emu::async_copy), so a kernel that reads a stage early fails its test.
 __device__ inline void cp_async_16(void* smem, const void* gmem);
+__device__ inline void cp_async_16_zfill(void* smem, const void* gmem, bool valid);
+__device__ inline void cp_async_4_zfill(void* smem, const void* gmem, bool valid);
 __device__ inline void cp_async_commit();
 template <int N>  // waits until at most N committed groups are still in flight
 __device__ inline void cp_async_wait();
@@ -92,6 +102,16 @@ __device__ inline void mma_m16n8k16_bf16(float d[4], const uint32_t a[4], const 
 #endif
 }
 
+__device__ inline uint32_t cvt_bf16x2(float lo, float hi) {
+  uint32_t r = 0;
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));  // first source -> upper half
+#else
+  FRCNN_PTX_UNSUPPORTED();
+#endif
+  return r;
+}
+
 __device__ inline uint32_t shared_address(const void* p) {
   return static_cast<uint32_t>(__cvta_generic_to_shared(p));
 }
@@ -119,6 +139,24 @@ __device__ inline void ldmatrix_x2_trans(uint32_t r[2], const void* row) {
 __device__ inline void cp_async_16(void* smem, const void* gmem) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(shared_address(smem)), "l"(gmem));
+#else
+  FRCNN_PTX_UNSUPPORTED();
+#endif
+}
+
+__device__ inline void cp_async_16_zfill(void* smem, const void* gmem, bool valid) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(shared_address(smem)), "l"(gmem),
+               "r"(valid ? 16 : 0));
+#else
+  FRCNN_PTX_UNSUPPORTED();
+#endif
+}
+
+__device__ inline void cp_async_4_zfill(void* smem, const void* gmem, bool valid) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;" ::"r"(shared_address(smem)), "l"(gmem),
+               "r"(valid ? 4 : 0));
 #else
   FRCNN_PTX_UNSUPPORTED();
 #endif
@@ -222,10 +260,22 @@ inline void ldmatrix_x2_trans(uint32_t r[2], const void* row) {
   }
 }
 
-inline void cp_async_16(void* smem, const void* gmem) { memcpy(smem, gmem, 16); }
-inline void cp_async_commit() {}
+inline uint32_t cvt_bf16x2(float lo, float hi) {
+  return uint32_t(bf16_round_bits(float_bits(lo))) | uint32_t(bf16_round_bits(float_bits(hi))) << 16;
+}
+
+inline void cp_async_16(void* smem, const void* gmem) { emu::async_copy(smem, gmem, 16, 16, __FILE__, __LINE__); }
+inline void cp_async_16_zfill(void* smem, const void* gmem, bool valid) {
+  emu::async_copy(smem, gmem, 16, valid ? 16 : 0, __FILE__, __LINE__);
+}
+inline void cp_async_4_zfill(void* smem, const void* gmem, bool valid) {
+  emu::async_copy(smem, gmem, 4, valid ? 4 : 0, __FILE__, __LINE__);
+}
+inline void cp_async_commit() { emu::async_commit(); }
 template <int N>
-inline void cp_async_wait() {}
+inline void cp_async_wait() {
+  emu::async_wait(N);
+}
 
 #endif
 
