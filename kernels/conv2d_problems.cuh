@@ -5,8 +5,14 @@
 // A problem says how to read one element of A and B and where an element of C goes:
 //   a_row(m) / b_col(n) / c_col(n)  per-thread descriptors, computed once outside the
 //                                   reduction loop (the divisions happen there)
-//   load_a(row, k), load_b(col, k)  one element, 0 outside the image / the matrix
+//   a_ptr(row, k), b_ptr(col, k)    the address of one element, null where it is 0 (outside
+//                                   the image / the matrix): what cp.async copies
+//   load_a(row, k), load_b(col, k)  the element itself (0 where the address is null)
 //   store(m, col, v)                the epilogue for one element of C
+//   fill_src()                      some valid global address (the source a zero-filling
+//                                   cp.async names; it reads nothing)
+// and, where kAVec is true, a_vec: A's rows are contiguous along k and 16-byte aligned at
+// every k % 4 == 0, so a_ptr(row, k) starts four elements one cp.async can copy.
 // A kernel only needs M, Ncol, K and these. SplitK<P> wraps any problem so that split z
 // of a split reduction writes its partial C to a workspace; splitk_epilogue_kernel then
 // sums the splits in a fixed order and hands each sum to P's own store (deterministic:
@@ -18,12 +24,15 @@
 //   backward-weight  Cout   Cin*KH*KW    N*Ho*Wo       dy           im2col(x)^T   dw (+=)
 #pragma once
 #include <algorithm>
+#include <cstdint>
 #include <stdexcept>
 
 #include "kernels/conv2d.h"
 #include "kernels/cuda_util.cuh"
 
 namespace frcnn::conv_gemm {
+
+__device__ __forceinline__ float ldg_or_zero(const float* q) { return q ? __ldg(q) : 0.f; }
 
 // Kernel size known at compile time (KS = 1 or 3) or at run time (KS = 0), so the
 // k -> (c, r, s) splits of the common 1x1 / 3x3 cases are multiplications.
@@ -50,25 +59,30 @@ struct FwdProblem {
   float* y;        // (N, Cout, Ho, Wo)
   int M, Ncol, K;
   bool relu;       // fused epilogue: y = max(conv + b, 0)
+  bool a_vec;      // K % 4 == 0 and w 16-byte aligned (setup)
+  static constexpr bool kAVec = true;
 
   struct ARow { const float* p; };
   struct BCol { const float* base; int ih0, iw0; bool valid; };
   struct CCol { float* p; bool valid; };
 
+  __device__ const float* fill_src() const { return w; }
   __device__ ARow a_row(int m) const { return {m < M ? w + size_t(m) * K : nullptr}; }
-  __device__ float load_a(const ARow& r, int k) const { return r.p ? __ldg(r.p + k) : 0.f; }
+  __device__ const float* a_ptr(const ARow& r, int k) const { return r.p ? r.p + k : nullptr; }
+  __device__ float load_a(const ARow& r, int k) const { return ldg_or_zero(a_ptr(r, k)); }
   __device__ BCol b_col(int n) const {
     if (n >= Ncol) return {nullptr, 0, 0, false};
     int hw = g.Ho * g.Wo, img = n / hw, rem = n - img * hw, oh = rem / g.Wo, ow = rem - oh * g.Wo;
     return {x + size_t(img) * g.Cin * g.H * g.W, oh * g.stride - g.pad, ow * g.stride - g.pad, true};
   }
-  __device__ float load_b(const BCol& c, int k) const {
-    if (!c.valid) return 0.f;
+  __device__ const float* b_ptr(const BCol& c, int k) const {
+    if (!c.valid) return nullptr;
     int ci = k / kd.KK(), rs = k - ci * kd.KK(), r = rs / kd.KW(), s = rs - r * kd.KW();
     int ih = c.ih0 + r, iw = c.iw0 + s;
-    if (unsigned(ih) >= unsigned(g.H) || unsigned(iw) >= unsigned(g.W)) return 0.f;
-    return __ldg(c.base + (size_t(ci) * g.H + ih) * g.W + iw);
+    if (unsigned(ih) >= unsigned(g.H) || unsigned(iw) >= unsigned(g.W)) return nullptr;
+    return c.base + (size_t(ci) * g.H + ih) * g.W + iw;
   }
+  __device__ float load_b(const BCol& c, int k) const { return ldg_or_zero(b_ptr(c, k)); }
   __device__ CCol c_col(int n) const {
     if (n >= Ncol) return {nullptr, false};
     int hw = g.Ho * g.Wo, img = n / hw, rem = n - img * hw;
@@ -91,36 +105,40 @@ struct BwdDataProblem {
   const float* w;   // (Cout, Cin, KH, KW)
   float* gx;        // (N, Cin, H, W)
   int M, Ncol, K;   // M = Cin, Ncol = N*H*W, K = Cout*KH*KW
+  static constexpr bool kAVec = false, a_vec = false;
 
   struct ARow { const float* p; };
   struct BCol { const float* base; int ihp, iwp; bool valid; };
   struct CCol { float* p; bool valid; };
 
+  __device__ const float* fill_src() const { return w; }
   __device__ ARow a_row(int m) const { return {m < M ? w + size_t(m) * kd.KK() : nullptr}; }
-  __device__ float load_a(const ARow& r, int k) const {
-    if (!r.p) return 0.f;
+  __device__ const float* a_ptr(const ARow& r, int k) const {
+    if (!r.p) return nullptr;
     int co = k / kd.KK(), rs = k - co * kd.KK();
-    return __ldg(r.p + size_t(co) * g.Cin * kd.KK() + rs);
+    return r.p + size_t(co) * g.Cin * kd.KK() + rs;
   }
+  __device__ float load_a(const ARow& r, int k) const { return ldg_or_zero(a_ptr(r, k)); }
   __device__ BCol b_col(int n) const {
     if (n >= Ncol) return {nullptr, 0, 0, false};
     int hw = g.H * g.W, img = n / hw, rem = n - img * hw, ih = rem / g.W, iw = rem - ih * g.W;
     return {gy + size_t(img) * g.Cout * g.Ho * g.Wo, ih + g.pad, iw + g.pad, true};
   }
-  __device__ float load_b(const BCol& c, int k) const {
-    if (!c.valid) return 0.f;
+  __device__ const float* b_ptr(const BCol& c, int k) const {
+    if (!c.valid) return nullptr;
     int co = k / kd.KK(), rs = k - co * kd.KK(), r = rs / kd.KW(), s = rs - r * kd.KW();
     int th = c.ihp - r, tw = c.iwp - s;
-    if (th < 0 || tw < 0) return 0.f;
+    if (th < 0 || tw < 0) return nullptr;
     int oh = th, ow = tw;
     if (g.stride != 1) {
-      if (th % g.stride || tw % g.stride) return 0.f;
+      if (th % g.stride || tw % g.stride) return nullptr;
       oh = th / g.stride;
       ow = tw / g.stride;
     }
-    if (oh >= g.Ho || ow >= g.Wo) return 0.f;
-    return __ldg(c.base + (size_t(co) * g.Ho + oh) * g.Wo + ow);
+    if (oh >= g.Ho || ow >= g.Wo) return nullptr;
+    return c.base + (size_t(co) * g.Ho + oh) * g.Wo + ow;
   }
+  __device__ float load_b(const BCol& c, int k) const { return ldg_or_zero(b_ptr(c, k)); }
   __device__ CCol c_col(int n) const {
     if (n >= Ncol) return {nullptr, false};
     int hw = g.H * g.W, img = n / hw, rem = n - img * hw;
@@ -141,29 +159,33 @@ struct BwdWeightProblem {
   const float* gy;  // (N, Cout, Ho, Wo)
   float* gw;        // (Cout, Cin*KH*KW), +=
   int M, Ncol, K;   // M = Cout, Ncol = Cin*KH*KW, K = N*Ho*Wo
+  static constexpr bool kAVec = false, a_vec = false;
 
   struct ARow { const float* p; };
   struct BCol { const float* base; int r, s; bool valid; };
   struct CCol { float* p; bool valid; };
 
+  __device__ const float* fill_src() const { return gy; }
   __device__ ARow a_row(int m) const { return {m < M ? gy + size_t(m) * g.Ho * g.Wo : nullptr}; }
-  __device__ float load_a(const ARow& r, int k) const {
-    if (!r.p) return 0.f;
+  __device__ const float* a_ptr(const ARow& r, int k) const {
+    if (!r.p) return nullptr;
     int hw = g.Ho * g.Wo, img = k / hw, rem = k - img * hw;
-    return __ldg(r.p + size_t(img) * g.Cout * hw + rem);
+    return r.p + size_t(img) * g.Cout * hw + rem;
   }
+  __device__ float load_a(const ARow& r, int k) const { return ldg_or_zero(a_ptr(r, k)); }
   __device__ BCol b_col(int n) const {
     if (n >= Ncol) return {nullptr, 0, 0, false};
     int ci = n / kd.KK(), rs = n - ci * kd.KK(), r = rs / kd.KW(), s = rs - r * kd.KW();
     return {x + size_t(ci) * g.H * g.W, r, s, true};
   }
-  __device__ float load_b(const BCol& c, int k) const {
-    if (!c.valid) return 0.f;
+  __device__ const float* b_ptr(const BCol& c, int k) const {
+    if (!c.valid) return nullptr;
     int hw = g.Ho * g.Wo, img = k / hw, rem = k - img * hw, oh = rem / g.Wo, ow = rem - oh * g.Wo;
     int ih = oh * g.stride - g.pad + c.r, iw = ow * g.stride - g.pad + c.s;
-    if (unsigned(ih) >= unsigned(g.H) || unsigned(iw) >= unsigned(g.W)) return 0.f;
-    return __ldg(c.base + size_t(img) * g.Cin * g.H * g.W + size_t(ih) * g.W + iw);
+    if (unsigned(ih) >= unsigned(g.H) || unsigned(iw) >= unsigned(g.W)) return nullptr;
+    return c.base + size_t(img) * g.Cin * g.H * g.W + size_t(ih) * g.W + iw;
   }
+  __device__ float load_b(const BCol& c, int k) const { return ldg_or_zero(b_ptr(c, k)); }
   __device__ CCol c_col(int n) const {
     if (n >= Ncol) return {nullptr, false};
     return {gw + n, true};
@@ -209,6 +231,7 @@ void setup(FwdProblem<KS>& p, const Conv2dGeom& g, const float* x, const float* 
   p.kd = {int(g.KH), int(g.KW)};
   p.x = x, p.w = w, p.b = b, p.y = y, p.relu = relu;
   p.M = int(g.Cout), p.Ncol = int(g.N * g.Ho * g.Wo), p.K = int(g.Cin * g.KH * g.KW);
+  p.a_vec = p.K % 4 == 0 && reinterpret_cast<uintptr_t>(w) % 16 == 0;
 }
 template <int KS>
 void setup(BwdDataProblem<KS>& p, const Conv2dGeom& g, const float* gy, const float* w, float* gx) {

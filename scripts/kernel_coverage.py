@@ -39,8 +39,9 @@ def defined_kernels(root):
 
 
 def base_name(launched):
-    # "conv_gemm_kernel<P>" -> "conv_gemm_kernel"; "ns::k" -> "k"
-    name = launched.split("<", 1)[0].strip()
+    # "conv_gemm_kernel<P>" -> "conv_gemm_kernel"; "ns::k" -> "k"; "(k<P, 64>)" -> "k"
+    # (a launch names a kernel with a comma in its template arguments in parentheses)
+    name = launched.strip().lstrip("(").split("<", 1)[0].strip()
     return name.rsplit("::", 1)[-1]
 
 

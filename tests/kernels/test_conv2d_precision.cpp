@@ -2,7 +2,8 @@
 // error bound, and our tensor-core CUDA passes (kernels/conv2d_mma_cuda.cu, on the
 // emulated device in CI) against the CPU path of the same precision, on odd shapes:
 // channels that are not multiples of 8 or 16, 1x1, 3x3, a 5x3 kernel, stride 2, N = 2,
-// and a shape large enough for several tiles, several k slices and a split reduction.
+// shapes large enough for several tiles, several k slices and a split reduction, and both
+// tile heights (64 rows where M <= 64, else 128) with and without 16-byte weight copies.
 //
 // The tolerances are derived in tests/precision_bounds.h: 2 gamma_K S between two FP32
 // summation orders of the same rounded operands (4 gamma_K S on a real tensor core), and
@@ -38,6 +39,8 @@ const std::vector<Case>& cases() {
       {{2, 3, 11, 10}, {9, 3, 3, 3}, 1, 2},     // stride 2, conv1_1's 3 channels
       {{1, 6, 9, 8}, {4, 6, 5, 3}, 1, 1},       // run-time kernel size
       {{1, 128, 12, 12}, {136, 128, 3, 3}, 1, 1},  // 2 x 2 tiles, 72 k slices, split reduction
+      {{1, 4, 9, 10}, {12, 4, 3, 3}, 1, 1},     // K % 4 == 0 on a 64-row tile: 16-byte weight copies
+      {{1, 128, 5, 6}, {40, 128, 3, 3}, 1, 1},  // 64-row tile with a split reduction
   };
   return c;
 }
