@@ -25,8 +25,8 @@
 // Shared-memory layouts (words), free of bank conflicts for the fragment loads:
 //   A stage (128 x 16, k contiguous): (m, k) at m * 16 + 4 ((k / 4) ^ sw(m)) + k % 4 with
 //     sw(m) = 2 (m / 2 % 2) + (m / 4 % 2): the 16-byte chunks of the eight rows a fragment
-//     load touches are spread over the four chunk positions (TF32: lanes (group, tig) read
-//     (m = group, k = tig): 32 banks; BF16: 8-byte pair loads, each half-warp 32 banks).
+//     load touches are spread over the four chunk positions (TF32: ldmatrix.x4, each 8 x 16-
+//     byte matrix on 32 banks; BF16: 8-byte pair loads, each half-warp on 32 banks).
 //   B stage (16 x 128, n contiguous): (k, n) at k * 128 + (n ^ 8 ((k >> s) % 4)), s = 0 for
 //     TF32 (a fragment load reads k = tig) and 1 for BF16 (k = 2 tig, 2 tig + 1).
 //   16 KB per stage, 64 KB for the four (dynamic shared memory, opted in at first launch).
@@ -89,13 +89,18 @@ __device__ __forceinline__ int c_at(int m, int n) { return m * TBN + (n ^ ((m & 
 struct Tf32Ops {
   static constexpr int kStep = 8;    // k per mma
   static constexpr int kBShift = 0;  // B layout: k = tig per fragment load
-  // A fragment of the m16 tile starting at row mb, k-step ks.
+  // A fragment of the m16 tile starting at row mb, k-step ks, with one ldmatrix.x4: an 8 x 8
+  // b16 matrix is 8 rows of 16 bytes, i.e. 8 rows x 4 FP32 k's (one chunk of the A layout),
+  // and lane L receives word L % 4 of row L / 4, which is (group, tig). Lanes 8j..8j+7 address
+  // matrix j = rows mb + 8 (j % 2) + 0..7, chunk (ks / 4) + j / 2, so that w[j] is a[j] of
+  // the m16n8k8 layout: (group, tig), (group + 8, tig), (group, tig + 4), (group + 8, tig + 4).
+  // The eight rows of one matrix sit in eight different bank quarters (the XOR of a_at).
   __device__ static void load_a(uint32_t a[4], const float* s, int mb, int ks, int lane) {
-    const int group = lane / 4, tig = lane % 4;
-    a[0] = ptx::cvt_tf32(s[a_at(mb + group, ks + tig)]);
-    a[1] = ptx::cvt_tf32(s[a_at(mb + group + 8, ks + tig)]);
-    a[2] = ptx::cvt_tf32(s[a_at(mb + group, ks + tig + 4)]);
-    a[3] = ptx::cvt_tf32(s[a_at(mb + group + 8, ks + tig + 4)]);
+    const int j = lane / 8;
+    uint32_t w[4];
+    ptx::ldmatrix_x4(w, s + a_at(mb + lane % 8 + 8 * (j % 2), ks + 4 * (j / 2)));
+#pragma unroll
+    for (int e = 0; e < 4; ++e) a[e] = ptx::cvt_tf32(ptx::bits_float(w[e]));
   }
   // B fragments of the two n8 tiles starting at column nb and nb + 8.
   __device__ static void load_b2(uint32_t b[2][2], const float* s, int nb, int ks, int lane) {
