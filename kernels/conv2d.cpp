@@ -7,6 +7,7 @@
 
 #include "kernels/conv2d_onednn.h"
 #include "kernels/dispatch.h"
+#include "kernels/maxpool2d.h"
 #include "kernels/precision.h"
 #include "kernels/relu.h"
 
@@ -64,6 +65,31 @@ Tensor conv2d_forward(Context& ctx, const Tensor& x, const Tensor& w, const Tens
                           y.data<float>());
     if (relu) relu_forward(ctx, y, /*inplace=*/true);
   }
+  return y;
+}
+
+Tensor conv2d_relu_maxpool_forward(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b, int64_t pad,
+                                   int64_t stride, int64_t pool) {
+  if (pool < 1) throw std::invalid_argument("conv2d_relu_maxpool_forward: pool must be >= 1");
+  if (pool == 1 || !x.is_cuda()) {
+    Tensor y = conv2d_forward(ctx, x, w, b, pad, stride, /*relu=*/true);
+    return pool == 1 ? y : maxpool2d_forward(ctx, y, int(pool), int(pool)).y;
+  }
+  x.check_dtype(DType::F32, "conv2d_relu_maxpool_forward: x");
+  w.check_dtype(DType::F32, "conv2d_relu_maxpool_forward: weight");
+  Conv2dGeom g = conv2d_geom(x.shape(), w.shape(), pad, stride);
+  if (b.defined()) {
+    b.check_dtype(DType::F32, "conv2d_relu_maxpool_forward: bias");
+    b.check_shape({g.Cout}, "conv2d_relu_maxpool_forward: bias");
+  }
+  kernels_detail::check_device(ctx, {&x, &w, &b}, "conv2d_relu_maxpool_forward");
+  Tensor y = Tensor::empty({g.N, g.Cout, maxpool2d_out_size(g.Ho, pool, pool), maxpool2d_out_size(g.Wo, pool, pool)},
+                           DType::F32, x.device(), ctx.stream());
+  if (g.N == 0) return y;
+#if FRCNN_WITH_CUDA
+  conv2d_forward_cuda(ctx.math_mode(), g, x.data<float>(), w.data<float>(), b.defined() ? b.data<float>() : nullptr,
+                      /*relu=*/true, y.data<float>(), ctx.stream(), int(pool));
+#endif
   return y;
 }
 

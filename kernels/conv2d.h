@@ -20,7 +20,7 @@
 //     backward-weight C[co][(ci,r,s)] = sum_pix dY[co][pix] * Xcol[(ci,r,s)][pix]
 //   backward-weight splits the long pixel reduction over blocks (split-K) into a
 //   workspace and sums the splits in a fixed order: every kernel here is
-//   deterministic (no atomics).
+//   deterministic (no atomic adds; the fused max-pool's atomicMax is order-free).
 // Gradient rule: backward_weight ACCUMULATES into gw / gb (+=); backward_data returns a
 // fresh dL/dx.
 #pragma once
@@ -45,6 +45,13 @@ Conv2dGeom conv2d_geom(const Shape& x_shape, const Shape& w_shape, int64_t pad, 
 // y = conv(x, w) + b, or max(conv(x, w) + b, 0) with relu (the fused epilogue).
 Tensor conv2d_forward(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b, int64_t pad, int64_t stride,
                       bool relu = false);
+// Inference: maxpool2d_forward(relu(conv(x, w) + b), pool, pool).y, i.e. (N, Cout,
+// ceil(Ho / pool), ceil(Wo / pool)) with non-overlapping windows (VGG16: 2), bit for bit
+// (+0 and -0 aside). On CUDA the pool runs in the convolution's epilogue (an atomicMax per
+// output on its window: the (N, Cout, Ho, Wo) map is never written, and the maximum does
+// not depend on the order); the CPU composes the two ops. No argmax: not for training.
+Tensor conv2d_relu_maxpool_forward(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b, int64_t pad,
+                                   int64_t stride, int64_t pool);
 // dL/dx (x_shape) from gy (N, Cout, Ho, Wo)
 Tensor conv2d_backward_data(Context& ctx, const Tensor& gy, const Tensor& w, const Shape& x_shape, int64_t pad,
                             int64_t stride);

@@ -133,11 +133,17 @@ MmaFormat mma_format(MathMode m) { return m == MathMode::Bf16 ? MmaFormat::Bf16 
 }  // namespace
 
 void conv2d_forward_cuda(MathMode math, const Conv2dGeom& g, const float* x, const float* w, const float* b, bool relu,
-                         float* y, Stream s) {
-  if (math != MathMode::Fp32) return conv2d_forward_mma_cuda(mma_format(math), g, x, w, b, relu, y, s);
+                         float* y, Stream s, int pool) {
   cudaStream_t st = cuda_stream(s);
+  if (pool > 1) {
+    if (!relu) throw std::invalid_argument("conv2d_forward_cuda: the fused max-pool needs the fused ReLU");
+    // The pooled outputs start at +0: every window holds at least one ReLU'd value >= +0.
+    const size_t n = size_t(g.N * g.Cout) * size_t((g.Ho + pool - 1) / pool) * size_t((g.Wo + pool - 1) / pool);
+    CUDA_CHECK(cudaMemsetAsync(y, 0, n * sizeof(float), st));
+  }
+  if (math != MathMode::Fp32) return conv2d_forward_mma_cuda(mma_format(math), g, x, w, b, relu, y, s, pool);
   dispatch_ks<FwdProblem>(g, [&](auto& p) {
-    setup(p, g, x, w, b, relu, y);
+    setup(p, g, x, w, b, relu, y, pool);
     launch_gemm(p, p.K, st);
   });
 }

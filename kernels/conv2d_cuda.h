@@ -9,8 +9,10 @@
 
 namespace frcnn {
 
+// pool > 1 (relu must be set): y is (N, Cout, ceil(Ho / pool), ceil(Wo / pool)), the
+// max-pool (kernel = stride = pool) of the ReLU'd convolution, fused into the epilogue.
 void conv2d_forward_cuda(MathMode math, const Conv2dGeom& g, const float* x, const float* w, const float* b, bool relu,
-                         float* y, Stream s);
+                         float* y, Stream s, int pool = 0);
 void conv2d_backward_data_cuda(MathMode math, const Conv2dGeom& g, const float* gy, const float* w, float* gx,
                                Stream s);
 void conv2d_backward_weight_cuda(MathMode math, const Conv2dGeom& g, const float* x, const float* gy, float* gw,

@@ -324,9 +324,9 @@ void run(MmaFormat f, const P& p, Stream s) {
 }  // namespace
 
 void conv2d_forward_mma_cuda(MmaFormat f, const Conv2dGeom& g, const float* x, const float* w, const float* b,
-                             bool relu, float* y, Stream s) {
+                             bool relu, float* y, Stream s, int pool) {
   dispatch_ks<FwdProblem>(g, [&](auto& p) {
-    setup(p, g, x, w, b, relu, y);
+    setup(p, g, x, w, b, relu, y, pool);
     run(f, p, s);
   });
 }

@@ -56,9 +56,15 @@ struct FwdProblem {
   const float* x;  // (N, Cin, H, W)
   const float* w;  // (Cout, K)
   const float* b;  // (Cout) or null
-  float* y;        // (N, Cout, Ho, Wo)
+  float* y;        // (N, Cout, Ho, Wo), or (N, Cout, Hp, Wp) when pooling
   int M, Ncol, K;
   bool relu;       // fused epilogue: y = max(conv + b, 0)
+  // pool > 1: y is max_pool(relu(conv + b)) with kernel = stride = pool (non-overlapping
+  // windows, Caffe's ceil rounding: Hp = ceil(Ho / pool)); y starts at zero and every
+  // output takes its window's maximum with an atomicMax on the bits, which orders
+  // non-negative floats as integers: exact and independent of the order (deterministic).
+  int pool, Hp, Wp;
+  int plane;       // elements between two channels of y: Ho * Wo, or Hp * Wp when pooling
   bool a_vec;      // K % 4 == 0 and w 16-byte aligned (setup)
   static constexpr bool kAVec = true;
 
@@ -86,12 +92,21 @@ struct FwdProblem {
   __device__ CCol c_col(int n) const {
     if (n >= Ncol) return {nullptr, false};
     int hw = g.Ho * g.Wo, img = n / hw, rem = n - img * hw;
+    if (pool > 1) {
+      const int oh = rem / g.Wo, ow = rem - oh * g.Wo;
+      return {y + size_t(img) * g.Cout * plane + (oh / pool) * Wp + ow / pool, true};
+    }
     return {y + size_t(img) * g.Cout * hw + rem, true};
   }
   __device__ void store(int m, const CCol& c, float v) const {
     if (!(m < M && c.valid)) return;
     v += b ? __ldg(b + m) : 0.f;
-    c.p[size_t(m) * g.Ho * g.Wo] = relu ? fmaxf(v, 0.f) : v;
+    if (pool > 1) {
+      // ReLU as v > 0 ? v : +0 (so -0 and NaN, which fmaxf also maps to 0, become +0 bits)
+      atomicMax(reinterpret_cast<unsigned*>(c.p + size_t(m) * plane), __float_as_uint(v > 0.f ? v : 0.f));
+      return;
+    }
+    c.p[size_t(m) * plane] = relu ? fmaxf(v, 0.f) : v;
   }
 };
 
@@ -224,12 +239,17 @@ inline Geo to_geo(const Conv2dGeom& g) {
 }
 
 // The problems of one convolution geometry, as both kernel files launch them.
+// pool > 1 (with relu): y is the pooled output, already zeroed (conv2d_forward_cuda does it).
 template <int KS>
 void setup(FwdProblem<KS>& p, const Conv2dGeom& g, const float* x, const float* w, const float* b, bool relu,
-           float* y) {
+           float* y, int pool = 0) {
   p.g = to_geo(g);
   p.kd = {int(g.KH), int(g.KW)};
   p.x = x, p.w = w, p.b = b, p.y = y, p.relu = relu;
+  p.pool = pool > 1 ? pool : 0;
+  p.Hp = p.pool ? int((g.Ho + pool - 1) / pool) : 0;
+  p.Wp = p.pool ? int((g.Wo + pool - 1) / pool) : 0;
+  p.plane = p.pool ? p.Hp * p.Wp : int(g.Ho * g.Wo);
   p.M = int(g.Cout), p.Ncol = int(g.N * g.Ho * g.Wo), p.K = int(g.Cin * g.KH * g.KW);
   p.a_vec = p.K % 4 == 0 && reinterpret_cast<uintptr_t>(w) % 16 == 0;
 }

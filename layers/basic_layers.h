@@ -29,6 +29,8 @@ class MaxPool2d : public Layer {
   Tensor forward(Context& ctx, const Tensor& x) override;
   Tensor backward(Context& ctx, const Tensor& grad_out) override;
   void to(Context&) override { argmax_ = Tensor(); }
+  int kernel() const { return k_; }
+  int stride() const { return s_; }
 
  private:
   int k_, s_;

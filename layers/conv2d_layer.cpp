@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "kernels/conv2d.h"
+#include "kernels/maxpool2d.h"
 #include "kernels/relu.h"
 
 namespace frcnn {
@@ -58,6 +59,19 @@ Tensor Conv2d::forward(Context& ctx, const Tensor& x) {
   x_ = training_ ? x : Tensor();
   y_ = training_ && opt_.relu ? y : Tensor();
   return y;
+}
+
+Tensor Conv2d::forward_pooled(Context& ctx, const Tensor& x, int pool) {
+  if (training_) throw std::logic_error(name_ + ": forward_pooled is for eval mode (it keeps nothing for backward)");
+  if (!opt_.relu) throw std::logic_error(name_ + ": forward_pooled needs the fused ReLU");
+  if (use_cudnn(ctx, opt_.backend)) return maxpool2d_forward(ctx, forward(ctx, x), pool, pool).y;
+  if (x.ndim() == 4 && x.size(1) != opt_.in)
+    throw std::invalid_argument(name_ + ": input " + shape_str(x.shape()) + " has " + std::to_string(x.size(1)) +
+                                " channels, the layer expects " + std::to_string(opt_.in));
+  x_ = Tensor();
+  y_ = Tensor();
+  return conv2d_relu_maxpool_forward(ctx, x, weight_.value, opt_.bias ? bias_.value : Tensor(), opt_.pad, opt_.stride,
+                                     pool);
 }
 
 Tensor Conv2d::backward(Context& ctx, const Tensor& grad_out) {

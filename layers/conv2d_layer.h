@@ -34,6 +34,11 @@ class Conv2d : public Layer {
   Conv2d(std::string name, const Conv2dOptions& opt);
   Tensor forward(Context& ctx, const Tensor& x) override;
   Tensor backward(Context& ctx, const Tensor& grad_out) override;
+  // Eval mode only: a max-pool (kernel = stride = pool) of forward(x), which needs the fused
+  // ReLU; with our CUDA kernels the pool runs in the convolution's epilogue
+  // (conv2d_relu_maxpool_forward: the unpooled map is never written), cuDNN's output and
+  // the CPU's are pooled by maxpool2d_forward. The same values as forward then MaxPool2d.
+  Tensor forward_pooled(Context& ctx, const Tensor& x, int pool);
   std::vector<Param*> params() override;
   void to(Context& ctx) override;
   void set_backend(ConvBackend b) { opt_.backend = b; }

@@ -37,7 +37,18 @@ Vgg16Backbone::Vgg16Backbone(const BackboneConfig& cfg) : Layer("vgg16") {
 
 Tensor Vgg16Backbone::forward(Context& ctx, const Tensor& x) {
   Tensor h = x;
-  for (auto& l : layers_) h = l->forward(ctx, h);
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    // A conv followed by a pool, both in eval mode (inference, or frozen blocks in
+    // training): one fused op, the pool in the conv's epilogue (no pre-pool map).
+    auto* conv = dynamic_cast<Conv2d*>(layers_[i].get());
+    auto* pool = i + 1 < layers_.size() ? dynamic_cast<MaxPool2d*>(layers_[i + 1].get()) : nullptr;
+    if (fuse_pool_ && conv && pool && !conv->training() && !pool->training() && pool->kernel() == pool->stride()) {
+      h = conv->forward_pooled(ctx, h, pool->kernel());
+      ++i;
+      continue;
+    }
+    h = layers_[i]->forward(ctx, h);
+  }
   return h;
 }
 

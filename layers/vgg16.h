@@ -38,6 +38,9 @@ class Vgg16Backbone : public Layer {
   void freeze_blocks(int n);
   int frozen_blocks() const { return frozen_blocks_; }
   void set_conv_backend(ConvBackend b);
+  // Eval-mode conv*_2 / conv*_3 + pool pairs run as one fused op (Conv2d::forward_pooled);
+  // on by default, same values either way (the tests compare the two).
+  void set_fuse_pool(bool on) { fuse_pool_ = on; }
   int out_channels() const { return out_channels_; }
   // Random init of every conv: msra or xavier weights, zero biases.
   void init(Context& ctx, uint64_t seed, const std::string& method);
@@ -52,6 +55,7 @@ class Vgg16Backbone : public Layer {
 
   int frozen_blocks_ = 0;
   int out_channels_ = 0;
+  bool fuse_pool_ = true;
 };
 
 }  // namespace frcnn

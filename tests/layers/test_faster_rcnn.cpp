@@ -400,3 +400,48 @@ TEST_CASE("faster rcnn: CUDA detections match the CPU, in fp32, tf32 and bf16", 
     REQUIRE(10 * ba >= 9 * ng);
   }
 }
+
+// Eval-mode backbone: each conv*_2 / conv*_3 + pool pair runs as one op
+// (Conv2d::forward_pooled; on CUDA the pool is in our conv's epilogue) and must give the
+// values of the unfused layers, bit for bit, on the CPU and with our CUDA kernels in every
+// precision. A frozen block in training mode is in eval mode too, so it fuses as well.
+namespace {
+// The backbone's conv5_3 output for one seeded input, on ctx's device, back on the CPU.
+Tensor small_backbone_output(Context& ctx, bool fuse, bool training) {
+  BackboneConfig cfg;
+  cfg.widths = {4, 8, 8, 12, 12};
+  cfg.frozen_blocks = 0;
+  Vgg16Backbone bb(cfg);
+  Context cpu;
+  bb.init(cpu, 7, "msra");
+  bb.to(ctx);
+  if (training) bb.freeze_blocks(2);
+  bb.set_training(training);
+  bb.set_fuse_pool(fuse);
+  const Tensor x = test::random_tensor({2, 3, 37, 45}, 11).to(ctx.device());
+  Tensor y = bb.forward(ctx, x);
+  if (y.is_cuda()) device_synchronize();
+  return y.to(Device::cpu());
+}
+}  // namespace
+
+TEST_CASE("vgg16 backbone: fused conv + pool in eval mode gives the unfused values on the CPU", "[model]") {
+  Context cpu;
+  const Tensor ref = small_backbone_output(cpu, false, false);
+  REQUIRE(ref.shape() == Shape{2, 12, 3, 3});  // 37x45 -> 19x23 -> 10x12 -> 5x6 -> 3x3 (ceil)
+  REQUIRE(small_backbone_output(cpu, true, false).to_vector<float>() == ref.to_vector<float>());
+}
+
+TEST_CASE("vgg16 backbone: fused conv + pool in eval mode gives the unfused values on CUDA", "[model][gpu]") {
+  FRCNN_REQUIRE_GPU();
+  const auto run = small_backbone_output;
+  Context gpu(Device::cuda());
+  for (MathMode m : {MathMode::Fp32, MathMode::Tf32, MathMode::Bf16}) {
+    INFO(math_mode_name(m));
+    gpu.set_math_mode(m);
+    const Tensor unfused = run(gpu, false, false);
+    REQUIRE(run(gpu, true, false).to_vector<float>() == unfused.to_vector<float>());
+    // Training with blocks 1-2 frozen: those run in eval mode, fused; the rest unfused.
+    REQUIRE(run(gpu, true, true).to_vector<float>() == run(gpu, false, true).to_vector<float>());
+  }
+}
