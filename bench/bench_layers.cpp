@@ -16,6 +16,10 @@
 //     No cuDNN bf16 row: the cuDNN backend refuses bf16 for now (it would need BF16 x / w / y
 //     descriptors end to end, docs/LAYERS.md "Precision"); our bf16 rows are compared with
 //     cuDNN tf32, the fastest cuDNN mode the engine has.
+//   conv_cuda_pool/<layer>/fused|unfused/<prec>     inference forward of the layers a 2x2 pool follows
+//                                                   (conv1_2, conv2_2, conv3_3 = conv3_2, conv4_3 =
+//                                                   conv4_2): conv2d_relu_maxpool_forward (the pool in
+//                                                   our conv's epilogue) vs conv2d_forward + maxpool2d
 //   conv_cpu/<layer>/<pass>_div10                   fp32 on oneDNN. No tf32 / bf16 CPU rows: the
 //                                                   CPU path rounds the operands and then runs the
 //                                                   same FP32 conv, so they would time the rounding.
@@ -50,6 +54,7 @@
 #include "engine/rng.h"
 #include "engine/timer.h"
 #include "kernels/conv2d.h"
+#include "kernels/maxpool2d.h"
 #include "kernels/precision.h"
 #include "layers/conv2d_cudnn.h"
 #include "layers/conv2d_layer.h"
@@ -199,6 +204,37 @@ void BM_ConvCuda(benchmark::State& state, ConvShape s, Pass pass, bool cudnn, Ma
   state.counters["GFLOP/s"] = s.flops(1) / (mean_ms * 1e6);
   if (ref_ms > 0)  // > 1: ours is faster
     state.counters[ref_math == math ? "vs_cudnn" : "vs_cudnn_tf32"] = ref_ms / mean_ms;
+}
+
+// Inference forward of a layer followed by VGG16's 2x2 pool, ours in `math`: the fused op, or
+// the conv (with its fused ReLU) and then maxpool2d_forward (what the unfused layers run).
+void BM_ConvPoolCuda(benchmark::State& state, ConvShape s, bool fused, MathMode math) {
+  if (!cuda_available()) {
+    state.SkipWithError("no GPU");
+    return;
+  }
+  Context ctx(Device::cuda());
+  ctx.set_math_mode(math);
+  ConvBuffers t(ctx, 1, s);
+  auto run = [&] {
+    if (fused)
+      conv2d_relu_maxpool_forward(ctx, t.x, t.w, t.b, t.pad, 1, 2);
+    else
+      maxpool2d_forward(ctx, conv2d_forward(ctx, t.x, t.w, t.b, t.pad, 1, /*relu=*/true), 2, 2);
+  };
+  run();  // warm-up (allocator, the kernels' shared-memory opt-in)
+  state.SetLabel(std::string(own_label(math)) + (fused ? ", pool in the epilogue" : ", then maxpool2d"));
+  CudaEventTimer timer(ctx.stream());
+  double total_ms = 0;
+  for (auto _ : state) {
+    timer.start();
+    run();
+    timer.stop();
+    const float ms = timer.millis();
+    total_ms += ms;
+    state.SetIterationTime(ms / 1e3);
+  }
+  state.counters["GFLOP/s"] = s.flops(1) / (total_ms / double(state.iterations()) * 1e6);
 }
 
 // The CPU rows' reduced size: the shape's channels and kernel, 1/10 of its map (at least 8x8).
@@ -363,6 +399,17 @@ void BM_LinearCpu(benchmark::State& state, int64_t in, int64_t out, int64_t rows
 }
 
 int register_all() {
+  for (const ConvShape& s : kShapes) {
+    const std::string layer = s.name;
+    if (layer != "conv1_2" && layer != "conv2_2" && layer != "conv3_2" && layer != "conv4_2") continue;
+    for (bool fused : {true, false})
+      for (MathMode m : {MathMode::Fp32, MathMode::Tf32, MathMode::Bf16})
+        benchmark::RegisterBenchmark(
+            ("conv_cuda_pool/" + layer + (fused ? "/fused/" : "/unfused/") + math_mode_name(m)).c_str(),
+            BM_ConvPoolCuda, s, fused, m)
+            ->UseManualTime()
+            ->Unit(benchmark::kMillisecond);
+  }
   for (const ConvShape& s : kShapes)
     for (int p = 0; p < 3; ++p) {
       std::string base = std::string(s.name) + "/" + kPassName[p];

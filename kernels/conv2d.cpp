@@ -42,16 +42,25 @@ Conv2dGeom conv2d_geom(const Shape& xs, const Shape& ws, int64_t pad, int64_t st
   return g;
 }
 
-Tensor conv2d_forward(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b, int64_t pad, int64_t stride,
-                      bool relu) {
-  x.check_dtype(DType::F32, "conv2d_forward: x");
-  w.check_dtype(DType::F32, "conv2d_forward: weight");
+namespace {
+// The forward ops' checks ("<op>: x" ... errors) and geometry.
+Conv2dGeom forward_geom(const Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b, int64_t pad,
+                        int64_t stride, const std::string& op) {
+  x.check_dtype(DType::F32, op + ": x");
+  w.check_dtype(DType::F32, op + ": weight");
   Conv2dGeom g = conv2d_geom(x.shape(), w.shape(), pad, stride);
   if (b.defined()) {
-    b.check_dtype(DType::F32, "conv2d_forward: bias");
-    b.check_shape({g.Cout}, "conv2d_forward: bias");
+    b.check_dtype(DType::F32, op + ": bias");
+    b.check_shape({g.Cout}, op + ": bias");
   }
-  kernels_detail::check_device(ctx, {&x, &w, &b}, "conv2d_forward");
+  kernels_detail::check_device(ctx, {&x, &w, &b}, op.c_str());
+  return g;
+}
+}  // namespace
+
+Tensor conv2d_forward(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b, int64_t pad, int64_t stride,
+                      bool relu) {
+  const Conv2dGeom g = forward_geom(ctx, x, w, b, pad, stride, "conv2d_forward");
   Tensor y = Tensor::empty({g.N, g.Cout, g.Ho, g.Wo}, DType::F32, x.device(), ctx.stream());
   if (g.N == 0) return y;
   const float* bp = b.defined() ? b.data<float>() : nullptr;
@@ -75,14 +84,7 @@ Tensor conv2d_relu_maxpool_forward(Context& ctx, const Tensor& x, const Tensor& 
     Tensor y = conv2d_forward(ctx, x, w, b, pad, stride, /*relu=*/true);
     return pool == 1 ? y : maxpool2d_forward(ctx, y, int(pool), int(pool)).y;
   }
-  x.check_dtype(DType::F32, "conv2d_relu_maxpool_forward: x");
-  w.check_dtype(DType::F32, "conv2d_relu_maxpool_forward: weight");
-  Conv2dGeom g = conv2d_geom(x.shape(), w.shape(), pad, stride);
-  if (b.defined()) {
-    b.check_dtype(DType::F32, "conv2d_relu_maxpool_forward: bias");
-    b.check_shape({g.Cout}, "conv2d_relu_maxpool_forward: bias");
-  }
-  kernels_detail::check_device(ctx, {&x, &w, &b}, "conv2d_relu_maxpool_forward");
+  const Conv2dGeom g = forward_geom(ctx, x, w, b, pad, stride, "conv2d_relu_maxpool_forward");
   Tensor y = Tensor::empty({g.N, g.Cout, maxpool2d_out_size(g.Ho, pool, pool), maxpool2d_out_size(g.Wo, pool, pool)},
                            DType::F32, x.device(), ctx.stream());
   if (g.N == 0) return y;

@@ -206,6 +206,20 @@ def main():
         if any(c != "–" for a in conv_algos for c in a[2:]):
             out.append("\nWhat cuDNN ran (algorithm, rank in its heuristic list, math type, workspace):\n")
             out.append(table(["layer", "pass", "fp32", "tf32"], conv_algos))
+    # ---- the inference max-pool fused into the conv's epilogue -----------------------------
+    pool_rows = []
+    for name in rows:
+        m = re.match(r"conv_cuda_pool/(\w+)/fused/(fp32|tf32|bf16)$", name)
+        if m:
+            fused, unfused = ms_of(rows, name), ms_of(rows, f"conv_cuda_pool/{m[1]}/unfused/{m[2]}")
+            pool_rows.append([m[1], m[2], unfused, fused, ratio(unfused, fused)])
+    if any(r[3] is not None for r in pool_rows):
+        out.append("\n### Inference conv + 2x2 max-pool, ours (CUDA)\n")
+        out.append("The layers VGG16 pools after (conv3_2 stands for conv3_3, conv4_2 for conv4_3): "
+                   "conv2d_forward with its fused ReLU then maxpool2d_forward, against "
+                   "conv2d_relu_maxpool_forward, the pool in the conv's epilogue (what detection runs).\n")
+        out.append(table(["layer", "precision", "conv then pool ms", "fused ms", "unfused / fused"], pool_rows))
+
     def im2col_ms(layer, pass_):
         r = rows.get(f"conv_cpu_im2col/{layer}/{pass_}_div10")
         return r["ms"] if r and "error" not in r else None
