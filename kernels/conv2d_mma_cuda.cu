@@ -18,8 +18,9 @@
 //
 // Copies: B (the im2col gather) one 4-byte cp.async per element, zero-filled outside the
 // image: thread t owns column t % 128 and the k's 8 (t / 128) + 0..7 of the slice, so a warp
-// copies 32 consecutive pixels (coalesced along W). A likewise, except the forward pass's
-// weights when K % 4 == 0: rows contiguous along k, one 16-byte cp.async per four k's
+// copies 32 consecutive pixels (coalesced along W). A one 4-byte copy per element too (thread
+// t: row t % BM, consecutive k's), or, where rows are contiguous and 16-byte aligned along k (the forward pass's weights when
+// K % 4 == 0, backward-weight's dY when Ho * Wo % 4 == 0), one 16-byte cp.async per four k's
 // (thread t: row t / 4 (+ 64), chunk t % 4; a warp reads 8 whole 64-byte row slices).
 //
 // Shared-memory layouts (words), free of bank conflicts for the fragment loads:
@@ -161,10 +162,12 @@ __device__ void conv_mma_body(const P& p, int k_per_split, float* smem) {
 
   const int li = tid % 128, kh = tid / 128;  // B copies: column li, k's 8 kh + 0..7
   const auto bcol = p.b_col(n0 + li);
-  // A's element copies: row tid % BM, k's kAPerThread (tid / BM) + 0..; its 16-byte copies
-  // (forward, K % 4 == 0): rows tid / 4 (+ 64), chunk tid % 4. A's row descriptors are one
-  // multiply each, so issue() recomputes them (kept live they cost registers: measured, the
-  // bf16 forward spilled 76-92 bytes at 128 registers); B's hold divisions and stay.
+  // A's element copies: row tid % BM, k's kAPerThread (tid / BM) + 0.. (one row per thread:
+  // rows of 16 k's per thread, tried, kept eight row addresses live and spilled 16-112 bytes
+  // at 128 rows); its 16-byte copies (a_vec): rows tid / 4 (+ 64), chunk tid % 4. A's row
+  // descriptors are one multiply each, so issue() recomputes them (kept live they cost
+  // registers: measured, the bf16 forward spilled 76-92 bytes at 128 registers); B's hold
+  // divisions and stay.
   const int ai = tid % BM, ak = T::kAPerThread * (tid / BM);
   const int vm = tid / 4, vc = tid % 4;
   const float* fill = p.fill_src();

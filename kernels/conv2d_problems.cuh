@@ -12,7 +12,8 @@
 //   fill_src()                      some valid global address (the source a zero-filling
 //                                   cp.async names; it reads nothing)
 // and, where kAVec is true, a_vec: A's rows are contiguous along k and 16-byte aligned at
-// every k % 4 == 0, so a_ptr(row, k) starts four elements one cp.async can copy.
+// every k % 4 == 0, so a_ptr(row, k) starts four elements one cp.async can copy (forward:
+// K % 4 == 0; backward-weight: Ho * Wo % 4 == 0, so four k's never straddle two images).
 // A kernel only needs M, Ncol, K and these. SplitK<P> wraps any problem so that split z
 // of a split reduction writes its partial C to a workspace; splitk_epilogue_kernel then
 // sums the splits in a fixed order and hands each sum to P's own store (deterministic:
@@ -174,7 +175,8 @@ struct BwdWeightProblem {
   const float* gy;  // (N, Cout, Ho, Wo)
   float* gw;        // (Cout, Cin*KH*KW), +=
   int M, Ncol, K;   // M = Cout, Ncol = Cin*KH*KW, K = N*Ho*Wo
-  static constexpr bool kAVec = false, a_vec = false;
+  bool a_vec;       // Ho * Wo % 4 == 0 and gy 16-byte aligned (setup)
+  static constexpr bool kAVec = true;
 
   struct ARow { const float* p; };
   struct BCol { const float* base; int r, s; bool valid; };
@@ -266,6 +268,7 @@ void setup(BwdWeightProblem<KS>& p, const Conv2dGeom& g, const float* x, const f
   p.kd = {int(g.KH), int(g.KW)};
   p.x = x, p.gy = gy, p.gw = gw;
   p.M = int(g.Cout), p.Ncol = int(g.Cin * g.KH * g.KW), p.K = int(g.N * g.Ho * g.Wo);
+  p.a_vec = (g.Ho * g.Wo) % 4 == 0 && reinterpret_cast<uintptr_t>(gy) % 16 == 0;
 }
 
 // Calls fill(problem) with Prob<3>, Prob<1> or Prob<0> (run-time kernel size).
