@@ -158,6 +158,23 @@ const char* own_label(MathMode m) {
   return "own ?";
 }
 
+// Google Benchmark's loop over run(), each iteration timed by CUDA events on ctx's stream
+// (manual time); returns the mean ms per iteration.
+template <class Run>
+double timed_loop_ms(benchmark::State& state, Context& ctx, Run run) {
+  CudaEventTimer timer(ctx.stream());
+  double total_ms = 0;
+  for (auto _ : state) {
+    timer.start();
+    run();
+    timer.stop();
+    const float ms = timer.millis();
+    total_ms += ms;
+    state.SetIterationTime(ms / 1e3);
+  }
+  return total_ms / double(state.iterations());
+}
+
 // One conv pass in `math`, ours or cuDNN's. Our rows first time cuDNN on the same tensors in
 // the precision they are compared with: the same one (fp32, tf32), or tf32 for bf16, which
 // cuDNN does not run here.
@@ -190,17 +207,7 @@ void BM_ConvCuda(benchmark::State& state, ConvShape s, Pass pass, bool cudnn, Ma
 #else
   state.SetLabel(own_label(math));
 #endif
-  CudaEventTimer timer(ctx.stream());
-  double total_ms = 0;
-  for (auto _ : state) {
-    timer.start();
-    run_pass(ctx, t, pass, cudnn);
-    timer.stop();
-    float ms = timer.millis();
-    total_ms += ms;
-    state.SetIterationTime(ms / 1e3);
-  }
-  const double mean_ms = total_ms / double(state.iterations());
+  const double mean_ms = timed_loop_ms(state, ctx, [&] { run_pass(ctx, t, pass, cudnn); });
   state.counters["GFLOP/s"] = s.flops(1) / (mean_ms * 1e6);
   if (ref_ms > 0)  // > 1: ours is faster
     state.counters[ref_math == math ? "vs_cudnn" : "vs_cudnn_tf32"] = ref_ms / mean_ms;
@@ -224,17 +231,7 @@ void BM_ConvPoolCuda(benchmark::State& state, ConvShape s, bool fused, MathMode 
   };
   run();  // warm-up (allocator, the kernels' shared-memory opt-in)
   state.SetLabel(std::string(own_label(math)) + (fused ? ", pool in the epilogue" : ", then maxpool2d"));
-  CudaEventTimer timer(ctx.stream());
-  double total_ms = 0;
-  for (auto _ : state) {
-    timer.start();
-    run();
-    timer.stop();
-    const float ms = timer.millis();
-    total_ms += ms;
-    state.SetIterationTime(ms / 1e3);
-  }
-  state.counters["GFLOP/s"] = s.flops(1) / (total_ms / double(state.iterations()) * 1e6);
+  state.counters["GFLOP/s"] = s.flops(1) / (timed_loop_ms(state, ctx, run) * 1e6);
 }
 
 // The CPU rows' reduced size: the shape's channels and kernel, 1/10 of its map (at least 8x8).
@@ -350,18 +347,9 @@ void BM_LinearCuda(benchmark::State& state, int64_t in, int64_t out, int64_t row
     state.SkipWithError((what + " failed with status " + std::to_string(int(st))).c_str());
     return;
   }
-  CudaEventTimer timer(ctx.stream());
-  double total_ms = 0;
-  for (auto _ : state) {
-    timer.start();
-    run();
-    timer.stop();
-    float ms = timer.millis();
-    total_ms += ms;
-    state.SetIterationTime(ms / 1e3);
-  }
+  const double mean_ms = timed_loop_ms(state, ctx, run);
   const double flops = (backward ? 4.0 : 2.0) * rows * in * out;
-  state.counters["GFLOP/s"] = flops / (total_ms / double(state.iterations()) * 1e6);
+  state.counters["GFLOP/s"] = flops / (mean_ms * 1e6);
 #endif
 }
 
