@@ -3,9 +3,9 @@
 // FP32 accumulation. Every PTX instruction goes through kernels/ptx.cuh, so the emulated
 // device runs this file in CI with the fragment layouts the PTX ISA documents.
 //
-// Block tile BM x BN x BK = 128 x 128 x 16, 256 threads = 8 warps in a 2 (M) x 4 (N) grid,
-// each warp a 64 x 32 piece of C: 4 m16 x 4 n8 accumulator tiles (64 FP32 registers per
-// thread).
+// Block tile BM x BN x BK = BM x 128 x 16 with BM = 128, or 64 where M <= 64 (Tile), 256
+// threads = 8 warps in a 2 (M) x 4 (N) grid, each warp a (BM / 2) x 32 piece of C: BM / 32
+// m16 x 4 n8 accumulator tiles (64 FP32 registers per thread at BM = 128).
 //
 // Pipeline: kStages = 4 shared-memory stages filled by cp.async, global -> shared with no
 // register round trip, so three slices (48 k) are in flight while the warps multiply the
@@ -18,32 +18,35 @@
 //
 // Copies: B (the im2col gather) one 4-byte cp.async per element, zero-filled outside the
 // image: thread t owns column t % 128 and the k's 8 (t / 128) + 0..7 of the slice, so a warp
-// copies 32 consecutive pixels (coalesced along W). A one 4-byte copy per element too (thread
-// t: row t % BM, consecutive k's), or, where rows are contiguous and 16-byte aligned along k (the forward pass's weights when
-// K % 4 == 0, backward-weight's dY when Ho * Wo % 4 == 0), one 16-byte cp.async per four k's
-// (thread t: row t / 4 (+ 64), chunk t % 4; a warp reads 8 whole 64-byte row slices).
+// copies 32 consecutive pixels (coalesced along W). A one 4-byte copy per element too
+// (thread t: row t % BM, consecutive k's), or, where its rows are contiguous and 16-byte
+// aligned along k (the forward pass's weights when K % 4 == 0, backward-weight's dY when
+// Ho * Wo % 4 == 0), one 16-byte cp.async per four k's (thread t: row t / 4 (+ 64), chunk
+// t % 4; a warp reads 8 whole 64-byte row slices).
 //
 // Shared-memory layouts (words), free of bank conflicts for the fragment loads:
-//   A stage (128 x 16, k contiguous): (m, k) at m * 16 + 4 ((k / 4) ^ sw(m)) + k % 4 with
+//   A stage (BM x 16, k contiguous): (m, k) at m * 16 + 4 ((k / 4) ^ sw(m)) + k % 4 with
 //     sw(m) = 2 (m / 2 % 2) + (m / 4 % 2): the 16-byte chunks of the eight rows a fragment
 //     load touches are spread over the four chunk positions (TF32: ldmatrix.x4, each 8 x 16-
 //     byte matrix on 32 banks; BF16: 8-byte pair loads, each half-warp on 32 banks).
 //   B stage (16 x 128, n contiguous): (k, n) at k * 128 + (n ^ 8 ((k >> s) % 4)), s = 0 for
 //     TF32 (a fragment load reads k = tig) and 1 for BF16 (k = 2 tig, 2 tig + 1).
-//   16 KB per stage, 64 KB for the four (dynamic shared memory, opted in at first launch).
+//   16 KB per stage at BM = 128 (12 KB at 64), 64 KB (48 KB) for the four: dynamic shared
+//   memory, opted in once per device before the first launch.
 //
-// Epilogue: the accumulators go through shared memory (the stages' 64 KB, after the last
-// slice) as a 128 x 128 tile, (m, n) at m * 128 + (n ^ 8 (m % 4)) (the warps' float2 stores
+// Epilogue: the accumulators go through shared memory (the stages' space, after the last
+// slice) as a BM x 128 tile, (m, n) at m * 128 + (n ^ 8 (m % 4)) (the warps' float2 stores
 // without conflicts); then thread t stores column t % 128 of rows t / 128 + 2 i through the
-// problem's epilogue (bias, ReLU, +=), so a warp writes 32 consecutive pixels of one channel
-// (or 32 consecutive weights, or workspace elements): coalesced.
+// problem's epilogue (bias, ReLU, +=, or the fused inference max-pool's atomicMax), so a warp
+// writes 32 consecutive pixels of one channel (or 32 consecutive weights, or workspace
+// elements): coalesced.
 //
 // Split-K (conv2d_problems.cuh) when the output grid would not fill the GPU: conv5 at
 // 38 x 63 has 4 x 19 = 76 tiles for 132 SMs; split z writes a workspace, a second kernel
 // sums the splits in order and applies the epilogue (bias, ReLU). Deterministic.
 // Resources (sm_90, scripts/kernel_resources.sh, docs/BENCHMARKS.md): both formats ask for two
 // blocks per SM (__launch_bounds__(256, 2), <= 128 registers); 64 KB of shared memory lets
-// three blocks share an SM.
+// three blocks share an SM (per-instance registers and spills: docs/BENCHMARKS.md).
 #include <mutex>
 #include <set>
 #include <type_traits>
