@@ -16,6 +16,7 @@
 #include "kernels/conv2d_cuda.h"
 #include "kernels/conv2d_mma_cuda.h"
 #include "kernels/conv2d_problems.cuh"
+#include "kernels/maxpool2d.h"
 
 namespace frcnn {
 namespace {
@@ -138,7 +139,8 @@ void conv2d_forward_cuda(MathMode math, const Conv2dGeom& g, const float* x, con
   if (pool > 1) {
     if (!relu) throw std::invalid_argument("conv2d_forward_cuda: the fused max-pool needs the fused ReLU");
     // The pooled outputs start at +0: every window holds at least one ReLU'd value >= +0.
-    const size_t n = size_t(g.N * g.Cout) * size_t((g.Ho + pool - 1) / pool) * size_t((g.Wo + pool - 1) / pool);
+    const size_t n = size_t(g.N * g.Cout) * size_t(maxpool2d_out_size(g.Ho, pool, pool)) *
+                     size_t(maxpool2d_out_size(g.Wo, pool, pool));
     CUDA_CHECK(cudaMemsetAsync(y, 0, n * sizeof(float), st));
   }
   if (math != MathMode::Fp32) return conv2d_forward_mma_cuda(mma_format(math), g, x, w, b, relu, y, s, pool);

@@ -30,6 +30,7 @@
 
 #include "kernels/conv2d.h"
 #include "kernels/cuda_util.cuh"
+#include "kernels/maxpool2d.h"
 
 namespace frcnn::conv_gemm {
 
@@ -249,8 +250,8 @@ void setup(FwdProblem<KS>& p, const Conv2dGeom& g, const float* x, const float* 
   p.kd = {int(g.KH), int(g.KW)};
   p.x = x, p.w = w, p.b = b, p.y = y, p.relu = relu;
   p.pool = pool > 1 ? pool : 0;
-  p.Hp = p.pool ? int((g.Ho + pool - 1) / pool) : 0;
-  p.Wp = p.pool ? int((g.Wo + pool - 1) / pool) : 0;
+  p.Hp = p.pool ? int(maxpool2d_out_size(g.Ho, pool, pool)) : 0;
+  p.Wp = p.pool ? int(maxpool2d_out_size(g.Wo, pool, pool)) : 0;
   p.plane = p.pool ? p.Hp * p.Wp : int(g.Ho * g.Wo);
   p.M = int(g.Cout), p.Ncol = int(g.N * g.Ho * g.Wo), p.K = int(g.Cin * g.KH * g.KW);
   p.a_vec = p.K % 4 == 0 && reinterpret_cast<uintptr_t>(w) % 16 == 0;
