@@ -42,10 +42,14 @@ void Conv2d::to(Context& ctx) {
 
 static bool use_cudnn(const Context& ctx, ConvBackend b) { return ctx.is_cuda() && b == ConvBackend::Cudnn; }
 
-Tensor Conv2d::forward(Context& ctx, const Tensor& x) {
+void Conv2d::check_input(const Tensor& x) const {
   if (x.ndim() == 4 && x.size(1) != opt_.in)
     throw std::invalid_argument(name_ + ": input " + shape_str(x.shape()) + " has " + std::to_string(x.size(1)) +
                                 " channels, the layer expects " + std::to_string(opt_.in));
+}
+
+Tensor Conv2d::forward(Context& ctx, const Tensor& x) {
+  check_input(x);
   Tensor b = opt_.bias ? bias_.value : Tensor();
   Tensor y;
   if (use_cudnn(ctx, opt_.backend)) {
@@ -65,9 +69,7 @@ Tensor Conv2d::forward_pooled(Context& ctx, const Tensor& x, int pool) {
   if (training_) throw std::logic_error(name_ + ": forward_pooled is for eval mode (it keeps nothing for backward)");
   if (!opt_.relu) throw std::logic_error(name_ + ": forward_pooled needs the fused ReLU");
   if (use_cudnn(ctx, opt_.backend)) return maxpool2d_forward(ctx, forward(ctx, x), pool, pool).y;
-  if (x.ndim() == 4 && x.size(1) != opt_.in)
-    throw std::invalid_argument(name_ + ": input " + shape_str(x.shape()) + " has " + std::to_string(x.size(1)) +
-                                " channels, the layer expects " + std::to_string(opt_.in));
+  check_input(x);
   x_ = Tensor();
   y_ = Tensor();
   return conv2d_relu_maxpool_forward(ctx, x, weight_.value, opt_.bias ? bias_.value : Tensor(), opt_.pad, opt_.stride,

@@ -47,6 +47,9 @@ class Conv2d : public Layer {
   Param& bias() { return bias_; }
 
  private:
+  // Throws "<name>: input ... has C channels, the layer expects in" for a 4-D x.
+  void check_input(const Tensor& x) const;
+
   Conv2dOptions opt_;
   Param weight_, bias_;
   Tensor x_;  // saved input
