@@ -9,11 +9,12 @@
 
 namespace frcnn {
 
-Tensor round_to_precision(Context& ctx, const Tensor& x, MathMode m) {
+void round_to_precision_into(Context& ctx, const Tensor& x, MathMode m, Tensor& y) {
   x.check_dtype(DType::F32, "round_to_precision: x");
-  kernels_detail::check_device(ctx, {&x}, "round_to_precision");
-  Tensor y = Tensor::empty(x.shape(), DType::F32, x.device(), ctx.stream());
-  if (x.numel() == 0) return y;
+  y.check_dtype(DType::F32, "round_to_precision: y");
+  y.check_shape(x.shape(), "round_to_precision: y");
+  kernels_detail::check_device(ctx, {&x, &y}, "round_to_precision");
+  if (x.numel() == 0) return;
   if (x.is_cuda()) {
 #if FRCNN_WITH_CUDA
     round_to_precision_cuda(x.data<float>(), y.data<float>(), x.numel(), m, ctx.stream());
@@ -21,6 +22,11 @@ Tensor round_to_precision(Context& ctx, const Tensor& x, MathMode m) {
   } else {
     round_to_precision_cpu(x.data<float>(), y.data<float>(), x.numel(), m);
   }
+}
+
+Tensor round_to_precision(Context& ctx, const Tensor& x, MathMode m) {
+  Tensor y = Tensor::empty(x.shape(), DType::F32, x.device(), ctx.stream());
+  round_to_precision_into(ctx, x, m, y);
   return y;
 }
 
@@ -28,11 +34,12 @@ Tensor cpu_operand(Context& ctx, const Tensor& x) {
   return ctx.math_mode() == MathMode::Fp32 ? x : round_to_precision(ctx, x, ctx.math_mode());
 }
 
-Tensor to_bf16(Context& ctx, const Tensor& x) {
+void to_bf16_into(Context& ctx, const Tensor& x, Tensor& y) {
   x.check_dtype(DType::F32, "to_bf16: x");
-  kernels_detail::check_device(ctx, {&x}, "to_bf16");
-  Tensor y = Tensor::empty(x.shape(), DType::BF16, x.device(), ctx.stream());
-  if (x.numel() == 0) return y;
+  y.check_dtype(DType::BF16, "to_bf16: y");
+  y.check_shape(x.shape(), "to_bf16: y");
+  kernels_detail::check_device(ctx, {&x, &y}, "to_bf16");
+  if (x.numel() == 0) return;
   auto* yp = static_cast<uint16_t*>(y.raw_data());
   if (x.is_cuda()) {
 #if FRCNN_WITH_CUDA
@@ -41,6 +48,11 @@ Tensor to_bf16(Context& ctx, const Tensor& x) {
   } else {
     to_bf16_cpu(x.data<float>(), yp, x.numel());
   }
+}
+
+Tensor to_bf16(Context& ctx, const Tensor& x) {
+  Tensor y = Tensor::empty(x.shape(), DType::BF16, x.device(), ctx.stream());
+  to_bf16_into(ctx, x, y);
   return y;
 }
 

@@ -21,6 +21,10 @@ Tensor round_to_precision(Context& ctx, const Tensor& x, MathMode m);
 Tensor cpu_operand(Context& ctx, const Tensor& x);
 Tensor to_bf16(Context& ctx, const Tensor& x);
 Tensor bf16_to_f32(Context& ctx, const Tensor& x);
+// The same into an existing y (same shape and device; y F32, resp. BF16): refreshing a
+// cached operand in place keeps its address, which a captured CUDA graph has baked in.
+void round_to_precision_into(Context& ctx, const Tensor& x, MathMode m, Tensor& y);
+void to_bf16_into(Context& ctx, const Tensor& x, Tensor& y);
 
 // Raw launchers: n elements.
 void round_to_precision_cpu(const float* x, float* y, int64_t n, MathMode m);

@@ -71,6 +71,7 @@ void FasterRCNN::load_imagenet(Context& ctx, const std::string& path) {
   for (Param* p : backbone_.params()) {
     const Tensor& t = f.get(p->name, p->value.shape());
     p->value.copy_from(t, ctx.stream());
+    p->touch();
   }
   for (Param* p : head_.fc_params()) {
     if (!f.has(p->name)) {
@@ -84,6 +85,7 @@ void FasterRCNN::load_imagenet(Context& ctx, const std::string& path) {
       continue;
     }
     p->value.copy_from(f.get(p->name, p->value.shape()), ctx.stream());  // + dtype and finiteness
+    p->touch();
   }
   ctx.synchronize();
 }
@@ -97,7 +99,10 @@ void FasterRCNN::load(Context& ctx, const std::string& path) {
   if (classes != join(cfg_.classes))
     throw std::runtime_error(path + ": trained for classes [" + classes + "] but the config has [" +
                              join(cfg_.classes) + "]");
-  for (Param* p : params()) p->value.copy_from(f.get(p->name, p->value.shape()), ctx.stream());
+  for (Param* p : params()) {
+    p->value.copy_from(f.get(p->name, p->value.shape()), ctx.stream());
+    p->touch();
+  }
   ctx.synchronize();
 }
 

@@ -13,6 +13,7 @@
 #include "kernels/nms.h"
 #include "kernels/rpn_ops.h"
 #include "layers/faster_rcnn.h"
+#include "layers/param_lowp.h"
 
 namespace frcnn {
 
@@ -197,6 +198,10 @@ BatchDetectResult FasterRCNN::detect_cuda(Context& ctx, const std::vector<Tensor
   const Stream s = ctx.stream();
   DetectPlan& plan = plan_for(ctx, images);
   const int64_t B = plan.key.batch();
+  // Weights changed since the last run (a solver step, a load) have stale bf16 copies; a
+  // replayed graph reads those copies without converting, so they are remade first, in
+  // place, outside the plan's pool.
+  refresh_lowp(ctx, params());
   PoolScope pool(plan.pool, s);  // every allocation below comes from the plan's pool
   // In: the images and their scales (1 / scale maps boxes back, as tensor_scaled does).
   float* hp = static_cast<float*>(plan.host_params.data());

@@ -12,6 +12,8 @@ void Layer::to(Context& ctx) {
   for (Param* p : params()) {
     p->value = p->value.to(ctx.device(), ctx.stream());
     if (p->grad.defined()) p->grad = p->grad.to(ctx.device(), ctx.stream());
+    p->lowp = LowpCopy{};  // made on the old device
+    p->touch();
   }
 }
 
@@ -111,6 +113,7 @@ std::vector<std::string> load_params(Context& ctx, const std::string& path, cons
     }
     const Tensor& t = f.get(p->name, p->value.shape(), DType::F32);  // throws naming file, tensor, both shapes
     p->value.copy_from(t, ctx.stream());
+    p->touch();
   }
   ctx.synchronize();
   return missing;

@@ -18,9 +18,20 @@
 #include <vector>
 
 #include "engine/context.h"
+#include "engine/math_mode.h"
 #include "engine/tensor.h"
 
 namespace frcnn {
+
+// A parameter's value as a reduced-precision GEMM reads it (layers/param_lowp.h), with
+// what it was made from; refreshed when any of that changes.
+struct LowpCopy {
+  Tensor value;                    // BF16 on CUDA, rounded F32 on the CPU; undefined: none yet
+  uint64_t version = 0;            // the Param::version it was made at
+  MathMode mode = MathMode::Fp32;  // the precision it was rounded to
+  const void* source = nullptr;    // the Param::value buffer it was made from
+  uint64_t stream_id = 0;          // the stream it was written on (Stream::id)
+};
 
 struct Param {
   std::string name;    // "conv1_1.weight"
@@ -28,6 +39,12 @@ struct Param {
   float lr_mult = 1.f;     // Caffe's per-blob learning-rate multiplier (biases: 2)
   float decay_mult = 1.f;  // weight-decay multiplier (biases: 0)
   bool frozen = false;     // the solver leaves it untouched (and backward may skip its grad)
+  // Counts the writes of value: whatever writes it (the solver's step, load_params, the
+  // model's loads and init, to()) calls touch(), so that the low-precision copy made at an
+  // older version is remade before its next use. Code that writes value by hand must too.
+  uint64_t version = 0;
+  void touch() { ++version; }
+  LowpCopy lowp{};
 };
 
 class Layer {

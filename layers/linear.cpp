@@ -5,12 +5,14 @@
 #include <stdexcept>
 
 #include "kernels/precision.h"
+#include "layers/param_lowp.h"
 
 namespace frcnn {
 
 namespace {
-// A GEMM operand in the context's precision: on the CPU cpu_operand (rounded F32), on CUDA
-// in bf16 a BF16 copy (tf32 is cuBLAS's math mode), else the tensor itself.
+// An activation operand in the context's precision: on the CPU cpu_operand (rounded F32),
+// on CUDA in bf16 a BF16 copy (tf32 is cuBLAS's math mode), else the tensor itself. The
+// weight's is lowp_value(ctx, weight_): the same, made once per change of the weight.
 Tensor operand(Context& ctx, const Tensor& t) {
   if (!ctx.is_cuda()) return cpu_operand(ctx, t);
   return ctx.math_mode() == MathMode::Bf16 ? to_bf16(ctx, t) : t;
@@ -60,7 +62,8 @@ Tensor Linear::forward(Context& ctx, const Tensor& x_in) {
   if (ctx.is_cuda()) {
 #if FRCNN_WITH_CUDA
     if (!ones_.defined() || ones_.numel() < N) ones_ = Tensor::full({N}, 1.0, DType::F32, ctx.device(), ctx.stream());
-    const Tensor xo = operand(ctx, x), wo = operand(ctx, weight_.value);
+    const Tensor xo = operand(ctx, x);
+    const Tensor& wo = lowp_value(ctx, weight_);
     linear_forward_cublas(ctx, xo.raw_data(), wo.raw_data(), xo.dtype() == DType::BF16,
                           has_bias_ ? bias_.value.data<float>() : nullptr, ones_.data<float>(), y.data<float>(), N, in_,
                           out_);
@@ -70,7 +73,7 @@ Tensor Linear::forward(Context& ctx, const Tensor& x_in) {
   } else {
     // y (N, out) = x (N, in) * W^T (in, out)
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(N), int(out_), int(in_), 1.f, operand(ctx, x).data<float>(),
-                int(in_), operand(ctx, weight_.value).data<float>(), int(in_), 0.f, y.data<float>(), int(out_));
+                int(in_), lowp_value(ctx, weight_).data<float>(), int(in_), 0.f, y.data<float>(), int(out_));
     if (has_bias_) {
       const float* b = bias_.value.data<float>();
       float* yp = y.data<float>();
@@ -96,7 +99,7 @@ Tensor Linear::backward(Context& ctx, const Tensor& gy) {
     if (ctx.is_cuda()) {
 #if FRCNN_WITH_CUDA
       if (!ones_.defined() || ones_.numel() < N) ones_ = Tensor::full({N}, 1.0, DType::F32, ctx.device(), ctx.stream());
-      const Tensor xo = need_w ? operand(ctx, x_) : Tensor(), wo = propagate_down_ ? operand(ctx, weight_.value) : Tensor();
+      const Tensor xo = need_w ? operand(ctx, x_) : Tensor(), wo = propagate_down_ ? lowp_value(ctx, weight_) : Tensor();
       const Tensor gyo = operand(ctx, gy);
       linear_backward_cublas(ctx, need_w ? xo.raw_data() : nullptr, propagate_down_ ? wo.raw_data() : nullptr,
                              gyo.raw_data(), gyo.dtype() == DType::BF16, gy.data<float>(), ones_.data<float>(),
@@ -107,7 +110,7 @@ Tensor Linear::backward(Context& ctx, const Tensor& gy) {
       const Tensor gyo = operand(ctx, gy);
       if (propagate_down_)  // gx (N, in) = gy (N, out) * W (out, in)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(N), int(in_), int(out_), 1.f, gyo.data<float>(),
-                    int(out_), operand(ctx, weight_.value).data<float>(), int(in_), 0.f, gx.data<float>(), int(in_));
+                    int(out_), lowp_value(ctx, weight_).data<float>(), int(in_), 0.f, gx.data<float>(), int(in_));
       if (need_w)  // gW (out, in) += gy^T (out, N) * x (N, in)
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(out_), int(in_), int(N), 1.f, gyo.data<float>(),
                     int(out_), operand(ctx, x_).data<float>(), int(in_), 1.f, weight_.grad.data<float>(), int(in_));

@@ -3,8 +3,9 @@
 // shape. CPU: OpenBLAS cblas_sgemm; CUDA: cuBLAS (Context::cublas()). Precision is the
 // context's math mode (engine/math_mode.h): fp32 (default) sgemm with CUBLAS_DEFAULT_MATH;
 // tf32 sgemm with CUBLAS_TF32_TENSOR_OP_MATH; bf16 cublasGemmEx on BF16 copies of the two
-// operands of each product (converted per call), FP32 output and compute type. The CPU
-// path multiplies the operands rounded the same way (kernels/precision.h). Bias and its
+// operands of each product, FP32 output and compute type: the activations' converted per
+// call, the weight's once per change of the weight (layers/param_lowp.h). The CPU path
+// multiplies the operands rounded the same way (kernels/precision.h). Bias and its
 // gradient are FP32 in every mode. Parameter grads accumulate (+=).
 #pragma once
 #include "layers/layer.h"

@@ -140,6 +140,7 @@ void RoiHead::init(Context& ctx, uint64_t seed, bool with_fc, const std::string&
       } else {
         init_msra(ctx, p->value, rng.key(RngPurpose::Init, id));
       }
+      p->touch();
     }
   };
   if (with_fc) {

@@ -95,6 +95,7 @@ void RpnHead::init(Context& ctx, uint64_t seed) {
   for (Param* p : params()) {
     if (p->value.ndim() == 4) init_gaussian(ctx, p->value, 0.01f, rng.key(RngPurpose::Init, ++id));
     else init_zeros(ctx, p->value);
+    p->touch();
   }
 }
 

@@ -116,6 +116,7 @@ void Vgg16Backbone::init(Context& ctx, uint64_t seed, const std::string& method)
       } else {
         init_zeros(ctx, p->value);
       }
+      p->touch();
     }
   }
 }

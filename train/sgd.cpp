@@ -42,6 +42,7 @@ void Sgd::step_with_lr(Context& ctx, const std::vector<Param*>& params, float lr
     }
     const float lr_eff = lr * p->lr_mult, decay_eff = cfg_.weight_decay * p->decay_mult;
     sgd_update(ctx, p->value, v, p->grad, lr_eff, cfg_.momentum, decay_eff);
+    p->touch();  // the FP32 master changed: its bf16 copy is remade at the next use
   }
 }
 

@@ -199,6 +199,7 @@ class TrainRun {
         throw std::runtime_error("checkpoint parameter '" + p->name + "' has shape " + shape_str(it->second.shape()) +
                                  ", the config needs " + shape_str(p->value.shape()));
       p->value.copy_from(it->second, ctx_.stream());
+      p->touch();
     }
     sgd_momentum_ = ck.momentum;
     ctx_.synchronize();

@@ -155,12 +155,31 @@ TEST_CASE("detect plan: each shape, precision and graph setting gets its own pla
   f.m.set_cuda_graphs(true);
   FasterRCNN other(test::small_detector_config());
   other.init(f.gpu, 99, "msra");
-  for (size_t i = 0; i < f.m.params().size(); ++i)
-    f.m.params()[i]->value.copy_from(other.params()[i]->value, f.gpu.stream());
+  auto take_params = [&](FasterRCNN& from) {
+    for (size_t i = 0; i < f.m.params().size(); ++i) {
+      f.m.params()[i]->value.copy_from(from.params()[i]->value, f.gpu.stream());
+      f.m.params()[i]->touch();
+    }
+  };
+  take_params(other);
   DetectResult replayed = f.m.detect(f.gpu, f.img_a, 1.f);
   REQUIRE(replayed.timing.graph);
   f.m.set_cuda_graphs(false);
   require_identical(replayed, f.m.detect(f.gpu, f.img_a, 1.f));
+  // In bf16 the graph reads the Linear weights' BF16 copies (layers/param_lowp.h), which no
+  // replay converts: detect() remakes the stale ones before it replays.
+  f.gpu.set_math_mode(MathMode::Bf16);
+  f.m.set_cuda_graphs(true);
+  const DetectResult bf16_old = f.m.detect(f.gpu, f.img_a, 1.f);
+  FasterRCNN third(test::small_detector_config());
+  third.init(f.gpu, 123, "msra");
+  take_params(third);
+  DetectResult bf16_replayed = f.m.detect(f.gpu, f.img_a, 1.f);
+  REQUIRE(bf16_replayed.timing.graph);
+  REQUIRE(bf16_replayed.scores.to_vector<float>() != bf16_old.scores.to_vector<float>());
+  f.m.set_cuda_graphs(false);
+  require_identical(bf16_replayed, f.m.detect(f.gpu, f.img_a, 1.f));
+  f.gpu.set_math_mode(MathMode::Fp32);
   // Moving the model drops every plan (their graphs hold the old addresses).
   f.m.to(f.gpu);
   REQUIRE(f.m.detect_plans() == 0);

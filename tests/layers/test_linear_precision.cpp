@@ -105,3 +105,92 @@ TEST_CASE("linear precision: cuBLAS tf32 / bf16 match the CPU path of the same p
     require_close(got.gb, want.gb, 1e-5, 1e-5, "grad bias (fp32)");
   }
 }
+
+namespace {
+
+// The weight's reduced-precision copy (layers/param_lowp.h) on ctx's device, in every
+// precision that makes one: reused while the weight's version holds (a write without
+// touch() is not seen: the contract), remade in place after touch(), after load_params,
+// and for another precision; each result equals a fresh layer's with the same weights.
+void check_weight_copy(Context& ctx) {
+  auto dev = [&](const Tensor& t) { return t.to(ctx.device(), ctx.stream()); };
+  const Tensor x = dev(random_tensor({kN, kIn}, 7));
+  auto fresh_forward = [&](const Tensor& w, const Tensor& b) {
+    Linear g("fc", kIn, kOut);
+    g.to(ctx);
+    g.weight().value.copy_from(w, ctx.stream());
+    g.bias().value.copy_from(b, ctx.stream());
+    g.set_training(false);
+    return g.forward(ctx, x).to(Device::cpu(), ctx.stream()).to_vector<float>();
+  };
+  const std::vector<MathMode> modes =
+      ctx.is_cuda() ? std::vector<MathMode>{MathMode::Bf16} : std::vector<MathMode>{MathMode::Tf32, MathMode::Bf16};
+  for (MathMode m : modes) {
+    INFO(math_mode_name(m));
+    ctx.set_math_mode(m);
+    Linear fc("fc", kIn, kOut);
+    fc.to(ctx);
+    init_gaussian(ctx, fc.weight().value, 0.5f, RngKey{43, 1});
+    init_gaussian(ctx, fc.bias().value, 0.5f, RngKey{43, 2});
+    fc.weight().touch();
+    fc.set_training(false);
+    Param& w = fc.weight();
+    auto forward = [&] { return fc.forward(ctx, x).to(Device::cpu(), ctx.stream()).to_vector<float>(); };
+    const std::vector<float> y0 = forward();
+    REQUIRE(y0 == fresh_forward(w.value, fc.bias().value));
+    REQUIRE(w.lowp.value.dtype() == (ctx.is_cuda() ? DType::BF16 : DType::F32));
+    REQUIRE(w.lowp.version == w.version);
+    const void* copy_at = w.lowp.value.raw_data();
+    // Written without touch(): the copy is reused, so y is unchanged.
+    const Tensor w0 = w.value.clone(ctx.stream());
+    init_gaussian(ctx, w.value, 0.5f, RngKey{43, 3});
+    REQUIRE(forward() == y0);
+    // touch(): remade in place, y is the new weight's.
+    w.touch();
+    const std::vector<float> y1 = forward();
+    REQUIRE(y1 != y0);
+    REQUIRE(y1 == fresh_forward(w.value, fc.bias().value));
+    REQUIRE(w.lowp.value.raw_data() == copy_at);
+    // load_params touches what it loads.
+    const auto dir = temp_dir("lowp");
+    Linear saved("fc", kIn, kOut);
+    saved.weight().value.copy_from(w0);
+    saved.bias().value.copy_from(fc.bias().value.to(Device::cpu(), ctx.stream()));
+    save_params((dir / "fc.safetensors").string(), saved.params());
+    load_params(ctx, (dir / "fc.safetensors").string(), fc.params());
+    REQUIRE(forward() == y0);
+    // fp32: no copy is read; back in m the copy (made in m) is still current.
+    ctx.set_math_mode(MathMode::Fp32);
+    REQUIRE(forward() == fresh_forward(w.value, fc.bias().value));
+    ctx.set_math_mode(m);
+    REQUIRE(forward() == y0);
+  }
+  // Another precision remakes the copy (CPU: tf32 then bf16 roundings of one weight).
+  if (!ctx.is_cuda()) {
+    Linear fc("fc", kIn, kOut);
+    init_gaussian(ctx, fc.weight().value, 0.5f, RngKey{43, 4});
+    fc.set_training(false);
+    ctx.set_math_mode(MathMode::Tf32);
+    const std::vector<float> yt = fc.forward(ctx, x).to_vector<float>();
+    ctx.set_math_mode(MathMode::Bf16);
+    const std::vector<float> yb = fc.forward(ctx, x).to_vector<float>();
+    REQUIRE(yb != yt);
+    REQUIRE(yb == fresh_forward(fc.weight().value, fc.bias().value));
+  }
+  ctx.set_math_mode(MathMode::Fp32);
+}
+
+}  // namespace
+
+TEST_CASE("linear precision: the weight's rounded copy is made once per change of the weight, on the CPU",
+          "[layers][precision]") {
+  Context cpu;
+  check_weight_copy(cpu);
+}
+
+TEST_CASE("linear precision: the weight's BF16 copy is made once per change of the weight, on CUDA",
+          "[layers][precision][gpu]") {
+  FRCNN_REQUIRE_GPU();
+  Context gpu(Device::cuda());
+  check_weight_copy(gpu);
+}

@@ -36,6 +36,10 @@ TEST_CASE("sgd: two steps match the hand-computed Caffe update", "[train][sgd]")
   REQUIRE(sgd.momentum_buffers().at("w").to_vector<float>()[0] == Approx(0.096849f).epsilon(1e-5));
   // b: v = 0.9*0.2 + 0.2 = 0.38; b = 2.42
   REQUIRE(b.value.item() == Approx(2.42));
+  // Each step touches what it updated (so bf16 copies are remade), not the frozen one.
+  REQUIRE(w.version == 2);
+  REQUIRE(b.version == 2);
+  REQUIRE(f.version == 0);
 }
 
 TEST_CASE("sgd: step learning-rate policy and momentum restore", "[train][sgd]") {
