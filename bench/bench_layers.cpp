@@ -10,12 +10,14 @@
 // Rows (CUDA names end in the precision, engine/math_mode.h; the label says what ran):
 //   conv_cuda_own/<layer>/<pass>/fp32|tf32|bf16     our kernels: "own fp32 (FMA)", "own tf32
 //                                                   (mma.sync m16n8k8)", "own bf16 (mma.sync m16n8k16)"
-//   conv_cuda_cudnn/<layer>/<pass>/fp32|tf32        cuDNN: "<math>: " + the algorithm its plan
+//   conv_cuda_cudnn/<layer>/<pass>/fp32|tf32|bf16   cuDNN: "<math>: " + the algorithm its plan
 //                                                   picked and the math type it ran with (in tf32
-//                                                   cuDNN may still rank an FMA kernel first)
-//     No cuDNN bf16 row: the cuDNN backend refuses bf16 for now (it would need BF16 x / w / y
-//     descriptors end to end, docs/LAYERS.md "Precision"); our bf16 rows are compared with
-//     cuDNN tf32, the fastest cuDNN mode the engine has.
+//                                                   cuDNN may still rank an FMA kernel first). In
+//                                                   bf16 the plan's pass alone on BF16 buffers
+//                                                   converted before timing (x, w, dL/dy in BF16,
+//                                                   y / dL/dx / dL/dw written in BF16), as cuDNN
+//                                                   runs inside a BF16 network; the layer's entry
+//                                                   points would add the per-call conversions.
 //   conv_cuda_pool/<layer>/fused|unfused/<prec>     inference forward of the layers a 2x2 pool follows
 //                                                   (conv1_2, conv2_2, conv3_3 = conv3_2, conv4_3 =
 //                                                   conv4_2): conv2d_relu_maxpool_forward (the pool in
@@ -28,8 +30,9 @@
 //   linear_cuda/<fc>[_bwd]/rows<R>/fp32|tf32|bf16   our Linear on a context in that precision
 //   cublas_sgemm/<fc>[_bwd]/rows<R>/fp32|tf32       bare cublasSgemm calls, same products, same handle
 //   cublas_gemmex_bf16/<fc>[_bwd]/rows<R>/bf16      bare cublasGemmEx calls on BF16 operands converted
-//                                                   once before timing (our Linear converts them on
-//                                                   every call: ours / bare shows that cost)
+//                                                   once before timing (our Linear converts x and
+//                                                   dL/dy on every call, its weight once per change
+//                                                   of the weight: ours / bare shows that cost)
 //   linear_cpu/<fc>[_bwd]/rows<R>, cblas_sgemm_cpu/<fc>[_bwd]/rows<R>   fp32
 // The Linear ratio (ours / bare GEMM) is formed by scripts/bench_table.py from the pairs
 // linear_cuda/<x> : cublas_sgemm/<x> (fp32, tf32) or cublas_gemmex_bf16/<x> (bf16) and
@@ -37,8 +40,7 @@
 // Counters: GFLOP/s (CPU: GFLOP as a rate, shown "/s"): 2 * N * Cout * Ho * Wo * Cin * k * k
 // per conv pass, 2 * rows * in * out per GEMM. Our CUDA conv rows also time cuDNN on the same
 // tensors, shape and pass, and report (> 1: ours is faster)
-//   vs_cudnn       own fp32 and own tf32 rows: cuDNN's time / ours at the SAME precision
-//   vs_cudnn_tf32  own bf16 rows: cuDNN tf32's time / ours (cuDNN has no bf16 here)
+//   vs_cudnn       cuDNN's time / ours at the SAME precision (fp32, tf32, bf16)
 // Cross-precision ratios are not counters: bench_table.py forms them from the rows' times.
 // CUDA entries use manual time from CUDA events; without a GPU they report "no GPU".
 // Inputs are uniform random (Philox), never zeros.
@@ -96,6 +98,8 @@ Tensor rand_tensor(Context& ctx, const Shape& s, uint64_t stream) {
 
 struct ConvBuffers {
   Tensor x, w, b, gy, gw, gb;
+  // BF16 copies and outputs for cuDNN's bf16 passes (made by with_bf16()).
+  Tensor x16, w16, b16, gy16, y16, gx16, gw16;
   int64_t pad;
   ConvBuffers(Context& ctx, int64_t n, const ConvShape& s) : pad(s.pad()) {
     x = rand_tensor(ctx, {n, s.cin, s.h, s.w}, 1);
@@ -104,6 +108,12 @@ struct ConvBuffers {
     gy = rand_tensor(ctx, {n, s.cout, s.h, s.w}, 4);
     gw = Tensor::zeros(w.shape(), DType::F32, ctx.device(), ctx.stream());
     gb = Tensor::zeros({s.cout}, DType::F32, ctx.device(), ctx.stream());
+  }
+  void with_bf16(Context& ctx) {
+    x16 = to_bf16(ctx, x), w16 = to_bf16(ctx, w), b16 = to_bf16(ctx, b), gy16 = to_bf16(ctx, gy);
+    y16 = Tensor::empty(gy.shape(), DType::BF16, ctx.device(), ctx.stream());
+    gx16 = Tensor::empty(x.shape(), DType::BF16, ctx.device(), ctx.stream());
+    gw16 = Tensor::empty(w.shape(), DType::BF16, ctx.device(), ctx.stream());
   }
 };
 
@@ -117,6 +127,16 @@ void run_pass(Context& ctx, ConvBuffers& t, Pass pass, bool cudnn) {
     if (pass == BwdWeight) conv2d_backward_weight(ctx, t.x, t.gy, t.gw, none, pad, 1);
     return;
   }
+#if FRCNN_WITH_CUDNN
+  if (ctx.math_mode() == MathMode::Bf16) {  // the plan's pass on the BF16 buffers (see the top)
+    if (!t.x16.defined()) t.with_bf16(ctx);
+    CudnnConvPlan& plan = cudnn_conv_plan(ctx, conv2d_geom(t.x.shape(), t.w.shape(), pad, 1));
+    if (pass == Fwd) plan.forward(ctx, t.x16.raw_data(), t.w16.raw_data(), t.b16.raw_data(), t.y16.raw_data());
+    if (pass == BwdData) plan.backward_data(ctx, t.gy16.raw_data(), t.w16.raw_data(), t.gx16.raw_data());
+    if (pass == BwdWeight) plan.backward_filter(ctx, t.x16.raw_data(), t.gy16.raw_data(), t.gw16.raw_data(), 0.f);
+    return;
+  }
+#endif
 #if FRCNN_WITH_CUDA
   if (pass == Fwd) conv2d_forward_cudnn(ctx, t.x, t.w, t.b, pad, 1);
   if (pass == BwdData) conv2d_backward_data_cudnn(ctx, t.gy, t.w, t.x.shape(), pad, 1);
@@ -175,9 +195,8 @@ double timed_loop_ms(benchmark::State& state, Context& ctx, Run run) {
   return total_ms / double(state.iterations());
 }
 
-// One conv pass in `math`, ours or cuDNN's. Our rows first time cuDNN on the same tensors in
-// the precision they are compared with: the same one (fp32, tf32), or tf32 for bf16, which
-// cuDNN does not run here.
+// One conv pass in `math`, ours or cuDNN's. Our rows first time cuDNN on the same shape in
+// the same precision (vs_cudnn).
 void BM_ConvCuda(benchmark::State& state, ConvShape s, Pass pass, bool cudnn, MathMode math) {
   if (!cuda_available()) {
     state.SkipWithError("no GPU");
@@ -191,11 +210,10 @@ void BM_ConvCuda(benchmark::State& state, ConvShape s, Pass pass, bool cudnn, Ma
 #endif
   Context ctx(Device::cuda());
   ConvBuffers t(ctx, 1, s);
-  const MathMode ref_math = math == MathMode::Bf16 ? MathMode::Tf32 : math;
   float ref_ms = 0;
   if (!cudnn) {
 #if FRCNN_WITH_CUDNN
-    ctx.set_math_mode(ref_math);
+    ctx.set_math_mode(math);
     run_pass(ctx, t, pass, true);  // warm-up: plan, algorithm, workspace
     ref_ms = median_ms(ctx, t, pass, true, 5);
 #endif
@@ -209,8 +227,7 @@ void BM_ConvCuda(benchmark::State& state, ConvShape s, Pass pass, bool cudnn, Ma
 #endif
   const double mean_ms = timed_loop_ms(state, ctx, [&] { run_pass(ctx, t, pass, cudnn); });
   state.counters["GFLOP/s"] = s.flops(1) / (mean_ms * 1e6);
-  if (ref_ms > 0)  // > 1: ours is faster
-    state.counters[ref_math == math ? "vs_cudnn" : "vs_cudnn_tf32"] = ref_ms / mean_ms;
+  if (ref_ms > 0) state.counters["vs_cudnn"] = ref_ms / mean_ms;  // > 1: ours is faster
 }
 
 // Inference forward of a layer followed by VGG16's 2x2 pool, ours in `math`: the fused op, or
@@ -273,7 +290,8 @@ void BM_ConvCpuIm2col(benchmark::State& state, ConvShape s, Pass pass) {
 // + bias) on a context in `math`, or bare cuBLAS calls doing the same products on that
 // context's handle: cublasSgemm in fp32 / tf32 (the handle's math mode decides), in bf16
 // cublasGemmEx on BF16 copies of the operands made once, before timing (our Linear makes
-// them on every call, as a layer whose inputs and weights change must).
+// the activations' on every call, as a layer whose inputs change must, and its weight's once
+// per change of the weight: layers/param_lowp.h).
 // Forward: y = x W^T (one GEMM, 2*rows*in*out FLOP). Backward: dx = dy W and dW += dy^T x
 // (two GEMMs, 4*rows*in*out FLOP; ours also reduces the bias gradient).
 void BM_LinearCuda(benchmark::State& state, int64_t in, int64_t out, int64_t rows, bool bare, bool backward,
@@ -406,7 +424,7 @@ int register_all() {
                                      Pass(p), false, m)
             ->UseManualTime()
             ->Unit(benchmark::kMillisecond);
-      for (MathMode m : {MathMode::Fp32, MathMode::Tf32})  // cuDNN: no bf16 (see the top)
+      for (MathMode m : {MathMode::Fp32, MathMode::Tf32, MathMode::Bf16})
         benchmark::RegisterBenchmark(("conv_cuda_cudnn/" + base + "/" + math_mode_name(m)).c_str(), BM_ConvCuda, s,
                                      Pass(p), true, m)
             ->UseManualTime()

@@ -20,6 +20,7 @@
 //     rejected;
 //     tf32: has any math type but CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION (which may convert
 //     FP32 data down to FP16) and runs with the math type cuDNN ranked it with,
+//     bf16: the same rule (ALLOW_CONVERSION may convert BF16 data to FP16, another range),
 // and whose workspace size queried with that math type still fits the cap, is used. When
 // none qualifies the call throws, listing every candidate and why it was refused: the
 // backend never falls back to an algorithm that breaks the policy.
@@ -50,8 +51,12 @@ struct CudnnAlgoPolicy {
 };
 
 // The descriptor math type algorithms are queried with: fp32 CUDNN_FMA_MATH (cuDNN then
-// ranks FMA kernels only), tf32 CUDNN_DEFAULT_MATH (TF32 tensor-core and FMA kernels).
+// ranks FMA kernels only), tf32 CUDNN_DEFAULT_MATH (TF32 tensor-core and FMA kernels),
+// bf16 CUDNN_TENSOR_OP_MATH (tensor-core kernels permitted on BF16 data).
 cudnnMathType_t cudnn_query_math(MathMode m);
+// The tensors' data type under a precision: F32, or BF16 in bf16 (x, w, y descriptors
+// BFLOAT16 with a FLOAT convolution descriptor: FP32 accumulation).
+DType cudnn_data_type(MathMode m);
 
 // One row of cuDNN's ranked perf-result list, whichever the pass.
 struct CudnnCandidate {
@@ -108,11 +113,15 @@ class CudnnConvPlan {
   // The convolution descriptor's math type now (cudnnGetConvolutionMathType), for tests.
   cudnnMathType_t descriptor_math() const;
 
-  // The three passes on ctx's stream (pointers on ctx's device, shapes as geom()).
-  // y = conv(x, w) (+ b); gx = conv_transpose(gy, w); gw += dL/dw, gb += dL/db (b, gb may be null).
-  void forward(Context& ctx, const float* x, const float* w, const float* b, float* y);
-  void backward_data(Context& ctx, const float* gy, const float* w, float* gx);
-  void backward_filter(Context& ctx, const float* x, const float* gy, float* gw, float* gb);
+  // The type of x, w, y, b, gx, gy, gw below: F32, or BF16 in bf16.
+  DType data_type() const;
+  // The passes on ctx's stream (pointers on ctx's device, shapes as geom(), data in
+  // data_type() unless said): y = conv(x, w) (+ b, may be null); gx = conv_transpose(gy, w);
+  // gw = dL/dw + beta gw (beta 1 accumulates); gb += dL/db, gy and gb FP32 in every precision.
+  void forward(Context& ctx, const void* x, const void* w, const void* b, void* y);
+  void backward_data(Context& ctx, const void* gy, const void* w, void* gx);
+  void backward_filter(Context& ctx, const void* x, const void* gy, void* gw, float beta);
+  void backward_bias(Context& ctx, const float* gy, float* gb);
 
  private:
   struct Descs;

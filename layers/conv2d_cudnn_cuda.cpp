@@ -7,7 +7,9 @@
 #include <tuple>
 
 #include "engine/allocator.h"
+#include "kernels/axpy.h"
 #include "kernels/conv2d.h"
+#include "kernels/precision.h"
 #include "layers/conv2d_cudnn.h"
 #include "layers/conv2d_layer.h"
 #if FRCNN_WITH_CUDNN
@@ -98,7 +100,16 @@ const char* cudnn_algo_name(CudnnPass p, int algo) {
   return "?";
 }
 
-cudnnMathType_t cudnn_query_math(MathMode m) { return m == MathMode::Fp32 ? CUDNN_FMA_MATH : CUDNN_DEFAULT_MATH; }
+cudnnMathType_t cudnn_query_math(MathMode m) {
+  switch (m) {
+    case MathMode::Fp32: return CUDNN_FMA_MATH;
+    case MathMode::Tf32: return CUDNN_DEFAULT_MATH;
+    case MathMode::Bf16: return CUDNN_TENSOR_OP_MATH;
+  }
+  return CUDNN_FMA_MATH;
+}
+
+DType cudnn_data_type(MathMode m) { return m == MathMode::Bf16 ? DType::BF16 : DType::F32; }
 
 std::string CudnnAlgoChoice::str() const {
   return std::string(cudnn_pass_name(pass)) + " " + cudnn_algo_name(pass, algo) + " (rank " + std::to_string(rank) +
@@ -123,6 +134,9 @@ std::vector<CudnnAlgoChoice> cudnn_allowed_algos(CudnnPass pass, const std::vect
     else if (policy.math == MathMode::Tf32 && c.math != CUDNN_FMA_MATH && c.math != CUDNN_DEFAULT_MATH &&
              c.math != CUDNN_TENSOR_OP_MATH)
       why = std::string("math ") + cudnn_math_name(c.math) + " may convert FP32 data below TF32";
+    else if (policy.math == MathMode::Bf16 && c.math != CUDNN_FMA_MATH && c.math != CUDNN_DEFAULT_MATH &&
+             c.math != CUDNN_TENSOR_OP_MATH)
+      why = std::string("math ") + cudnn_math_name(c.math) + " may convert BF16 data to FP16";
     if (!why.empty()) {
       if (why_not) why_not->push_back(candidate_str(pass, c, i) + ": " + why);
       continue;
@@ -159,28 +173,33 @@ CudnnAlgoChoice pick_cudnn_algo(CudnnPass pass, const std::vector<CudnnCandidate
   return ok.front();
 }
 
-// RAII descriptors for one convolution geometry.
+// RAII descriptors for one convolution geometry: x, y, w, b in the plan's data type (FLOAT,
+// or BFLOAT16 in bf16: cuDNN's "pseudo bfloat16" configuration, which computes in FLOAT as
+// the convolution descriptor says), y32 and b32 in FLOAT for the bias gradient.
 struct CudnnConvPlan::Descs {
-  cudnnTensorDescriptor_t x = nullptr, y = nullptr, b = nullptr;
+  cudnnTensorDescriptor_t x = nullptr, y = nullptr, b = nullptr, y32 = nullptr, b32 = nullptr;
   cudnnFilterDescriptor_t w = nullptr;
   cudnnConvolutionDescriptor_t conv = nullptr;
-  explicit Descs(const Conv2dGeom& g) {
+  Descs(const Conv2dGeom& g, cudnnDataType_t dt) {
     try {
       cudnn_check(cudnnCreateTensorDescriptor(&x), "create x desc");
       cudnn_check(cudnnCreateTensorDescriptor(&y), "create y desc");
       cudnn_check(cudnnCreateTensorDescriptor(&b), "create bias desc");
+      cudnn_check(cudnnCreateTensorDescriptor(&y32), "create fp32 y desc");
+      cudnn_check(cudnnCreateTensorDescriptor(&b32), "create fp32 bias desc");
       cudnn_check(cudnnCreateFilterDescriptor(&w), "create filter desc");
       cudnn_check(cudnnCreateConvolutionDescriptor(&conv), "create conv desc");
-      cudnn_check(
-          cudnnSetTensor4dDescriptor(x, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, int(g.N), int(g.Cin), int(g.H), int(g.W)),
-          "x desc");
-      cudnn_check(cudnnSetTensor4dDescriptor(y, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, int(g.N), int(g.Cout), int(g.Ho),
-                                             int(g.Wo)),
+      cudnn_check(cudnnSetTensor4dDescriptor(x, CUDNN_TENSOR_NCHW, dt, int(g.N), int(g.Cin), int(g.H), int(g.W)),
+                  "x desc");
+      cudnn_check(cudnnSetTensor4dDescriptor(y, CUDNN_TENSOR_NCHW, dt, int(g.N), int(g.Cout), int(g.Ho), int(g.Wo)),
                   "y desc");
-      cudnn_check(cudnnSetTensor4dDescriptor(b, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1, int(g.Cout), 1, 1),
-                  "bias desc");
-      cudnn_check(cudnnSetFilter4dDescriptor(w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, int(g.Cout), int(g.Cin), int(g.KH),
-                                             int(g.KW)),
+      cudnn_check(cudnnSetTensor4dDescriptor(b, CUDNN_TENSOR_NCHW, dt, 1, int(g.Cout), 1, 1), "bias desc");
+      cudnn_check(cudnnSetTensor4dDescriptor(y32, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, int(g.N), int(g.Cout),
+                                             int(g.Ho), int(g.Wo)),
+                  "fp32 y desc");
+      cudnn_check(cudnnSetTensor4dDescriptor(b32, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1, int(g.Cout), 1, 1),
+                  "fp32 bias desc");
+      cudnn_check(cudnnSetFilter4dDescriptor(w, dt, CUDNN_TENSOR_NCHW, int(g.Cout), int(g.Cin), int(g.KH), int(g.KW)),
                   "filter desc");
       cudnn_check(cudnnSetConvolution2dDescriptor(conv, int(g.pad), int(g.pad), int(g.stride), int(g.stride), 1, 1,
                                                   CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT),
@@ -195,9 +214,11 @@ struct CudnnConvPlan::Descs {
     if (x) cudnnDestroyTensorDescriptor(x);
     if (y) cudnnDestroyTensorDescriptor(y);
     if (b) cudnnDestroyTensorDescriptor(b);
+    if (y32) cudnnDestroyTensorDescriptor(y32);
+    if (b32) cudnnDestroyTensorDescriptor(b32);
     if (w) cudnnDestroyFilterDescriptor(w);
     if (conv) cudnnDestroyConvolutionDescriptor(conv);
-    x = y = b = nullptr;
+    x = y = b = y32 = b32 = nullptr;
     w = nullptr;
     conv = nullptr;
   }
@@ -207,7 +228,9 @@ struct CudnnConvPlan::Descs {
 };
 
 CudnnConvPlan::CudnnConvPlan(const Conv2dGeom& g, const CudnnAlgoPolicy& policy)
-    : g_(g), policy_(policy), d_(std::make_unique<Descs>(g)) {
+    : g_(g),
+      policy_(policy),
+      d_(std::make_unique<Descs>(g, policy.math == MathMode::Bf16 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_FLOAT)) {
   d_->set_math(cudnn_query_math(policy.math));
 }
 
@@ -284,7 +307,9 @@ CudnnConvPlan::Launch CudnnConvPlan::prepare(Context& ctx, CudnnPass p) {
   return {h, a, ws};
 }
 
-void CudnnConvPlan::forward(Context& ctx, const float* x, const float* w, const float* b, float* y) {
+DType CudnnConvPlan::data_type() const { return cudnn_data_type(policy_.math); }
+
+void CudnnConvPlan::forward(Context& ctx, const void* x, const void* w, const void* b, void* y) {
   const Launch l = prepare(ctx, CudnnPass::Forward);
   const float one = 1.f, zero = 0.f;
   cudnn_check(cudnnConvolutionForward(l.handle, &one, d_->x, x, d_->w, w, d_->conv,
@@ -294,7 +319,7 @@ void CudnnConvPlan::forward(Context& ctx, const float* x, const float* w, const 
   if (b) cudnn_check(cudnnAddTensor(l.handle, &one, d_->b, b, &one, d_->y, y), "bias add");
 }
 
-void CudnnConvPlan::backward_data(Context& ctx, const float* gy, const float* w, float* gx) {
+void CudnnConvPlan::backward_data(Context& ctx, const void* gy, const void* w, void* gx) {
   const Launch l = prepare(ctx, CudnnPass::BackwardData);
   const float one = 1.f, zero = 0.f;
   cudnn_check(cudnnConvolutionBackwardData(l.handle, &one, d_->w, w, d_->y, gy, d_->conv,
@@ -303,22 +328,23 @@ void CudnnConvPlan::backward_data(Context& ctx, const float* gy, const float* w,
               "backward-data");
 }
 
-void CudnnConvPlan::backward_filter(Context& ctx, const float* x, const float* gy, float* gw, float* gb) {
+void CudnnConvPlan::backward_filter(Context& ctx, const void* x, const void* gy, void* gw, float beta) {
   const Launch l = prepare(ctx, CudnnPass::BackwardFilter);
   const float one = 1.f;
-  // beta = 1: parameter gradients accumulate.
   cudnn_check(cudnnConvolutionBackwardFilter(l.handle, &one, d_->x, x, d_->y, gy, d_->conv,
                                              cudnnConvolutionBwdFilterAlgo_t(l.algo.algo), l.workspace,
-                                             l.algo.workspace, &one, d_->w, gw),
+                                             l.algo.workspace, &beta, d_->w, gw),
               "backward-filter");
-  if (gb) cudnn_check(cudnnConvolutionBackwardBias(l.handle, &one, d_->y, gy, &one, d_->b, gb), "backward-bias");
+}
+
+void CudnnConvPlan::backward_bias(Context& ctx, const float* gy, float* gb) {
+  auto h = static_cast<cudnnHandle_t>(ctx.cudnn());
+  const float one = 1.f;
+  cudnn_check(cudnnConvolutionBackwardBias(h, &one, d_->y32, gy, &one, d_->b32, gb), "backward-bias");
 }
 
 CudnnConvPlan& cudnn_conv_plan(Context& ctx, const Conv2dGeom& g) {
   if (!ctx.is_cuda()) throw std::invalid_argument("conv2d (cuDNN): a plan needs a CUDA context");
-  if (ctx.math_mode() == MathMode::Bf16)  // config validation refuses it first; this guards the API
-    throw std::invalid_argument("conv2d (cuDNN): precision bf16 is not supported by the cuDNN backend yet (fp32, "
-                                "tf32 are); our own convolution (conv_backend own) runs bf16");
   CudnnAlgoPolicy policy;
   policy.math = ctx.math_mode();
   policy.deterministic = ctx.deterministic();
@@ -340,42 +366,81 @@ void check_cuda_tensors(const Context& ctx, std::initializer_list<const Tensor*>
                                   ctx.device().str());
 }
 
+// An operand in the plan's data type: the tensor itself when it is, else a BF16 copy of
+// the F32 tensor (bf16: activations are converted per call; a Conv2d layer hands its
+// weight's BF16 copy, layers/param_lowp.h, so that one is not).
+Tensor as_operand(Context& ctx, const Tensor& t, DType dt, const char* what) {
+  if (t.dtype() == dt) return t;
+  if (dt == DType::BF16 && t.dtype() == DType::F32) return to_bf16(ctx, t);
+  throw std::invalid_argument(std::string(what) + " is " + dtype_name(t.dtype()) + ", precision " +
+                              math_mode_name(ctx.math_mode()) + " takes " + dtype_name(dt) +
+                              (dt == DType::BF16 ? " or F32" : ""));
+}
+
+// What a pass returns: F32, or in bf16 cuDNN's BF16 result widened (exact).
+Tensor as_f32(Context& ctx, const Tensor& t) { return t.dtype() == DType::F32 ? t : bf16_to_f32(ctx, t); }
+
 }  // namespace
 
 Tensor conv2d_forward_cudnn(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b, int64_t pad,
                             int64_t stride) {
   x.check_dtype(DType::F32, "conv2d_forward_cudnn: x");
-  w.check_dtype(DType::F32, "conv2d_forward_cudnn: weight");
   Conv2dGeom g = conv2d_geom(x.shape(), w.shape(), pad, stride);
   if (b.defined()) b.check_shape({g.Cout}, "conv2d_forward_cudnn: bias");
   check_cuda_tensors(ctx, {&x, &w, &b}, "conv2d_forward_cudnn");
-  Tensor y = Tensor::empty({g.N, g.Cout, g.Ho, g.Wo}, DType::F32, ctx.device(), ctx.stream());
-  if (g.N == 0) return y;
-  cudnn_conv_plan(ctx, g).forward(ctx, x.data<float>(), w.data<float>(), b.defined() ? b.data<float>() : nullptr,
-                                  y.data<float>());
-  return y;
+  const DType dt = cudnn_data_type(ctx.math_mode());
+  const Tensor wo = as_operand(ctx, w, dt, "conv2d_forward_cudnn: weight");
+  if (b.defined()) b.check_dtype(DType::F32, "conv2d_forward_cudnn: bias");
+  Tensor y = Tensor::empty({g.N, g.Cout, g.Ho, g.Wo}, dt, ctx.device(), ctx.stream());
+  if (g.N == 0) return as_f32(ctx, y);
+  // In bf16 the bias is added to the BF16 result in BF16 (cuDNN's configuration), so y is
+  // rounded twice: conv(x, w) to BF16, then that + b.
+  const Tensor xo = as_operand(ctx, x, dt, "conv2d_forward_cudnn: x"),
+               bo = b.defined() ? as_operand(ctx, b, dt, "conv2d_forward_cudnn: bias") : Tensor();
+  cudnn_conv_plan(ctx, g).forward(ctx, xo.raw_data(), wo.raw_data(), bo.defined() ? bo.raw_data() : nullptr,
+                                  y.raw_data());
+  return as_f32(ctx, y);
 }
 
 Tensor conv2d_backward_data_cudnn(Context& ctx, const Tensor& gy, const Tensor& w, const Shape& x_shape, int64_t pad,
                                   int64_t stride) {
   Conv2dGeom g = conv2d_geom(x_shape, w.shape(), pad, stride);
   gy.check_shape({g.N, g.Cout, g.Ho, g.Wo}, "conv2d_backward_data_cudnn: grad_out");
+  gy.check_dtype(DType::F32, "conv2d_backward_data_cudnn: grad_out");
   check_cuda_tensors(ctx, {&gy, &w}, "conv2d_backward_data_cudnn");
-  Tensor gx = Tensor::empty(x_shape, DType::F32, ctx.device(), ctx.stream());
-  if (g.N == 0) return gx;
-  cudnn_conv_plan(ctx, g).backward_data(ctx, gy.data<float>(), w.data<float>(), gx.data<float>());
-  return gx;
+  const DType dt = cudnn_data_type(ctx.math_mode());
+  const Tensor wo = as_operand(ctx, w, dt, "conv2d_backward_data_cudnn: weight");
+  Tensor gx = Tensor::empty(x_shape, dt, ctx.device(), ctx.stream());
+  if (g.N == 0) return as_f32(ctx, gx);
+  const Tensor gyo = as_operand(ctx, gy, dt, "conv2d_backward_data_cudnn: grad_out");
+  cudnn_conv_plan(ctx, g).backward_data(ctx, gyo.raw_data(), wo.raw_data(), gx.raw_data());
+  return as_f32(ctx, gx);
 }
 
 void conv2d_backward_weight_cudnn(Context& ctx, const Tensor& x, const Tensor& gy, Tensor& gw, Tensor& gb, int64_t pad,
                                   int64_t stride) {
   Conv2dGeom g = conv2d_geom(x.shape(), gw.shape(), pad, stride);
   gy.check_shape({g.N, g.Cout, g.Ho, g.Wo}, "conv2d_backward_weight_cudnn: grad_out");
+  x.check_dtype(DType::F32, "conv2d_backward_weight_cudnn: x");
+  gy.check_dtype(DType::F32, "conv2d_backward_weight_cudnn: grad_out");
+  gw.check_dtype(DType::F32, "conv2d_backward_weight_cudnn: grad_weight");
   if (gb.defined()) gb.check_shape({g.Cout}, "conv2d_backward_weight_cudnn: grad_bias");
   check_cuda_tensors(ctx, {&x, &gy, &gw, &gb}, "conv2d_backward_weight_cudnn");
   if (g.N == 0) return;
-  cudnn_conv_plan(ctx, g).backward_filter(ctx, x.data<float>(), gy.data<float>(), gw.data<float>(),
-                                          gb.defined() ? gb.data<float>() : nullptr);
+  CudnnConvPlan& plan = cudnn_conv_plan(ctx, g);
+  const DType dt = plan.data_type();
+  if (dt == DType::F32) {
+    plan.backward_filter(ctx, x.raw_data(), gy.raw_data(), gw.raw_data(), 1.f);  // beta 1: grads accumulate
+  } else {
+    // The filter descriptor's type is the data's: dL/dw comes out in BF16, into a scratch
+    // tensor, and is added to the FP32 gradient (which accumulates in FP32).
+    const Tensor xo = as_operand(ctx, x, dt, "conv2d_backward_weight_cudnn: x"),
+                 gyo = as_operand(ctx, gy, dt, "conv2d_backward_weight_cudnn: grad_out");
+    Tensor gw16 = Tensor::empty(gw.shape(), dt, ctx.device(), ctx.stream());
+    plan.backward_filter(ctx, xo.raw_data(), gyo.raw_data(), gw16.raw_data(), 0.f);
+    tensor_axpy(ctx, 1.f, bf16_to_f32(ctx, gw16), gw);
+  }
+  if (gb.defined()) plan.backward_bias(ctx, gy.data<float>(), gb.data<float>());  // FP32 in every precision
 }
 
 #else  // CUDA without cuDNN: the switch exists, the backend does not.

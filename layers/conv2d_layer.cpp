@@ -5,6 +5,7 @@
 #include "kernels/conv2d.h"
 #include "kernels/maxpool2d.h"
 #include "kernels/relu.h"
+#include "layers/param_lowp.h"
 
 namespace frcnn {
 
@@ -54,7 +55,7 @@ Tensor Conv2d::forward(Context& ctx, const Tensor& x) {
   Tensor y;
   if (use_cudnn(ctx, opt_.backend)) {
 #if FRCNN_WITH_CUDA
-    y = conv2d_forward_cudnn(ctx, x, weight_.value, b, opt_.pad, opt_.stride);
+    y = conv2d_forward_cudnn(ctx, x, lowp_value(ctx, weight_), b, opt_.pad, opt_.stride);
     if (opt_.relu) relu_forward(ctx, y, /*inplace=*/true);
 #endif
   } else {
@@ -103,7 +104,7 @@ Tensor Conv2d::backward(Context& ctx, const Tensor& grad_out) {
   if (propagate_down_) {
     if (use_cudnn(ctx, opt_.backend)) {
 #if FRCNN_WITH_CUDA
-      gx = conv2d_backward_data_cudnn(ctx, gy, weight_.value, x_.shape(), opt_.pad, opt_.stride);
+      gx = conv2d_backward_data_cudnn(ctx, gy, lowp_value(ctx, weight_), x_.shape(), opt_.pad, opt_.stride);
 #endif
     } else {
       gx = conv2d_backward_data(ctx, gy, weight_.value, x_.shape(), opt_.pad, opt_.stride);

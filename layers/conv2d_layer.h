@@ -57,7 +57,12 @@ class Conv2d : public Layer {
 };
 
 #if FRCNN_WITH_CUDA
-// cuDNN implementations (conv2d_cudnn_cuda.cpp); same contracts as kernels/conv2d.h.
+// cuDNN implementations (conv2d_cudnn_cuda.cpp); same contracts as kernels/conv2d.h, in
+// the context's precision: fp32 (FMA kernels), tf32 (cuDNN's math type, never a
+// down-conversion), bf16 (BF16 x, w, y with FP32 accumulation: x and dL/dy converted per
+// call, w may be handed in BF16 already; y and dL/dx come back widened to F32, rounded to
+// BF16 as cuDNN writes them; dL/dw is computed in BF16 and added to the FP32 gradient; the
+// bias and its gradient in FP32 except that the forward adds the bias in BF16).
 // Without FRCNN_WITH_CUDNN they throw "built without cuDNN".
 Tensor conv2d_forward_cudnn(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b, int64_t pad,
                             int64_t stride);

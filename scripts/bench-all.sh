@@ -7,7 +7,7 @@
 #                      cuBLAS / OpenBLAS, detection kernels), medians of 5 repetitions
 #   e2e_<config>.json  frcnn bench (inference ms/image split, fps, training s/iter, memory);
 #                      on the GPU the paper config also as e2e_vgg16_voc07_<suffix>.json:
-#                      _cudnn (fp32), _own_tf32, _cudnn_tf32, _own_bf16, _300rois
+#                      _cudnn (fp32), _own_tf32, _cudnn_tf32, _own_bf16, _cudnn_bf16, _300rois
 #   table.md           scripts/bench_table.py: the markdown table for docs/BENCHMARKS.md
 #   <device>-<date>.json  everything merged: commit it as bench/results/<device>-<date>.json
 # Usage: [BUILD_DIR=build] scripts/bench-all.sh OUT_DIR [--quick]
@@ -90,12 +90,12 @@ for cfg in configs/vgg16_voc07.yaml configs/tiny.yaml; do
     "$BIN/frcnn" bench "${eargs[@]/e2e_$name.json/e2e_${name}_cudnn.json}" "${mode[@]}" --set model.backbone.conv_backend=cudnn \
       2>&1 | tee "$OUT_DIR/e2e_${name}_cudnn.log" || status=1
     e2e+=("$OUT_DIR/e2e_${name}_cudnn.json")
-    # And in the tensor-core precisions (model.precision, engine/math_mode.h): tf32 with both
-    # backends (ours: mma.sync TF32; cuDNN: TF32 allowed; cuBLAS: TF32 math), bf16 with our
-    # conv only (mma.sync BF16, cuBLAS GemmEx on BF16 operands): the cuDNN backend has no
-    # bf16 yet and the config check refuses bf16 with conv_backend cudnn. On the GPU the
-    # mode is "all", so each of these runs covers inference and training.
-    for run in own:tf32 cudnn:tf32 own:bf16; do
+    # And in the tensor-core precisions (model.precision, engine/math_mode.h) with both
+    # backends: tf32 (ours: mma.sync TF32; cuDNN: TF32 allowed; cuBLAS: TF32 math) and bf16
+    # (ours: mma.sync BF16; cuDNN: BF16 tensors, FLOAT compute; cuBLAS GemmEx on BF16
+    # operands). On the GPU the mode is "all", so each of these runs covers inference and
+    # training.
+    for run in own:tf32 cudnn:tf32 own:bf16 cudnn:bf16; do
       be=${run%%:*} prec=${run#*:}
       "$BIN/frcnn" bench "${eargs[@]/e2e_$name.json/e2e_${name}_${be}_${prec}.json}" "${mode[@]}" \
         --set model.backbone.conv_backend=$be --set model.precision=$prec \

@@ -19,12 +19,12 @@ measured in the same run (peak/sgemm, peak/tf32, peak/bf16, peak/copy). Standard
 Precision (engine/math_mode.h): every conv, Linear and end-to-end row says its math mode. CUDA
 kernel entries end in /fp32, /tf32 or /bf16 and their Google Benchmark label says what ran
 (cuDNN's algorithm and math type, cuBLAS's handle mode or GemmEx, our conv's FMA or mma.sync
-path). The conv table has one row per (layer, pass): ours in fp32, tf32 and bf16, cuDNN in
-fp32 and tf32 (the cuDNN backend has no bf16 yet), cuDNN / ours at the same precision (ours
-bf16 against cuDNN tf32), and ours as a fraction of the GEMM peak of its own precision
-(fp32 -> peak/sgemm, tf32 -> peak/tf32, bf16 -> peak/bf16). Linear rows are read against
-the peak of their precision too; bf16 Linear is paired with bare cublasGemmEx calls on
-operands converted once (cublas_gemmex_bf16/...), so its ratio shows our per-call conversion.
+path). The conv table has one row per (layer, pass): ours and cuDNN in fp32, tf32 and bf16,
+cuDNN / ours at the same precision, and ours as a fraction of the GEMM peak of its own
+precision (fp32 -> peak/sgemm, tf32 -> peak/tf32, bf16 -> peak/bf16). Linear rows are read
+against the peak of their precision too; bf16 Linear is paired with bare cublasGemmEx calls on
+operands converted once (cublas_gemmex_bf16/...), so its ratio shows our per-call conversion
+of the activations (the weight's BF16 copy is made once per change of the weight).
 Absent rows (a CPU-only run has no CUDA ones, a run without cuDNN no cuDNN ones) leave "–".
 """
 import argparse
@@ -183,29 +183,29 @@ def main():
     for layer, pas in keys:
         own = {p: rows.get(f"conv_cuda_own/{layer}/{pas}/{p}") or {} for p in PRECISIONS}
         own_ms = {p: ms_of(rows, f"conv_cuda_own/{layer}/{pas}/{p}") for p in own}
-        dnn = {p: f"conv_cuda_cudnn/{layer}/{pas}/{p}" for p in ("fp32", "tf32")}
+        dnn = {p: f"conv_cuda_cudnn/{layer}/{pas}/{p}" for p in PRECISIONS}
         dnn_ms = {p: ms_of(rows, n) for p, n in dnn.items()}
         frac = [pct(own[p].get("GFLOP/s") if own_ms[p] else None, peaks.get(peak_of[p])) for p in own]
         conv.append([layer, pas, own_ms["fp32"], own_ms["tf32"], own_ms["bf16"], dnn_ms["fp32"], dnn_ms["tf32"],
-                     ratio(dnn_ms["fp32"], own_ms["fp32"]), ratio(dnn_ms["tf32"], own_ms["tf32"]),
-                     ratio(dnn_ms["tf32"], own_ms["bf16"])] + frac)
+                     dnn_ms["bf16"]] + [ratio(dnn_ms[p], own_ms[p]) for p in PRECISIONS] + frac)
         # labels read "<math>: <what cuDNN ran>"; the column already says the math
-        conv_algos.append([layer, pas] + [re.sub(r"^(fp32|tf32): ", "", label_of(rows, n)) for n in dnn.values()])
+        conv_algos.append([layer, pas] + [re.sub(r"^(fp32|tf32|bf16): ", "", label_of(rows, n)) for n in dnn.values()])
     if conv:
         out.append("\n### Convolution, VGG16 layer shapes and the RPN head at 600x1000, batch 1 (CUDA)\n")
         out.append("Ours in three precisions: fp32 (FP32 FMA, SIMT), tf32 (mma.sync m16n8k8) and bf16 "
-                   "(mma.sync m16n8k16), FP32 accumulate. cuDNN in fp32 (CUDNN_FMA_MATH) and tf32 (TF32 tensor "
-                   "cores allowed); it has no bf16 row (the cuDNN backend has no BF16 tensors yet), so ours bf16 "
-                   "is compared with cuDNN tf32. conv5_1 stands for conv5_2, conv5_3 and the RPN 3x3 (same "
+                   "(mma.sync m16n8k16), FP32 accumulate. cuDNN in fp32 (CUDNN_FMA_MATH), tf32 (TF32 tensor "
+                   "cores allowed) and bf16 (BF16 tensors, FLOAT compute, its pass alone on buffers converted "
+                   "before timing; ours bf16 reads FP32 and rounds in registers). conv5_1 stands for conv5_2, "
+                   "conv5_3 and the RPN 3x3 (same "
                    "shape); rpn_cls / rpn_bbox are the RPN's 1x1 convs on conv5_3's 38x63 map. Each \"of peak\" "
                    "is against the GEMM peak of that precision (fp32 sgemm, tf32, bf16).\n")
         out.append(table(["layer", "pass", "ours fp32 ms", "ours tf32 ms", "ours bf16 ms", "cuDNN fp32 ms",
-                          "cuDNN tf32 ms", "cuDNN fp32 / ours fp32", "cuDNN tf32 / ours tf32",
-                          "cuDNN tf32 / ours bf16", "ours fp32 of fp32 peak", "ours tf32 of tf32 peak",
+                          "cuDNN tf32 ms", "cuDNN bf16 ms", "cuDNN fp32 / ours fp32", "cuDNN tf32 / ours tf32",
+                          "cuDNN bf16 / ours bf16", "ours fp32 of fp32 peak", "ours tf32 of tf32 peak",
                           "ours bf16 of bf16 peak"], conv))
         if any(c != "–" for a in conv_algos for c in a[2:]):
             out.append("\nWhat cuDNN ran (algorithm, rank in its heuristic list, math type, workspace):\n")
-            out.append(table(["layer", "pass", "fp32", "tf32"], conv_algos))
+            out.append(table(["layer", "pass", "fp32", "tf32", "bf16"], conv_algos))
     # ---- the inference max-pool fused into the conv's epilogue -----------------------------
     pool_rows = []
     for name in rows:
@@ -256,8 +256,9 @@ def main():
         out.append("\n### Linear (fc6 25088→4096, fc7 4096→4096; rows = RoIs) vs a bare GEMM of the same product\n")
         out.append("Both columns of a row run on a cuBLAS handle in the row's math mode, and each row is read "
                    "against the GEMM peak of its precision. The bare GEMM is cublasSgemm (fp32, tf32) or, for "
-                   "bf16, cublasGemmEx on BF16 operands converted once before timing: our Linear converts them "
-                   "on every call, so its bf16 ratio includes that conversion.\n")
+                   "bf16, cublasGemmEx on BF16 operands converted once before timing: our Linear converts the "
+                   "activations on every call (its weight once per change of the weight), so its bf16 ratio "
+                   "includes that conversion.\n")
         out.append(table(["device", "layer / rows", "math", "ours ms", "GFLOP/s", "of GEMM peak (same math)",
                           "bare GEMM ms", "GEMM / ours"], lin))
     merged["derived"]["linear"] = lin

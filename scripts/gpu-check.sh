@@ -42,7 +42,7 @@
 #   e2e-inference    60  frcnn bench, paper config, inference, 20 images after 3 warm-ups:
 #                        own fp32, cuDNN fp32, own tf32, cuDNN tf32, own bf16 (tf32 / bf16
 #                        rows only when the config knows model.precision), own fp32 with 300
-#                        RoIs; reasoned: 3-5 s start (CUDA, cuBLAS, cuDNN, random init) +
+#                        RoIs, cuDNN bf16 last; reasoned: 3-5 s start (CUDA, cuBLAS, cuDNN, random init) +
 #                        2 x 23 x <0.2 s each, per row (each row runs with CUDA graphs and
 #                        again without: host overhead, launches, waits per image); own tf32
 #                        also with --batch 2,4,8 (23 calls each, <1 s per call at batch 8);
@@ -51,15 +51,15 @@
 #                        2.11 / torchvision 0.26 by the device docs; found without importing
 #                        it); it writes the NMS / RoI-pool inputs the kernel suite then times.
 #                        Without torch: one line, ~0 s.
-#   kernel-bench     50  frcnn_bench, its 255 CUDA entries (the CPU ones are CI's), 3
+#   kernel-bench     50  frcnn_bench, its 288 CUDA entries (the CPU ones are CI's), 3
 #                        repetitions, in two runs (detection+peaks+Linear at min time 0.05 s,
-#                        then the 189 conv rows (ours in fp32/tf32/bf16 and cuDNN in fp32/tf32,
+#                        then the 222 conv rows (ours and cuDNN in fp32/tf32/bf16,
 #                        24 of them the fused inference pool against conv then pool),
 #                        at 0.02 s: >= 10 s of timing) so a cap hit in the second keeps the
 #                        first's JSON.
 #   e2e-train        40  frcnn bench --mode train, 6 iterations after 2 per stage: own and
-#                        cuDNN fp32, then the tf32 ones and own bf16 if the key exists (each
-#                        run writes its JSON, so a cap hit keeps those done).
+#                        cuDNN fp32, then the tf32 ones, own bf16 and cuDNN bf16 if the key
+#                        exists (each run writes its JSON, so a cap hit keeps those done).
 #   memcheck         30  compute-sanitizer memcheck: test_kernels [gpu], then the layer tests
 #                        of our own CUDA kernels; uncached allocations (FRCNN_CUDA_CACHING=0)
 #                        so that every tensor is its own cudaMalloc.
@@ -269,6 +269,9 @@ step_e2e-inference() {
   # Random weights leave far fewer than 300 proposals after NMS 0.7: the region-wise phase
   # on the paper's 300 RoIs comes from a run without proposal suppression (docs/BENCHMARKS.md).
   e2e own_fp32_300rois inference 20 3 --set model.rpn.nms=1.0 || rc=1
+  # Last (first to go when the cap is hit): cuDNN in bf16 (BF16 tensors, FLOAT compute).
+  [[ $tf32 == 1 && $cudnn == 1 ]] &&
+    { e2e cudnn_bf16 inference 20 3 --set model.backbone.conv_backend=cudnn --set model.precision=bf16 || rc=1; }
   return $rc
 }
 
@@ -320,6 +323,8 @@ step_e2e-train() {
   [[ $tf32 == 1 && $cudnn == 1 ]] &&
     { e2e train_cudnn_tf32 train 6 2 --set model.backbone.conv_backend=cudnn --set model.precision=tf32 || rc=1; }
   [[ $tf32 == 1 ]] && { e2e train_own_bf16 train 6 2 --set model.precision=bf16 || rc=1; }
+  [[ $tf32 == 1 && $cudnn == 1 ]] &&
+    { e2e train_cudnn_bf16 train 6 2 --set model.backbone.conv_backend=cudnn --set model.precision=bf16 || rc=1; }
   return $rc
 }
 

@@ -355,8 +355,6 @@ void validate_config(const Config& c) {
        "must be own or cudnn");
   need(m.precision == "fp32" || m.precision == "tf32" || m.precision == "bf16", "model.precision",
        "must be fp32, tf32 or bf16");
-  need(!(m.precision == "bf16" && m.backbone.conv_backend == "cudnn"), "model.precision",
-       "bf16 runs on our own convolution only for now (model.backbone.conv_backend: own); cuDNN does fp32 and tf32");
 
   if (m.anchors.stride != 16)
     refuse("model.anchors.stride", std::to_string(m.anchors.stride), "16 (four 2x2 pools of VGG16)");

@@ -27,8 +27,10 @@ TEST_CASE("math config: defaults fp32 and deterministic, validated, dumped", "[c
   REQUIRE_THAT(dump, Catch::Contains("    deterministic: false  # cuDNN uses only deterministic algorithms"));
   REQUIRE_THROWS_WITH(default_config({"model.precision=fp16"}),
                       Catch::Contains("model.precision") && Catch::Contains("fp32, tf32 or bf16"));
-  REQUIRE_THROWS_WITH(default_config({"model.precision=bf16", "model.backbone.conv_backend=cudnn"}),
-                      Catch::Contains("model.precision") && Catch::Contains("own convolution only"));
+  // bf16 on either convolution backend (cuDNN's BF16 configuration, layers/conv2d_layer.h).
+  const Config bc = default_config({"model.precision=bf16", "model.backbone.conv_backend=cudnn"});
+  REQUIRE(bc.model.precision == "bf16");
+  REQUIRE(bc.model.backbone.conv_backend == "cudnn");
   // The key of older configs and model files still reads, as model.precision.
   REQUIRE(default_config({"model.backbone.math=tf32"}).model.precision == "tf32");
   REQUIRE_THAT(dump_config(default_config({"model.backbone.math=tf32"})), !Catch::Contains("math:"));

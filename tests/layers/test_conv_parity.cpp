@@ -7,10 +7,13 @@
 #include <cmath>
 #include <random>
 
+#include "kernels/axpy.h"
 #include "kernels/conv2d.h"
+#include "kernels/precision.h"
 #include "layers/conv2d_cudnn.h"
 #include "layers/conv2d_layer.h"
 #include "tests/gpu.h"
+#include "tests/precision_bounds.h"
 #include "tests/test_util.h"
 
 using namespace frcnn;
@@ -145,5 +148,86 @@ TEST_CASE("conv2d cuDNN: one plan per shape and math with the math type set and 
   Tensor y3 = conv2d_forward_cudnn(gpu, xd, wd, bd, 1, 1);
   REQUIRE(y3.to_vector<float>() == y1.to_vector<float>());
   REQUIRE(cudnn_conv_plan(gpu, g).descriptor_math() == CUDNN_FMA_MATH);
+#endif
+}
+
+// cuDNN bf16 (BF16 x, w, y; FLOAT convolution descriptor) against our CPU path in bf16,
+// whose operands are rounded alike (kernels/precision.h) and summed in FP32. What differs,
+// bounded per element with S = sum |rn(a)| |rn(b)| (tests/precision_bounds.h, u = 2^-8):
+//   the summation order      4 gamma_K S (tensor cores truncate inside an mma),
+//   cuDNN's output in BF16    u |y| <= u S (1 + 4 gamma_K),
+//   forward's bias, in BF16   the bias rounded (u |b|) and the sum rounded again (u |y + b|),
+// so forward within (4 gamma_K + 2u + 2u^2)(S + |b|) + 2^-23 |y| of the CPU result, the
+// backward passes within (4 gamma_K + u + u^2) S; the bias gradient is FP32 (cuDNN sums
+// the FP32 dL/dy). dL/dw accumulates into an FP32 gradient that starts non-zero.
+TEST_CASE("conv2d cuDNN bf16: BF16 data, FP32 accumulation, within its bound of the CPU bf16 path",
+          "[layers][conv2d][gpu][cudnn]") {
+  FRCNN_REQUIRE_GPU();
+  FRCNN_REQUIRE_CUDNN();
+#if FRCNN_WITH_CUDNN
+  Context cpu, gpu(Device::cuda());
+  const double u = std::ldexp(1.0, -8);
+  struct Shape3 {
+    Shape x, w;
+    int64_t pad, stride;
+  };
+  const Shape3 shapes[] = {{{2, 5, 7, 9}, {6, 5, 3, 3}, 1, 1},
+                           {{1, 64, 23, 31}, {96, 64, 3, 3}, 1, 1},
+                           {{1, 19, 6, 11}, {21, 19, 1, 1}, 0, 1},
+                           {{2, 3, 11, 10}, {9, 3, 3, 3}, 1, 2}};
+  uint32_t seed = 500;
+  for (const Shape3& s : shapes) {
+    INFO("x " << shape_str(s.x) << " w " << shape_str(s.w) << " stride " << s.stride);
+    const Conv2dGeom g = conv2d_geom(s.x, s.w, s.pad, s.stride);
+    const Tensor x = random_tensor(s.x, seed += 10), w = random_tensor(s.w, seed + 1),
+                 b = random_tensor({g.Cout}, seed + 2), gy = random_tensor({g.N, g.Cout, g.Ho, g.Wo}, seed + 3),
+                 gw0 = random_tensor(s.w, seed + 4);
+    // The CPU path in bf16, and S of each pass.
+    cpu.set_math_mode(MathMode::Bf16);
+    const Tensor y = conv2d_forward(cpu, x, w, b, s.pad, s.stride);
+    const Tensor gx = conv2d_backward_data(cpu, gy, w, s.x, s.pad, s.stride);
+    Tensor gw = gw0.clone(), gb = Tensor::zeros({g.Cout});
+    conv2d_backward_weight(cpu, x, gy, gw, gb, s.pad, s.stride);
+    cpu.set_math_mode(MathMode::Fp32);
+    const Tensor ax = abs_of(round_to_precision(cpu, x, MathMode::Bf16)),
+                 aw = abs_of(round_to_precision(cpu, w, MathMode::Bf16)),
+                 agy = abs_of(round_to_precision(cpu, gy, MathMode::Bf16));
+    Tensor Sy = conv2d_forward(cpu, ax, aw, abs_of(b), s.pad, s.stride);  // S + |b|
+    const Tensor Sgx = conv2d_backward_data(cpu, agy, aw, s.x, s.pad, s.stride);
+    Tensor Sgw = Tensor::zeros(s.w), none;
+    conv2d_backward_weight(cpu, ax, agy, Sgw, none, s.pad, s.stride);
+    const double Ky = double(g.Cin * g.KH * g.KW), Kgx = double(g.Cout * g.KH * g.KW), Kgw = double(g.N * g.Ho * g.Wo);
+
+    gpu.set_math_mode(MathMode::Bf16);
+    auto dev = [&](const Tensor& t) { return t.to(gpu.device(), gpu.stream()); };
+    const Tensor yd = conv2d_forward_cudnn(gpu, dev(x), dev(w), dev(b), s.pad, s.stride);
+    // The weight handed in BF16 already (what a Conv2d layer does) gives the same bits.
+    const Tensor yd16 = conv2d_forward_cudnn(gpu, dev(x), to_bf16(gpu, dev(w)), dev(b), s.pad, s.stride);
+    const Tensor gxd = conv2d_backward_data_cudnn(gpu, dev(gy), dev(w), s.x, s.pad, s.stride);
+    Tensor gwd = dev(gw0.clone()), gbd = dev(Tensor::zeros({g.Cout}));
+    conv2d_backward_weight_cudnn(gpu, dev(x), dev(gy), gwd, gbd, s.pad, s.stride);
+    gpu.synchronize();
+    REQUIRE(yd.dtype() == DType::F32);
+    REQUIRE(yd.to_vector<float>() == yd16.to_vector<float>());
+    require_within(yd.to(Device::cpu()), y, Sy, 4 * gamma(int64_t(Ky)) + 2 * u + 2 * u * u + std::ldexp(1.0, -23),
+                   "cudnn bf16 forward");
+    require_within(gxd.to(Device::cpu()), gx, Sgx, 4 * gamma(int64_t(Kgx)) + u + u * u, "cudnn bf16 backward-data");
+    // gw = gw0 + dL/dw: dL/dw's bound, plus the FP32 sum's rounding of |gw0| + S.
+    Tensor Sgw_acc = Sgw.clone();
+    tensor_axpy(cpu, 1.f, abs_of(gw0), Sgw_acc);
+    require_within(gwd.to(Device::cpu()), gw, Sgw_acc, 4 * gamma(int64_t(Kgw)) + u + u * u + 1e-7,
+                   "cudnn bf16 backward-filter");
+    require_close(gbd.to(Device::cpu()), gb, 1e-5, 1e-5, "cudnn bf16 grad bias (fp32)");
+    // Its own plan, BF16 data, a math type that never down-converts.
+    const CudnnConvPlan& p = cudnn_conv_plan(gpu, g);
+    REQUIRE(p.policy().math == MathMode::Bf16);
+    REQUIRE(p.data_type() == DType::BF16);
+    for (CudnnPass pass : {CudnnPass::Forward, CudnnPass::BackwardData, CudnnPass::BackwardFilter}) {
+      REQUIRE(p.chosen(pass) != nullptr);
+      INFO(p.chosen(pass)->str());
+      REQUIRE(p.chosen(pass)->math != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION);
+    }
+    gpu.set_math_mode(MathMode::Fp32);
+  }
 #endif
 }

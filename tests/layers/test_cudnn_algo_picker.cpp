@@ -77,6 +77,26 @@ TEST_CASE("cudnn picker: tf32 keeps cuDNN's math type but never down-conversion"
   REQUIRE(d.math == CUDNN_DEFAULT_MATH);
 }
 
+TEST_CASE("cudnn picker: bf16 queries tensor-op math, keeps cuDNN's math type, never down-conversion",
+          "[cudnn][conv2d]") {
+  const std::vector<CudnnCandidate> ranked = {
+      cand(CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM, CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION),
+      cand(CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM, CUDNN_TENSOR_OP_MATH),
+      cand(CUDNN_CONVOLUTION_FWD_ALGO_GEMM, CUDNN_FMA_MATH)};
+  std::vector<std::string> why;
+  auto ok = cudnn_allowed_algos(CudnnPass::Forward, ranked, policy(MathMode::Bf16), &why);
+  REQUIRE(ok.size() == 2);
+  REQUIRE(ok[0].rank == 1);
+  REQUIRE(ok[0].math == CUDNN_TENSOR_OP_MATH);
+  REQUIRE(ok[1].math == CUDNN_FMA_MATH);
+  REQUIRE(why.size() == 1);
+  REQUIRE_THAT(why[0], Catch::Contains("BF16 data to FP16"));
+  REQUIRE(cudnn_query_math(MathMode::Bf16) == CUDNN_TENSOR_OP_MATH);
+  REQUIRE(cudnn_data_type(MathMode::Bf16) == DType::BF16);
+  REQUIRE(cudnn_data_type(MathMode::Tf32) == DType::F32);
+  REQUIRE(cudnn_data_type(MathMode::Fp32) == DType::F32);
+}
+
 TEST_CASE("cudnn picker: determinism, status and the workspace cap", "[cudnn][conv2d]") {
   const std::vector<CudnnCandidate> ranked = {
       cand(CUDNN_CONVOLUTION_BWD_FILTER_ALGO_0, CUDNN_FMA_MATH, CUDNN_NON_DETERMINISTIC),

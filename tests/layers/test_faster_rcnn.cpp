@@ -401,6 +401,35 @@ TEST_CASE("faster rcnn: CUDA detections match the CPU, in fp32, tf32 and bf16", 
   }
 }
 
+// cuDNN in bf16 (BF16 data, its outputs rounded to BF16 as well) against our bf16 conv on
+// the same GPU: the tolerances of the test above (the rounding of one more BF16 ulp per
+// layer compounds the same way), and the model's Linear weights' BF16 copies made once.
+TEST_CASE("faster rcnn: cuDNN bf16 detections match our bf16 convolution's", "[model][gpu][precision][cudnn]") {
+  FRCNN_REQUIRE_GPU();
+  FRCNN_REQUIRE_CUDNN();
+  Context gpu(Device::cuda());
+  gpu.set_math_mode(MathMode::Bf16);
+  FasterRCNN m(test::small_detector_config());
+  m.init(gpu, 7, "msra");
+  m.to(gpu);
+  const Tensor img = test::random_tensor({1, 3, 96, 128}, 8, -100, 100).to(gpu.device(), gpu.stream());
+  m.set_conv_backend(ConvBackend::Own);
+  const DetectResult own = m.detect(gpu, img, 1.f);
+  m.set_conv_backend(ConvBackend::Cudnn);
+  const DetectResult cud = m.detect(gpu, img, 1.f);
+  const size_t n = size_t(own.scores.numel()), nc = size_t(cud.scores.numel());
+  REQUIRE(n > 0);
+  const size_t ab = test::match_detections(own.boxes, own.scores, own.labels, cud.boxes, cud.scores, cud.labels, 1e-2f,
+                                           1.f, 1e-2f, false);
+  const size_t ba = test::match_detections(cud.boxes, cud.scores, cud.labels, own.boxes, own.scores, own.labels, 1e-2f,
+                                           1.f, 1e-2f, false);
+  INFO("matched " << ab << " of " << n << " own, " << ba << " of " << nc << " cuDNN detections");
+  REQUIRE(10 * ab >= 9 * n);
+  REQUIRE(10 * ba >= 9 * nc);
+  REQUIRE(find_param(m, "conv1_1.weight")->lowp.value.dtype() == DType::BF16);  // cuDNN read the BF16 copy
+  REQUIRE(find_param(m, "fc6.weight")->lowp.value.dtype() == DType::BF16);
+}
+
 // Eval-mode backbone: each conv*_2 / conv*_3 + pool pair runs as one op
 // (Conv2d::forward_pooled; on CUDA the pool is in our conv's epilogue) and must give the
 // values of the unfused layers, bit for bit, on the CPU and with our CUDA kernels in every
