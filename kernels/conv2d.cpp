@@ -43,10 +43,17 @@ Conv2dGeom conv2d_geom(const Shape& xs, const Shape& ws, int64_t pad, int64_t st
 }
 
 namespace {
+// The activations' types the forward ops take (x) and write (y).
+void check_activation_dtype(DType t, const std::string& what) {
+  if (t != DType::F32 && t != DType::BF16)
+    throw std::invalid_argument(what + " is " + dtype_name(t) + "; conv2d activations are F32 or BF16");
+}
+
 // The forward ops' checks ("<op>: x" ... errors) and geometry.
 Conv2dGeom forward_geom(const Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b, int64_t pad,
-                        int64_t stride, const std::string& op) {
-  x.check_dtype(DType::F32, op + ": x");
+                        int64_t stride, DType out, const std::string& op) {
+  check_activation_dtype(x.dtype(), op + ": x");
+  check_activation_dtype(out, op + ": the output type");
   w.check_dtype(DType::F32, op + ": weight");
   Conv2dGeom g = conv2d_geom(x.shape(), w.shape(), pad, stride);
   if (b.defined()) {
@@ -56,41 +63,63 @@ Conv2dGeom forward_geom(const Context& ctx, const Tensor& x, const Tensor& w, co
   kernels_detail::check_device(ctx, {&x, &w, &b}, op.c_str());
   return g;
 }
+
+// x as F32 (a BF16 x widened: exact), for the CPU path.
+Tensor as_f32(Context& ctx, const Tensor& x) { return x.dtype() == DType::F32 ? x : bf16_to_f32(ctx, x); }
+
+// y (F32) in the output type: itself, or rounded to BF16 (nearest even, as the CUDA epilogue).
+Tensor in_dtype(Context& ctx, const Tensor& y, DType out) { return out == DType::F32 ? y : to_bf16(ctx, y); }
+
+#if FRCNN_WITH_CUDA
+ConvFwdIo fwd_io(const Tensor& x, Tensor& y) {
+  ConvFwdIo io;
+  if (x.dtype() == DType::BF16) io.x16 = static_cast<const uint16_t*>(x.raw_data());
+  else io.x = x.data<float>();
+  if (y.dtype() == DType::BF16) io.y16 = static_cast<uint16_t*>(y.raw_data());
+  else io.y = y.data<float>();
+  return io;
+}
+#endif
 }  // namespace
 
 Tensor conv2d_forward(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b, int64_t pad, int64_t stride,
-                      bool relu) {
-  const Conv2dGeom g = forward_geom(ctx, x, w, b, pad, stride, "conv2d_forward");
-  Tensor y = Tensor::empty({g.N, g.Cout, g.Ho, g.Wo}, DType::F32, x.device(), ctx.stream());
-  if (g.N == 0) return y;
+                      bool relu, DType out) {
+  const Conv2dGeom g = forward_geom(ctx, x, w, b, pad, stride, out, "conv2d_forward");
   const float* bp = b.defined() ? b.data<float>() : nullptr;
   if (x.is_cuda()) {
+    Tensor y = Tensor::empty({g.N, g.Cout, g.Ho, g.Wo}, out, x.device(), ctx.stream());
+    if (g.N == 0) return y;
 #if FRCNN_WITH_CUDA
-    conv2d_forward_cuda(ctx.math_mode(), g, x.data<float>(), w.data<float>(), bp, relu, y.data<float>(), ctx.stream());
+    conv2d_forward_cuda(ctx.math_mode(), g, fwd_io(x, y), w.data<float>(), bp, relu, ctx.stream());
 #endif
-  } else {
-    // oneDNN (conv2d_onednn.h), as the backward passes; conv2d_*_cpu is the reference it is tested against.
-    conv2d_forward_onednn(ctx, g, cpu_operand(ctx, x).data<float>(), cpu_operand(ctx, w).data<float>(), bp,
-                          y.data<float>());
-    if (relu) relu_forward(ctx, y, /*inplace=*/true);
+    return y;
   }
-  return y;
+  // oneDNN (conv2d_onednn.h), as the backward passes; conv2d_*_cpu is the reference it is tested against.
+  Tensor y = Tensor::empty({g.N, g.Cout, g.Ho, g.Wo}, DType::F32, x.device(), ctx.stream());
+  if (g.N == 0) return in_dtype(ctx, y, out);
+  conv2d_forward_onednn(ctx, g, cpu_operand(ctx, as_f32(ctx, x)).data<float>(), cpu_operand(ctx, w).data<float>(), bp,
+                        y.data<float>());
+  if (relu) relu_forward(ctx, y, /*inplace=*/true);
+  return in_dtype(ctx, y, out);
 }
 
 Tensor conv2d_relu_maxpool_forward(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b, int64_t pad,
-                                   int64_t stride, int64_t pool) {
+                                   int64_t stride, int64_t pool, DType out) {
   if (pool < 1) throw std::invalid_argument("conv2d_relu_maxpool_forward: pool must be >= 1");
-  if (pool == 1 || !x.is_cuda()) {
+  check_activation_dtype(out, "conv2d_relu_maxpool_forward: the output type");
+  if (pool == 1) return conv2d_forward(ctx, x, w, b, pad, stride, /*relu=*/true, out);
+  if (!x.is_cuda()) {
+    // The CPU composes the ops in F32 and rounds the pooled map (max commutes with rounding).
     Tensor y = conv2d_forward(ctx, x, w, b, pad, stride, /*relu=*/true);
-    return pool == 1 ? y : maxpool2d_forward(ctx, y, int(pool), int(pool)).y;
+    return in_dtype(ctx, maxpool2d_forward(ctx, y, int(pool), int(pool)).y, out);
   }
-  const Conv2dGeom g = forward_geom(ctx, x, w, b, pad, stride, "conv2d_relu_maxpool_forward");
+  const Conv2dGeom g = forward_geom(ctx, x, w, b, pad, stride, out, "conv2d_relu_maxpool_forward");
   Tensor y = Tensor::empty({g.N, g.Cout, maxpool2d_out_size(g.Ho, pool, pool), maxpool2d_out_size(g.Wo, pool, pool)},
-                           DType::F32, x.device(), ctx.stream());
+                           out, x.device(), ctx.stream());
   if (g.N == 0) return y;
 #if FRCNN_WITH_CUDA
-  conv2d_forward_cuda(ctx.math_mode(), g, x.data<float>(), w.data<float>(), b.defined() ? b.data<float>() : nullptr,
-                      /*relu=*/true, y.data<float>(), ctx.stream(), int(pool));
+  conv2d_forward_cuda(ctx.math_mode(), g, fwd_io(x, y), w.data<float>(), b.defined() ? b.data<float>() : nullptr,
+                      /*relu=*/true, ctx.stream(), int(pool));
 #endif
   return y;
 }

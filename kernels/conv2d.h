@@ -43,15 +43,21 @@ struct Conv2dGeom {
 Conv2dGeom conv2d_geom(const Shape& x_shape, const Shape& w_shape, int64_t pad, int64_t stride);
 
 // y = conv(x, w) + b, or max(conv(x, w) + b, 0) with relu (the fused epilogue).
+// Activations in F32 or BF16: x may be BF16 (read as its exact F32 values), and `out` is
+// y's type (BF16: each output rounded to nearest even once, after bias and ReLU; on CUDA
+// the epilogue writes it, so the F32 map never exists). In tf32 / bf16 the results are the
+// F32 path's on the same values, rounded where asked: the operands are rounded anyway.
 Tensor conv2d_forward(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b, int64_t pad, int64_t stride,
-                      bool relu = false);
+                      bool relu = false, DType out = DType::F32);
 // Inference: maxpool2d_forward(relu(conv(x, w) + b), pool, pool).y, i.e. (N, Cout,
 // ceil(Ho / pool), ceil(Wo / pool)) with non-overlapping windows (VGG16: 2), bit for bit
 // (+0 and -0 aside). On CUDA the pool runs in the convolution's epilogue (an atomicMax per
 // output on its window: the (N, Cout, Ho, Wo) map is never written, and the maximum does
 // not depend on the order); the CPU composes the two ops. No argmax: not for training.
+// x and `out` as conv2d_forward's (a BF16 output is the rounded pooled map: rounding is
+// monotonic, so the maximum of the rounded values is the rounded maximum).
 Tensor conv2d_relu_maxpool_forward(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b, int64_t pad,
-                                   int64_t stride, int64_t pool);
+                                   int64_t stride, int64_t pool, DType out = DType::F32);
 // dL/dx (x_shape) from gy (N, Cout, Ho, Wo)
 Tensor conv2d_backward_data(Context& ctx, const Tensor& gy, const Tensor& w, const Shape& x_shape, int64_t pad,
                             int64_t stride);

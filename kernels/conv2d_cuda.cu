@@ -133,19 +133,25 @@ MmaFormat mma_format(MathMode m) { return m == MathMode::Bf16 ? MmaFormat::Bf16 
 
 }  // namespace
 
-void conv2d_forward_cuda(MathMode math, const Conv2dGeom& g, const float* x, const float* w, const float* b, bool relu,
-                         float* y, Stream s, int pool) {
+void conv2d_forward_cuda(MathMode math, const Conv2dGeom& g, const ConvFwdIo& io, const float* w, const float* b,
+                         bool relu, Stream s, int pool) {
   cudaStream_t st = cuda_stream(s);
+  if (!io.x == !io.x16 || !io.y == !io.y16)
+    throw std::invalid_argument("conv2d_forward_cuda: exactly one of x / x16 and of y / y16 must be set");
   if (pool > 1) {
     if (!relu) throw std::invalid_argument("conv2d_forward_cuda: the fused max-pool needs the fused ReLU");
-    // The pooled outputs start at +0: every window holds at least one ReLU'd value >= +0.
+    // The pooled outputs start at +0 (all-zero bits in F32 and BF16): every window holds at
+    // least one ReLU'd value >= +0.
     const size_t n = size_t(g.N * g.Cout) * size_t(maxpool2d_out_size(g.Ho, pool, pool)) *
                      size_t(maxpool2d_out_size(g.Wo, pool, pool));
-    CUDA_CHECK(cudaMemsetAsync(y, 0, n * sizeof(float), st));
+    if (io.y16)
+      CUDA_CHECK(cudaMemsetAsync(io.y16, 0, n * sizeof(uint16_t), st));
+    else
+      CUDA_CHECK(cudaMemsetAsync(io.y, 0, n * sizeof(float), st));
   }
-  if (math != MathMode::Fp32) return conv2d_forward_mma_cuda(mma_format(math), g, x, w, b, relu, y, s, pool);
+  if (math != MathMode::Fp32) return conv2d_forward_mma_cuda(mma_format(math), g, io, w, b, relu, s, pool);
   dispatch_ks<FwdProblem>(g, [&](auto& p) {
-    setup(p, g, x, w, b, relu, y, pool);
+    setup(p, g, io, w, b, relu, pool);
     launch_gemm(p, p.K, st);
   });
 }

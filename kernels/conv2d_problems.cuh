@@ -29,12 +29,29 @@
 #include <stdexcept>
 
 #include "kernels/conv2d.h"
+#include "kernels/conv2d_cuda.h"
 #include "kernels/cuda_util.cuh"
 #include "kernels/maxpool2d.h"
+#include "kernels/tensor_formats.h"
 
 namespace frcnn::conv_gemm {
 
 __device__ __forceinline__ float ldg_or_zero(const float* q) { return q ? __ldg(q) : 0.f; }
+
+// *a = max(*a, v) for BF16 bits of non-negative values (which order as unsigned integers),
+// by a compare-and-swap of the aligned 32-bit word that holds *a; the first guess is the
+// zeroed start, so an uncontended output costs one CAS.
+__device__ __forceinline__ void atomic_max_bf16_nonneg(uint16_t* a, uint16_t v) {
+  auto* word = reinterpret_cast<unsigned*>(reinterpret_cast<uintptr_t>(a) & ~uintptr_t(3));
+  const int shift = (reinterpret_cast<uintptr_t>(a) & 2) ? 16 : 0;
+  unsigned assumed = 0u;
+  while (((assumed >> shift) & 0xFFFFu) < v) {
+    const unsigned next = (assumed & ~(0xFFFFu << shift)) | (unsigned(v) << shift);
+    const unsigned old = atomicCAS(word, assumed, next);
+    if (old == assumed) return;
+    assumed = old;
+  }
+}
 
 // Kernel size known at compile time (KS = 1 or 3) or at run time (KS = 0), so the
 // k -> (c, r, s) splits of the common 1x1 / 3x3 cases are multiplications.
@@ -55,60 +72,86 @@ template <int KS>
 struct FwdProblem {
   Geo g;
   KDims<KS> kd;
-  const float* x;  // (N, Cin, H, W)
-  const float* w;  // (Cout, K)
-  const float* b;  // (Cout) or null
-  float* y;        // (N, Cout, Ho, Wo), or (N, Cout, Hp, Wp) when pooling
+  // The activations: F32 (x, y) or BF16 bits (x16, y16), the other pointer null. A BF16 x
+  // is widened as it is read (exact), a BF16 y rounded to nearest even as it is written.
+  const float* x;       // (N, Cin, H, W)
+  const uint16_t* x16;  // the same in BF16
+  const float* w;       // (Cout, K)
+  const float* b;       // (Cout) or null
+  float* y;             // (N, Cout, Ho, Wo), or (N, Cout, Hp, Wp) when pooling
+  uint16_t* y16;        // the same in BF16
   int M, Ncol, K;
   bool relu;       // fused epilogue: y = max(conv + b, 0)
   // pool > 1: y is max_pool(relu(conv + b)) with kernel = stride = pool (non-overlapping
   // windows, Caffe's ceil rounding: Hp = ceil(Ho / pool)); y starts at zero and every
   // output takes its window's maximum with an atomicMax on the bits, which orders
   // non-negative floats as integers: exact and independent of the order (deterministic).
+  // In BF16 the same on the rounded values (rounding is monotonic, so the maximum of the
+  // rounded values is the rounded maximum).
   int pool, Hp, Wp;
   int plane;       // elements between two channels of y: Ho * Wo, or Hp * Wp when pooling
   bool a_vec;      // K % 4 == 0 and w 16-byte aligned (setup)
   static constexpr bool kAVec = true;
+  static constexpr bool kB16 = true;  // B may be BF16 (x16): the kernels then load it themselves
 
   struct ARow { const float* p; };
-  struct BCol { const float* base; int ih0, iw0; bool valid; };
-  struct CCol { float* p; bool valid; };
+  struct BCol { size_t base; int ih0, iw0; bool valid; };  // base: x's offset of the image
+  struct CCol { size_t at; bool valid; };                  // y's offset of the column
 
   __device__ const float* fill_src() const { return w; }
   __device__ ARow a_row(int m) const { return {m < M ? w + size_t(m) * K : nullptr}; }
   __device__ const float* a_ptr(const ARow& r, int k) const { return r.p ? r.p + k : nullptr; }
   __device__ float load_a(const ARow& r, int k) const { return ldg_or_zero(a_ptr(r, k)); }
   __device__ BCol b_col(int n) const {
-    if (n >= Ncol) return {nullptr, 0, 0, false};
+    if (n >= Ncol) return {0, 0, 0, false};
     int hw = g.Ho * g.Wo, img = n / hw, rem = n - img * hw, oh = rem / g.Wo, ow = rem - oh * g.Wo;
-    return {x + size_t(img) * g.Cin * g.H * g.W, oh * g.stride - g.pad, ow * g.stride - g.pad, true};
+    return {size_t(img) * g.Cin * g.H * g.W, oh * g.stride - g.pad, ow * g.stride - g.pad, true};
   }
-  __device__ const float* b_ptr(const BCol& c, int k) const {
-    if (!c.valid) return nullptr;
+  // x's offset of B[k][column c], or -1 in the zero padding / past the end.
+  __device__ int64_t b_off(const BCol& c, int k) const {
+    if (!c.valid) return -1;
     int ci = k / kd.KK(), rs = k - ci * kd.KK(), r = rs / kd.KW(), s = rs - r * kd.KW();
     int ih = c.ih0 + r, iw = c.iw0 + s;
-    if (unsigned(ih) >= unsigned(g.H) || unsigned(iw) >= unsigned(g.W)) return nullptr;
-    return c.base + (size_t(ci) * g.H + ih) * g.W + iw;
+    if (unsigned(ih) >= unsigned(g.H) || unsigned(iw) >= unsigned(g.W)) return -1;
+    return int64_t(c.base + (size_t(ci) * g.H + ih) * g.W + iw);
   }
-  __device__ float load_b(const BCol& c, int k) const { return ldg_or_zero(b_ptr(c, k)); }
+  // F32 x only (what cp.async copies); with a BF16 x the kernels use load_b.
+  __device__ const float* b_ptr(const BCol& c, int k) const {
+    const int64_t o = b_off(c, k);
+    return o < 0 ? nullptr : x + o;
+  }
+  __device__ float load_b(const BCol& c, int k) const {
+    const int64_t o = b_off(c, k);
+    if (o < 0) return 0.f;
+    return x16 ? ptx::bf16_bits_float(__ldg(x16 + o)) : __ldg(x + o);
+  }
   __device__ CCol c_col(int n) const {
-    if (n >= Ncol) return {nullptr, false};
+    if (n >= Ncol) return {0, false};
     int hw = g.Ho * g.Wo, img = n / hw, rem = n - img * hw;
     if (pool > 1) {
       const int oh = rem / g.Wo, ow = rem - oh * g.Wo;
-      return {y + size_t(img) * g.Cout * plane + (oh / pool) * Wp + ow / pool, true};
+      return {size_t(img) * g.Cout * plane + (oh / pool) * Wp + ow / pool, true};
     }
-    return {y + size_t(img) * g.Cout * hw + rem, true};
+    return {size_t(img) * g.Cout * hw + rem, true};
   }
   __device__ void store(int m, const CCol& c, float v) const {
     if (!(m < M && c.valid)) return;
     v += b ? __ldg(b + m) : 0.f;
+    const size_t at = c.at + size_t(m) * plane;
     if (pool > 1) {
       // ReLU as v > 0 ? v : +0 (so -0 and NaN, which fmaxf also maps to 0, become +0 bits)
-      atomicMax(reinterpret_cast<unsigned*>(c.p + size_t(m) * plane), __float_as_uint(v > 0.f ? v : 0.f));
+      const float r = v > 0.f ? v : 0.f;
+      if (y16)
+        atomic_max_bf16_nonneg(y16 + at, ptx::bf16_round_bits(ptx::float_bits(r)));
+      else
+        atomicMax(reinterpret_cast<unsigned*>(y + at), __float_as_uint(r));
       return;
     }
-    c.p[size_t(m) * plane] = relu ? fmaxf(v, 0.f) : v;
+    const float r = relu ? fmaxf(v, 0.f) : v;
+    if (y16)
+      y16[at] = ptx::bf16_round_bits(ptx::float_bits(r));
+    else
+      y[at] = r;
   }
 };
 
@@ -122,7 +165,7 @@ struct BwdDataProblem {
   const float* w;   // (Cout, Cin, KH, KW)
   float* gx;        // (N, Cin, H, W)
   int M, Ncol, K;   // M = Cin, Ncol = N*H*W, K = Cout*KH*KW
-  static constexpr bool kAVec = false, a_vec = false;
+  static constexpr bool kAVec = false, a_vec = false, kB16 = false;
 
   struct ARow { const float* p; };
   struct BCol { const float* base; int ihp, iwp; bool valid; };
@@ -177,7 +220,7 @@ struct BwdWeightProblem {
   float* gw;        // (Cout, Cin*KH*KW), +=
   int M, Ncol, K;   // M = Cout, Ncol = Cin*KH*KW, K = N*Ho*Wo
   bool a_vec;       // Ho * Wo % 4 == 0 and gy 16-byte aligned (setup)
-  static constexpr bool kAVec = true;
+  static constexpr bool kAVec = true, kB16 = false;
 
   struct ARow { const float* p; };
   struct BCol { const float* base; int r, s; bool valid; };
@@ -244,11 +287,11 @@ inline Geo to_geo(const Conv2dGeom& g) {
 // The problems of one convolution geometry, as both kernel files launch them.
 // pool > 1 (with relu): y is the pooled output, already zeroed (conv2d_forward_cuda does it).
 template <int KS>
-void setup(FwdProblem<KS>& p, const Conv2dGeom& g, const float* x, const float* w, const float* b, bool relu,
-           float* y, int pool = 0) {
+void setup(FwdProblem<KS>& p, const Conv2dGeom& g, const ConvFwdIo& io, const float* w, const float* b, bool relu,
+           int pool = 0) {
   p.g = to_geo(g);
   p.kd = {int(g.KH), int(g.KW)};
-  p.x = x, p.w = w, p.b = b, p.y = y, p.relu = relu;
+  p.x = io.x, p.x16 = io.x16, p.w = w, p.b = b, p.y = io.y, p.y16 = io.y16, p.relu = relu;
   p.pool = pool > 1 ? pool : 0;
   p.Hp = p.pool ? int(maxpool2d_out_size(g.Ho, pool, pool)) : 0;
   p.Wp = p.pool ? int(maxpool2d_out_size(g.Wo, pool, pool)) : 0;

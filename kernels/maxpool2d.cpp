@@ -5,6 +5,7 @@
 #include <string>
 
 #include "kernels/dispatch.h"
+#include "kernels/precision.h"
 
 #if FRCNN_WITH_CUDA
 #include "kernels/maxpool2d_cuda.h"
@@ -13,6 +14,11 @@
 namespace frcnn {
 
 MaxPool2dResult maxpool2d_forward(Context& ctx, const Tensor& x, int k, int s) {
+  if (x.dtype() == DType::BF16) {  // pooled in F32 and rounded back: exact (see maxpool2d.h)
+    MaxPool2dResult r = maxpool2d_forward(ctx, bf16_to_f32(ctx, x), k, s);
+    r.y = to_bf16(ctx, r.y);
+    return r;
+  }
   x.check_dtype(DType::F32, "maxpool2d_forward: x");
   if (x.ndim() != 4) throw std::invalid_argument("maxpool2d_forward: x must be (N, C, H, W), got " + shape_str(x.shape()));
   if (k < 1 || s < 1) throw std::invalid_argument("maxpool2d_forward: kernel and stride must be >= 1");

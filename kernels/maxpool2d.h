@@ -50,6 +50,9 @@ struct MaxPool2dResult {
   Tensor argmax;  // (N, C, Ho, Wo) I32
 };
 
+// x F32, or BF16 (inference activations, kernels/conv2d.h): then y is BF16 too, the F32
+// pool of the widened x rounded back, which is exact (the widened values are BF16 values
+// and the maximum is one of them).
 MaxPool2dResult maxpool2d_forward(Context& ctx, const Tensor& x, int k = 2, int s = 2);
 // grad_out, argmax: (N, C, Ho, Wo); returns grad_in of shape x_shape (N, C, H, W).
 Tensor maxpool2d_backward(Context& ctx, const Tensor& grad_out, const Tensor& argmax, const Shape& x_shape, int k = 2,

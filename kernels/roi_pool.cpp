@@ -2,6 +2,7 @@
 #include "kernels/roi_pool.h"
 
 #include "kernels/dispatch.h"
+#include "kernels/precision.h"
 
 #if FRCNN_WITH_CUDA
 #include "kernels/roi_pool_cuda.h"
@@ -24,8 +25,10 @@ static void check_rois(const char* op, const Tensor& rois) {
 RoiPoolResult roi_pool_forward(Context& ctx, const Tensor& features, const Tensor& rois, int pooled_h, int pooled_w,
                                float spatial_scale) {
   const char* op = "roi_pool_forward";
+  if (features.defined() && features.dtype() == DType::BF16)  // widened (exact); the pooling is FP32
+    return roi_pool_forward(ctx, bf16_to_f32(ctx, features), rois, pooled_h, pooled_w, spatial_scale);
   require(features.defined() && features.dtype() == DType::F32 && features.ndim() == 4, op,
-          "features must be F32 (N, C, H, W), got " + desc(features));
+          "features must be F32 or BF16 (N, C, H, W), got " + desc(features));
   check_rois(op, rois);
   require(pooled_h > 0 && pooled_w > 0, op, "pooled size must be positive");
   require(spatial_scale > 0, op, "spatial_scale must be positive");

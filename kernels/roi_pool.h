@@ -35,6 +35,8 @@ struct RoiPoolResult {
   Tensor argmax;  // (R, C, ph, pw) I32
 };
 
+// features F32, or BF16 (inference activations in bf16, kernels/conv2d.h): widened first
+// (exact), so the pooled output is F32 either way.
 RoiPoolResult roi_pool_forward(Context& ctx, const Tensor& features, const Tensor& rois, int pooled_h, int pooled_w,
                                float spatial_scale);
 

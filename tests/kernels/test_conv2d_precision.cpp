@@ -153,3 +153,69 @@ TEST_CASE("conv2d precision: CUDA tensor-core passes match the CPU path of the s
     }
   }
 }
+
+namespace {
+
+// A BF16 or F32 tensor's values on the host, as floats (BF16 widens exactly).
+std::vector<float> values(Context& ctx, const Tensor& t) {
+  return host(t.dtype() == DType::BF16 ? bf16_to_f32(ctx, t) : t).to_vector<float>();
+}
+
+// BF16 activations (kernels/conv2d.h): a BF16 x is read as its F32 values and a BF16 y is
+// the F32 result rounded once, so in every precision each combination equals the F32 path
+// on the widened input, rounded where asked, bit for bit (the cases cover both tile
+// heights, split and unsplit reductions; with and without ReLU; the fused 2x2 pool).
+void check_bf16_activations(Context& ctx) {
+  uint32_t seed = 700;
+  for (const Case& c : cases())
+    for (MathMode m : {MathMode::Fp32, MathMode::Tf32, MathMode::Bf16}) {
+      INFO(case_name(c) << ", " << math_mode_name(m));
+      ctx.set_math_mode(m);
+      const Inputs in = inputs(c, seed += 10);
+      auto dev = [&](const Tensor& t) { return t.to(ctx.device(), ctx.stream()); };
+      const Tensor w = dev(in.w), b = dev(in.b);
+      const Tensor x16 = to_bf16(ctx, dev(in.x)), xw = bf16_to_f32(ctx, x16);
+      for (bool relu : {false, true}) {
+        INFO("relu " << relu);
+        const Tensor ref = conv2d_forward(ctx, xw, w, b, c.pad, c.stride, relu);
+        const Tensor got_in16 = conv2d_forward(ctx, x16, w, b, c.pad, c.stride, relu);
+        REQUIRE(got_in16.dtype() == DType::F32);
+        REQUIRE(values(ctx, got_in16) == values(ctx, ref));
+        const Tensor ref16 = to_bf16(ctx, ref);
+        for (const Tensor* x : {&xw, &x16}) {
+          const Tensor got = conv2d_forward(ctx, *x, w, b, c.pad, c.stride, relu, DType::BF16);
+          REQUIRE(got.dtype() == DType::BF16);
+          REQUIRE(got.shape() == ref.shape());
+          REQUIRE(values(ctx, got) == values(ctx, ref16));
+        }
+      }
+      const Tensor pooled = conv2d_relu_maxpool_forward(ctx, xw, w, b, c.pad, c.stride, 2);
+      const Tensor pooled16 = conv2d_relu_maxpool_forward(ctx, x16, w, b, c.pad, c.stride, 2, DType::BF16);
+      REQUIRE(pooled16.dtype() == DType::BF16);
+      REQUIRE(values(ctx, pooled16) == values(ctx, to_bf16(ctx, pooled)));
+    }
+  ctx.set_math_mode(MathMode::Fp32);
+  // Other types are refused, naming the argument.
+  const Tensor x = random_tensor({1, 2, 4, 4}, 1).to(ctx.device(), ctx.stream()),
+               w = random_tensor({3, 2, 3, 3}, 2).to(ctx.device(), ctx.stream());
+  REQUIRE_THROWS_WITH(conv2d_forward(ctx, x, w, Tensor(), 1, 1, false, DType::I32),
+                      Catch::Contains("conv2d_forward: the output type is I32"));
+  REQUIRE_THROWS_WITH(conv2d_relu_maxpool_forward(ctx, x, w, Tensor(), 1, 1, 2, DType::F16),
+                      Catch::Contains("the output type is F16"));
+  const Tensor xi = Tensor::zeros({1, 2, 4, 4}, DType::I32, ctx.device(), ctx.stream());
+  REQUIRE_THROWS_WITH(conv2d_forward(ctx, xi, w, Tensor(), 1, 1), Catch::Contains("conv2d_forward: x is I32"));
+}
+
+}  // namespace
+
+TEST_CASE("conv2d bf16 activations: BF16 in / out equal the F32 path rounded, on the CPU", "[kernels][conv2d][precision]") {
+  Context cpu;
+  check_bf16_activations(cpu);
+}
+
+TEST_CASE("conv2d bf16 activations: BF16 in / out equal the F32 path rounded, on CUDA (SIMT and tensor cores)",
+          "[kernels][conv2d][precision][gpu]") {
+  FRCNN_REQUIRE_GPU();
+  Context gpu(Device::cuda());
+  check_bf16_activations(gpu);
+}

@@ -7,7 +7,9 @@
 #include <cstring>
 #include <limits>
 
+#include "kernels/maxpool2d.h"
 #include "kernels/precision.h"
+#include "kernels/roi_pool.h"
 #include "kernels/tensor_formats.h"
 #include "tests/gpu.h"
 #include "tests/kernels/kernel_test_util.h"
@@ -80,4 +82,41 @@ TEST_CASE("precision ops: CUDA conversions equal the CPU bit for bit", "[kernels
   const Tensor hd = to_bf16(gpu, xd);
   REQUIRE(bf16_bits(host(hd)) == bf16_bits(to_bf16(cpu, x)));
   REQUIRE(bits_of(host(bf16_to_f32(gpu, hd))) == bits_of(bf16_to_f32(cpu, to_bf16(cpu, x))));
+}
+
+namespace {
+
+// BF16 activations through the pooling ops (kernels/maxpool2d.h, roi_pool.h): max-pooling a
+// BF16 map gives the BF16 of the F32 pool of its values, with the same argmax, and RoI
+// pooling reads BF16 features as their F32 values (output F32); on ctx's device.
+void check_pooling_bf16(Context& ctx) {
+  const Tensor x = random_tensor({2, 3, 9, 11}, 31, -4.f, 4.f).to(ctx.device(), ctx.stream());
+  const Tensor x16 = to_bf16(ctx, x), xw = bf16_to_f32(ctx, x16);
+  for (int k : {2, 3}) {
+    INFO("kernel " << k);
+    const MaxPool2dResult want = maxpool2d_forward(ctx, xw, k, 2), got = maxpool2d_forward(ctx, x16, k, 2);
+    REQUIRE(got.y.dtype() == DType::BF16);
+    REQUIRE(bf16_bits(got.y) == bf16_bits(to_bf16(ctx, want.y)));
+    REQUIRE(got.argmax.to(Device::cpu()).to_vector<int32_t>() == want.argmax.to(Device::cpu()).to_vector<int32_t>());
+  }
+  const Tensor rois =
+      Tensor::from_vector<float>({3, 5}, {0, 0, 0, 40, 30, 1, 8, 4, 100, 60, 1, -10, -6, 20, 12}).to(ctx.device(),
+                                                                                                    ctx.stream());
+  const RoiPoolResult want = roi_pool_forward(ctx, xw, rois, 3, 3, 1.f / 8), got = roi_pool_forward(ctx, x16, rois, 3, 3, 1.f / 8);
+  REQUIRE(got.output.dtype() == DType::F32);
+  REQUIRE(bits_of(got.output.to(Device::cpu())) == bits_of(want.output.to(Device::cpu())));
+  REQUIRE(got.argmax.to(Device::cpu()).to_vector<int32_t>() == want.argmax.to(Device::cpu()).to_vector<int32_t>());
+}
+
+}  // namespace
+
+TEST_CASE("precision ops: max-pool and RoI pool take BF16 activations, on the CPU", "[kernels][precision]") {
+  Context cpu;
+  check_pooling_bf16(cpu);
+}
+
+TEST_CASE("precision ops: max-pool and RoI pool take BF16 activations, on CUDA", "[kernels][precision][gpu]") {
+  FRCNN_REQUIRE_GPU();
+  Context gpu(Device::cuda());
+  check_pooling_bf16(gpu);
 }
