@@ -384,7 +384,6 @@ Tensor as_f32(Context& ctx, const Tensor& t) { return t.dtype() == DType::F32 ? 
 
 Tensor conv2d_forward_cudnn(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b, int64_t pad,
                             int64_t stride) {
-  x.check_dtype(DType::F32, "conv2d_forward_cudnn: x");
   Conv2dGeom g = conv2d_geom(x.shape(), w.shape(), pad, stride);
   if (b.defined()) b.check_shape({g.Cout}, "conv2d_forward_cudnn: bias");
   check_cuda_tensors(ctx, {&x, &w, &b}, "conv2d_forward_cudnn");

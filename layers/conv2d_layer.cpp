@@ -4,6 +4,7 @@
 
 #include "kernels/conv2d.h"
 #include "kernels/maxpool2d.h"
+#include "kernels/precision.h"
 #include "kernels/relu.h"
 #include "layers/param_lowp.h"
 
@@ -41,40 +42,52 @@ void Conv2d::to(Context& ctx) {
   y_ = Tensor();
 }
 
+DType inference_activation_dtype(const Context& ctx) {
+  return ctx.is_cuda() && ctx.math_mode() == MathMode::Bf16 ? DType::BF16 : DType::F32;
+}
+
 static bool use_cudnn(const Context& ctx, ConvBackend b) { return ctx.is_cuda() && b == ConvBackend::Cudnn; }
 
 void Conv2d::check_input(const Tensor& x) const {
   if (x.ndim() == 4 && x.size(1) != opt_.in)
     throw std::invalid_argument(name_ + ": input " + shape_str(x.shape()) + " has " + std::to_string(x.size(1)) +
                                 " channels, the layer expects " + std::to_string(opt_.in));
+  if (training_ && x.dtype() != DType::F32)
+    throw std::invalid_argument(name_ + ": a training-mode input must be F32 (backward reads it), got " +
+                                dtype_name(x.dtype()));
 }
 
-Tensor Conv2d::forward(Context& ctx, const Tensor& x) {
+Tensor Conv2d::forward(Context& ctx, const Tensor& x) { return forward_as(ctx, x, DType::F32); }
+
+Tensor Conv2d::forward_as(Context& ctx, const Tensor& x, DType out) {
   check_input(x);
+  if (training_ && out != DType::F32)
+    throw std::logic_error(name_ + ": a " + dtype_name(out) + " output is for eval mode (backward reads F32)");
   Tensor b = opt_.bias ? bias_.value : Tensor();
   Tensor y;
   if (use_cudnn(ctx, opt_.backend)) {
 #if FRCNN_WITH_CUDA
     y = conv2d_forward_cudnn(ctx, x, lowp_value(ctx, weight_), b, opt_.pad, opt_.stride);
     if (opt_.relu) relu_forward(ctx, y, /*inplace=*/true);
+    if (out == DType::BF16) y = to_bf16(ctx, y);
 #endif
   } else {
-    y = conv2d_forward(ctx, x, weight_.value, b, opt_.pad, opt_.stride, opt_.relu);
+    y = conv2d_forward(ctx, x, weight_.value, b, opt_.pad, opt_.stride, opt_.relu, out);
   }
   x_ = training_ ? x : Tensor();
   y_ = training_ && opt_.relu ? y : Tensor();
   return y;
 }
 
-Tensor Conv2d::forward_pooled(Context& ctx, const Tensor& x, int pool) {
+Tensor Conv2d::forward_pooled(Context& ctx, const Tensor& x, int pool, DType out) {
   if (training_) throw std::logic_error(name_ + ": forward_pooled is for eval mode (it keeps nothing for backward)");
   if (!opt_.relu) throw std::logic_error(name_ + ": forward_pooled needs the fused ReLU");
-  if (use_cudnn(ctx, opt_.backend)) return maxpool2d_forward(ctx, forward(ctx, x), pool, pool).y;
+  if (use_cudnn(ctx, opt_.backend)) return maxpool2d_forward(ctx, forward_as(ctx, x, out), pool, pool).y;
   check_input(x);
   x_ = Tensor();
   y_ = Tensor();
   return conv2d_relu_maxpool_forward(ctx, x, weight_.value, opt_.bias ? bias_.value : Tensor(), opt_.pad, opt_.stride,
-                                     pool);
+                                     pool, out);
 }
 
 Tensor Conv2d::backward(Context& ctx, const Tensor& grad_out) {

@@ -12,6 +12,12 @@
 namespace frcnn {
 
 enum class ConvBackend { Own, Cudnn };
+
+// The type a network in eval mode stores its activations in: BF16 on CUDA in bf16 (half the
+// bytes of F32 and the same detections, bit for bit: every conv, RoI pooling's consumer fc6
+// and the RPN's 1x1 heads round their input to BF16 anyway, and ReLU, max-pooling and RoI
+// max-pooling commute with that rounding), else F32 (the CPU path would only convert more).
+DType inference_activation_dtype(const Context& ctx);
 // "own" | "cudnn" (throws std::invalid_argument naming the bad value).
 ConvBackend parse_conv_backend(const std::string& s);
 const char* conv_backend_name(ConvBackend b);
@@ -32,13 +38,19 @@ struct Conv2dOptions {
 class Conv2d : public Layer {
  public:
   Conv2d(std::string name, const Conv2dOptions& opt);
+  // x F32, or BF16 in eval mode (a bf16 network's stored activations, kernels/conv2d.h).
   Tensor forward(Context& ctx, const Tensor& x) override;
+  // forward with the output stored as `out`: F32, or BF16 (eval mode only: backward needs
+  // F32 activations), each output rounded once; our kernels write it from their epilogue,
+  // cuDNN's and the CPU's F32 output is rounded after.
+  Tensor forward_as(Context& ctx, const Tensor& x, DType out);
   Tensor backward(Context& ctx, const Tensor& grad_out) override;
   // Eval mode only: a max-pool (kernel = stride = pool) of forward(x), which needs the fused
   // ReLU; with our CUDA kernels the pool runs in the convolution's epilogue
   // (conv2d_relu_maxpool_forward: the unpooled map is never written), cuDNN's output and
-  // the CPU's are pooled by maxpool2d_forward. The same values as forward then MaxPool2d.
-  Tensor forward_pooled(Context& ctx, const Tensor& x, int pool);
+  // the CPU's are pooled by maxpool2d_forward. The same values as forward then MaxPool2d;
+  // `out` as forward_as's.
+  Tensor forward_pooled(Context& ctx, const Tensor& x, int pool, DType out = DType::F32);
   std::vector<Param*> params() override;
   void to(Context& ctx) override;
   void set_backend(ConvBackend b) { opt_.backend = b; }

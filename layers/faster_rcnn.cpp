@@ -54,6 +54,12 @@ void FasterRCNN::set_training(bool t) {
   head_.set_training(t);
 }
 
+void FasterRCNN::set_lowp_activations(bool on) {
+  backbone_.set_lowp_activations(on);
+  rpn_.set_lowp_activations(on);
+  plans_.clear();
+}
+
 void FasterRCNN::set_conv_backend(ConvBackend b) {
   backbone_.set_conv_backend(b);
   rpn_.set_conv_backend(b);

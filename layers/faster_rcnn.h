@@ -93,6 +93,10 @@ class FasterRCNN {
   void to(Context& ctx);
   void set_training(bool t);
   void set_conv_backend(ConvBackend b);
+  // Inference activations in BF16 in bf16 on CUDA (Vgg16Backbone / RpnHead::
+  // set_lowp_activations; on by default, the same detections either way). Drops the
+  // detect plans (their graphs baked the setting in).
+  void set_lowp_activations(bool on);
 
   // Random init of everything: backbone msra/xavier, RPN N(0, 0.01), fc6/fc7
   // msra/xavier, cls_score N(0, 0.01), bbox_pred N(0, 0.001), zero biases.

@@ -28,7 +28,8 @@ RpnHead::RpnHead(int in_channels, int num_anchors, const RpnConfig& cfg, ConvBac
       bbox_("rpn_bbox_pred", conv_opts(cfg.channels, 4 * num_anchors, 1, backend)) {}
 
 RpnOutput RpnHead::forward(Context& ctx, const Tensor& features) {
-  Tensor h = conv_.forward(ctx, features);
+  const DType act = !conv_.training() && lowp_activations_ ? inference_activation_dtype(ctx) : DType::F32;
+  Tensor h = conv_.forward_as(ctx, features, act);
   return {cls_.forward(ctx, h), bbox_.forward(ctx, h)};
 }
 

@@ -50,10 +50,14 @@ class RpnHead {
   void set_frozen(bool f);
   void set_propagate_down(bool p) { conv_.set_propagate_down(p); }
   void set_conv_backend(ConvBackend b);
+  // In eval mode the 3x3 conv's output (the 1x1 heads' input) is stored as
+  // inference_activation_dtype(ctx) says; the heads' outputs are F32 always. On by default.
+  void set_lowp_activations(bool on) { lowp_activations_ = on; }
   void init(Context& ctx, uint64_t seed);
 
  private:
   RpnConfig cfg_;
+  bool lowp_activations_ = true;
   Conv2d conv_;  // 3x3 + ReLU (fused)
   Conv2d cls_;
   Conv2d bbox_;

@@ -36,6 +36,9 @@ Vgg16Backbone::Vgg16Backbone(const BackboneConfig& cfg) : Layer("vgg16") {
 }
 
 Tensor Vgg16Backbone::forward(Context& ctx, const Tensor& x) {
+  // Inference only (a training backbone's trainable layers read their inputs in backward,
+  // and its frozen ones feed them): activations in the inference type (conv2d_layer.h).
+  const DType act = !training_ && lowp_activations_ ? inference_activation_dtype(ctx) : DType::F32;
   Tensor h = x;
   for (size_t i = 0; i < layers_.size(); ++i) {
     // A conv followed by a pool, both in eval mode (inference, or frozen blocks in
@@ -43,11 +46,11 @@ Tensor Vgg16Backbone::forward(Context& ctx, const Tensor& x) {
     auto* conv = dynamic_cast<Conv2d*>(layers_[i].get());
     auto* pool = i + 1 < layers_.size() ? dynamic_cast<MaxPool2d*>(layers_[i + 1].get()) : nullptr;
     if (fuse_pool_ && conv && pool && !conv->training() && !pool->training() && pool->kernel() == pool->stride()) {
-      h = conv->forward_pooled(ctx, h, pool->kernel());
+      h = conv->forward_pooled(ctx, h, pool->kernel(), act);
       ++i;
       continue;
     }
-    h = layers_[i]->forward(ctx, h);
+    h = conv ? conv->forward_as(ctx, h, act) : layers_[i]->forward(ctx, h);
   }
   return h;
 }

@@ -41,6 +41,10 @@ class Vgg16Backbone : public Layer {
   // Eval-mode conv*_2 / conv*_3 + pool pairs run as one fused op (Conv2d::forward_pooled);
   // on by default, same values either way (the tests compare the two).
   void set_fuse_pool(bool on) { fuse_pool_ = on; }
+  // In eval mode the activations between the convs (and the output) are stored as
+  // inference_activation_dtype(ctx) says: BF16 in bf16 on CUDA. On by default; the same
+  // values either way (the tests compare the two).
+  void set_lowp_activations(bool on) { lowp_activations_ = on; }
   int out_channels() const { return out_channels_; }
   // Random init of every conv: msra or xavier weights, zero biases.
   void init(Context& ctx, uint64_t seed, const std::string& method);
@@ -56,6 +60,7 @@ class Vgg16Backbone : public Layer {
   int frozen_blocks_ = 0;
   int out_channels_ = 0;
   bool fuse_pool_ = true;
+  bool lowp_activations_ = true;
 };
 
 }  // namespace frcnn

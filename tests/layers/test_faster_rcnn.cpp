@@ -6,9 +6,11 @@
 
 #include "engine/allocator.h"
 #include "engine/safetensors.h"
+#include "kernels/precision.h"
 #include "layers/faster_rcnn.h"
 #include "layers/linear.h"
 #include "tests/gpu.h"
+#include "tests/layers/detect_checks.h"
 #include "tests/layers/grad_check.h"
 #include "tests/layers/small_detector.h"
 #include "tests/test_util.h"
@@ -438,8 +440,9 @@ TEST_CASE("faster rcnn: cuDNN bf16 detections match our bf16 convolution's", "[m
 // values of the unfused layers, bit for bit, on the CPU and with our CUDA kernels in every
 // precision. A frozen block in training mode is in eval mode too, so it fuses as well.
 namespace {
-// The backbone's conv5_3 output for one seeded input, on ctx's device, back on the CPU.
-Tensor small_backbone_output(Context& ctx, bool fuse, bool training) {
+// The backbone's conv5_3 output for one seeded input, on ctx's device, back on the CPU as
+// F32 values (a BF16 output widened: exact); `dtype` receives the type it was stored in.
+Tensor small_backbone_output(Context& ctx, bool fuse, bool training, bool lowp = true, DType* dtype = nullptr) {
   BackboneConfig cfg;
   cfg.widths = {4, 8, 8, 12, 12};
   cfg.frozen_blocks = 0;
@@ -450,8 +453,11 @@ Tensor small_backbone_output(Context& ctx, bool fuse, bool training) {
   if (training) bb.freeze_blocks(2);
   bb.set_training(training);
   bb.set_fuse_pool(fuse);
+  bb.set_lowp_activations(lowp);
   const Tensor x = test::random_tensor({2, 3, 37, 45}, 11).to(ctx.device());
   Tensor y = bb.forward(ctx, x);
+  if (dtype) *dtype = y.dtype();
+  if (y.dtype() == DType::BF16) y = bf16_to_f32(ctx, y);
   if (y.is_cuda()) device_synchronize();
   return y.to(Device::cpu());
 }
@@ -466,7 +472,7 @@ TEST_CASE("vgg16 backbone: fused conv + pool in eval mode gives the unfused valu
 
 TEST_CASE("vgg16 backbone: fused conv + pool in eval mode gives the unfused values on CUDA", "[model][gpu]") {
   FRCNN_REQUIRE_GPU();
-  const auto run = small_backbone_output;
+  const auto run = [](Context& c, bool fuse, bool training) { return small_backbone_output(c, fuse, training); };
   Context gpu(Device::cuda());
   for (MathMode m : {MathMode::Fp32, MathMode::Tf32, MathMode::Bf16}) {
     INFO(math_mode_name(m));
@@ -475,5 +481,56 @@ TEST_CASE("vgg16 backbone: fused conv + pool in eval mode gives the unfused valu
     REQUIRE(run(gpu, true, false).to_vector<float>() == unfused.to_vector<float>());
     // Training with blocks 1-2 frozen: those run in eval mode, fused; the rest unfused.
     REQUIRE(run(gpu, true, true).to_vector<float>() == run(gpu, false, true).to_vector<float>());
+  }
+}
+
+// bf16 inference on CUDA stores the activations in BF16 (Vgg16Backbone / RpnHead::
+// set_lowp_activations, conv2d_layer.h): conv5_3 is then the F32-stored one rounded to
+// BF16, bit for bit, fused or not (the unfused path max-pools BF16 maps): what every
+// consumer reads of it is the same; a training backbone stores F32.
+TEST_CASE("vgg16 backbone: BF16 activations in bf16 inference give the F32-stored values", "[model][gpu][precision]") {
+  FRCNN_REQUIRE_GPU();
+  Context gpu(Device::cuda());
+  gpu.set_math_mode(MathMode::Bf16);
+  for (bool fuse : {true, false}) {
+    INFO("fuse " << fuse);
+    DType stored = DType::F32;
+    const Tensor f32 = small_backbone_output(gpu, fuse, false, /*lowp=*/false, &stored);
+    REQUIRE(stored == DType::F32);
+    const Tensor b16 = small_backbone_output(gpu, fuse, false, /*lowp=*/true, &stored);
+    REQUIRE(stored == DType::BF16);
+    Context cpu;
+    REQUIRE(b16.to_vector<float>() == round_to_precision(cpu, f32, MathMode::Bf16).to_vector<float>());
+    REQUIRE(b16.to_vector<float>() != f32.to_vector<float>());  // it was rounded
+  }
+  DType stored = DType::BF16;
+  small_backbone_output(gpu, true, /*training=*/true, true, &stored);
+  REQUIRE(stored == DType::F32);
+  // fp32 / tf32 store F32 whatever the switch says.
+  gpu.set_math_mode(MathMode::Tf32);
+  small_backbone_output(gpu, true, false, true, &stored);
+  REQUIRE(stored == DType::F32);
+}
+
+TEST_CASE("faster rcnn: bf16 detections with BF16 activations equal those with F32 ones, bit for bit",
+          "[model][gpu][precision]") {
+  FRCNN_REQUIRE_GPU();
+  Context gpu(Device::cuda());
+  gpu.set_math_mode(MathMode::Bf16);
+  FasterRCNN m(test::small_detector_config());
+  m.init(gpu, 7, "msra");
+  m.to(gpu);
+  const Tensor img = test::random_tensor({1, 3, 96, 128}, 8, -100, 100).to(gpu.device(), gpu.stream());
+  for (bool graphs : {false, true}) {
+    INFO("graphs " << graphs);
+    m.set_cuda_graphs(graphs);
+    m.set_lowp_activations(false);
+    const DetectResult f32 = m.detect(gpu, img, 1.f);
+    m.set_lowp_activations(true);
+    for (int i = 0; i < 3; ++i) {  // eager, captured, replayed
+      const DetectResult b16 = m.detect(gpu, img, 1.f);
+      REQUIRE(b16.scores.numel() > 0);
+      test::require_identical(b16, f32);
+    }
   }
 }
