@@ -18,6 +18,9 @@
 //                                                   y / dL/dx / dL/dw written in BF16), as cuDNN
 //                                                   runs inside a BF16 network; the layer's entry
 //                                                   points would add the per-call conversions.
+//   conv_cuda_own_bf16act/<layer>/fwd/bf16         our bf16 forward with BF16 activations in and out
+//                                                   (what bf16 inference runs), vs_cudnn against
+//                                                   cuDNN's bf16 forward on the same BF16 buffers
 //   conv_cuda_pool/<layer>/fused|unfused/<prec>     inference forward of the layers a 2x2 pool follows
 //                                                   (conv1_2, conv2_2, conv3_3 = conv3_2, conv4_3 =
 //                                                   conv4_2): conv2d_relu_maxpool_forward (the pool in
@@ -230,6 +233,30 @@ void BM_ConvCuda(benchmark::State& state, ConvShape s, Pass pass, bool cudnn, Ma
   if (ref_ms > 0) state.counters["vs_cudnn"] = ref_ms / mean_ms;  // > 1: ours is faster
 }
 
+// Our bf16 forward as bf16 inference runs it: BF16 x in, BF16 y out (kernels/conv2d.h), next
+// to cuDNN's bf16 forward on the same BF16 buffers (vs_cudnn).
+void BM_ConvBf16ActCuda(benchmark::State& state, ConvShape s) {
+  if (!cuda_available()) {
+    state.SkipWithError("no GPU");
+    return;
+  }
+  Context ctx(Device::cuda());
+  ctx.set_math_mode(MathMode::Bf16);
+  ConvBuffers t(ctx, 1, s);
+  t.with_bf16(ctx);
+  float ref_ms = 0;
+#if FRCNN_WITH_CUDNN
+  run_pass(ctx, t, Fwd, true);  // warm-up: plan, algorithm, workspace
+  ref_ms = median_ms(ctx, t, Fwd, true, 5);
+#endif
+  auto run = [&] { conv2d_forward(ctx, t.x16, t.w, t.b, t.pad, 1, /*relu=*/true, DType::BF16); };
+  run();  // warm-up (allocator, the kernels' shared-memory opt-in)
+  state.SetLabel(std::string(own_label(MathMode::Bf16)) + ", BF16 activations in and out");
+  const double mean_ms = timed_loop_ms(state, ctx, run);
+  state.counters["GFLOP/s"] = s.flops(1) / (mean_ms * 1e6);
+  if (ref_ms > 0) state.counters["vs_cudnn"] = ref_ms / mean_ms;  // > 1: ours is faster
+}
+
 // Inference forward of a layer followed by VGG16's 2x2 pool, ours in `math`: the fused op, or
 // the conv (with its fused ReLU) and then maxpool2d_forward (what the unfused layers run).
 void BM_ConvPoolCuda(benchmark::State& state, ConvShape s, bool fused, MathMode math) {
@@ -416,6 +443,11 @@ int register_all() {
             ->UseManualTime()
             ->Unit(benchmark::kMillisecond);
   }
+  for (const ConvShape& s : kShapes)
+    benchmark::RegisterBenchmark(("conv_cuda_own_bf16act/" + std::string(s.name) + "/fwd/bf16").c_str(),
+                                 BM_ConvBf16ActCuda, s)
+        ->UseManualTime()
+        ->Unit(benchmark::kMillisecond);
   for (const ConvShape& s : kShapes)
     for (int p = 0; p < 3; ++p) {
       std::string base = std::string(s.name) + "/" + kPassName[p];

@@ -186,8 +186,11 @@ def main():
         dnn = {p: f"conv_cuda_cudnn/{layer}/{pas}/{p}" for p in PRECISIONS}
         dnn_ms = {p: ms_of(rows, n) for p, n in dnn.items()}
         frac = [pct(own[p].get("GFLOP/s") if own_ms[p] else None, peaks.get(peak_of[p])) for p in own]
-        conv.append([layer, pas, own_ms["fp32"], own_ms["tf32"], own_ms["bf16"], dnn_ms["fp32"], dnn_ms["tf32"],
-                     dnn_ms["bf16"]] + [ratio(dnn_ms[p], own_ms[p]) for p in PRECISIONS] + frac)
+        # ours bf16 with BF16 activations in and out (forward only: what bf16 inference runs)
+        act_ms = ms_of(rows, f"conv_cuda_own_bf16act/{layer}/{pas}/bf16")
+        conv.append([layer, pas, own_ms["fp32"], own_ms["tf32"], own_ms["bf16"], act_ms, dnn_ms["fp32"],
+                     dnn_ms["tf32"], dnn_ms["bf16"]] + [ratio(dnn_ms[p], own_ms[p]) for p in PRECISIONS] +
+                    [ratio(dnn_ms["bf16"], act_ms)] + frac)
         # labels read "<math>: <what cuDNN ran>"; the column already says the math
         conv_algos.append([layer, pas] + [re.sub(r"^(fp32|tf32|bf16): ", "", label_of(rows, n)) for n in dnn.values()])
     if conv:
@@ -195,13 +198,15 @@ def main():
         out.append("Ours in three precisions: fp32 (FP32 FMA, SIMT), tf32 (mma.sync m16n8k8) and bf16 "
                    "(mma.sync m16n8k16), FP32 accumulate. cuDNN in fp32 (CUDNN_FMA_MATH), tf32 (TF32 tensor "
                    "cores allowed) and bf16 (BF16 tensors, FLOAT compute, its pass alone on buffers converted "
-                   "before timing; ours bf16 reads FP32 and rounds in registers). conv5_1 stands for conv5_2, "
+                   "before timing; ours bf16 reads FP32 and rounds in registers, or, in the BF16-activations "
+                   "column (forward only, as bf16 inference runs it), reads and writes BF16). conv5_1 stands for conv5_2, "
                    "conv5_3 and the RPN 3x3 (same "
                    "shape); rpn_cls / rpn_bbox are the RPN's 1x1 convs on conv5_3's 38x63 map. Each \"of peak\" "
                    "is against the GEMM peak of that precision (fp32 sgemm, tf32, bf16).\n")
-        out.append(table(["layer", "pass", "ours fp32 ms", "ours tf32 ms", "ours bf16 ms", "cuDNN fp32 ms",
-                          "cuDNN tf32 ms", "cuDNN bf16 ms", "cuDNN fp32 / ours fp32", "cuDNN tf32 / ours tf32",
-                          "cuDNN bf16 / ours bf16", "ours fp32 of fp32 peak", "ours tf32 of tf32 peak",
+        out.append(table(["layer", "pass", "ours fp32 ms", "ours tf32 ms", "ours bf16 ms",
+                          "ours bf16, BF16 activations ms", "cuDNN fp32 ms", "cuDNN tf32 ms", "cuDNN bf16 ms",
+                          "cuDNN fp32 / ours fp32", "cuDNN tf32 / ours tf32", "cuDNN bf16 / ours bf16",
+                          "cuDNN bf16 / ours bf16 BF16 act.", "ours fp32 of fp32 peak", "ours tf32 of tf32 peak",
                           "ours bf16 of bf16 peak"], conv))
         if any(c != "–" for a in conv_algos for c in a[2:]):
             out.append("\nWhat cuDNN ran (algorithm, rank in its heuristic list, math type, workspace):\n")

@@ -51,9 +51,10 @@
 #                        2.11 / torchvision 0.26 by the device docs; found without importing
 #                        it); it writes the NMS / RoI-pool inputs the kernel suite then times.
 #                        Without torch: one line, ~0 s.
-#   kernel-bench     50  frcnn_bench, its 288 CUDA entries (the CPU ones are CI's), 3
+#   kernel-bench     50  frcnn_bench, its 299 CUDA entries (the CPU ones are CI's), 3
 #                        repetitions, in two runs (detection+peaks+Linear at min time 0.05 s,
-#                        then the 222 conv rows (ours and cuDNN in fp32/tf32/bf16,
+#                        then the 233 conv rows (ours and cuDNN in fp32/tf32/bf16, ours bf16
+#                        forward with BF16 activations,
 #                        24 of them the fused inference pool against conv then pool),
 #                        at 0.02 s: >= 10 s of timing) so a cap hit in the second keeps the
 #                        first's JSON.
