@@ -377,6 +377,19 @@ void require_mostly_matched(const DetectResult& a, const char* a_name, const Det
   REQUIRE(10 * ba >= 9 * nb);
 }
 
+// The small detector (seed 7) on a CUDA context in bf16, and one seeded 96x128 image there.
+struct Bf16Detector {
+  Context gpu{Device::cuda()};
+  FasterRCNN m{test::small_detector_config()};
+  Tensor img;
+  Bf16Detector() {
+    gpu.set_math_mode(MathMode::Bf16);
+    m.init(gpu, 7, "msra");
+    m.to(gpu);
+    img = test::random_tensor({1, 3, 96, 128}, 8, -100, 100).to(gpu.device(), gpu.stream());
+  }
+};
+
 }  // namespace
 
 TEST_CASE("faster rcnn: CUDA detections match the CPU, in fp32, tf32 and bf16", "[model][gpu][precision]") {
@@ -420,16 +433,12 @@ TEST_CASE("faster rcnn: CUDA detections match the CPU, in fp32, tf32 and bf16", 
 TEST_CASE("faster rcnn: cuDNN bf16 detections match our bf16 convolution's", "[model][gpu][precision][cudnn]") {
   FRCNN_REQUIRE_GPU();
   FRCNN_REQUIRE_CUDNN();
-  Context gpu(Device::cuda());
-  gpu.set_math_mode(MathMode::Bf16);
-  FasterRCNN m(test::small_detector_config());
-  m.init(gpu, 7, "msra");
-  m.to(gpu);
-  const Tensor img = test::random_tensor({1, 3, 96, 128}, 8, -100, 100).to(gpu.device(), gpu.stream());
+  Bf16Detector d;
+  FasterRCNN& m = d.m;
   m.set_conv_backend(ConvBackend::Own);
-  const DetectResult own = m.detect(gpu, img, 1.f);
+  const DetectResult own = m.detect(d.gpu, d.img, 1.f);
   m.set_conv_backend(ConvBackend::Cudnn);
-  const DetectResult cud = m.detect(gpu, img, 1.f);
+  const DetectResult cud = m.detect(d.gpu, d.img, 1.f);
   require_mostly_matched(own, "own", cud, "cuDNN");
   REQUIRE(find_param(m, "conv1_1.weight")->lowp.value.dtype() == DType::BF16);  // cuDNN read the BF16 copy
   REQUIRE(find_param(m, "fc6.weight")->lowp.value.dtype() == DType::BF16);
@@ -515,20 +524,16 @@ TEST_CASE("vgg16 backbone: BF16 activations in bf16 inference give the F32-store
 TEST_CASE("faster rcnn: bf16 detections with BF16 activations equal those with F32 ones, bit for bit",
           "[model][gpu][precision]") {
   FRCNN_REQUIRE_GPU();
-  Context gpu(Device::cuda());
-  gpu.set_math_mode(MathMode::Bf16);
-  FasterRCNN m(test::small_detector_config());
-  m.init(gpu, 7, "msra");
-  m.to(gpu);
-  const Tensor img = test::random_tensor({1, 3, 96, 128}, 8, -100, 100).to(gpu.device(), gpu.stream());
+  Bf16Detector d;
+  FasterRCNN& m = d.m;
   for (bool graphs : {false, true}) {
     INFO("graphs " << graphs);
     m.set_cuda_graphs(graphs);
     m.set_lowp_activations(false);
-    const DetectResult f32 = m.detect(gpu, img, 1.f);
+    const DetectResult f32 = m.detect(d.gpu, d.img, 1.f);
     m.set_lowp_activations(true);
     for (int i = 0; i < 3; ++i) {  // eager, captured, replayed
-      const DetectResult b16 = m.detect(gpu, img, 1.f);
+      const DetectResult b16 = m.detect(d.gpu, d.img, 1.f);
       REQUIRE(b16.scores.numel() > 0);
       test::require_identical(b16, f32);
     }
