@@ -29,6 +29,8 @@ MUTANTS=(
   "mma-epilogue-no-barrier|kernels/conv2d_mma_cuda.cu|  __syncthreads();\n  const auto cc = p.c_col(n0 + li);|  const auto cc = p.c_col(n0 + li);|test_kernels|conv2d precision: CUDA tensor-core passes*"
   "mma-b-layout-mismatch|kernels/conv2d_mma_cuda.cu|      b[t][1] = ptx::cvt_tf32(s[b_at<kBShift>(ks + tig + 4, nb + 8 * t + group)]);|      b[t][1] = ptx::cvt_tf32(s[b_at<kBShift>(ks + tig + 4, nb + 8 * t + (group ^ 1))]);|test_kernels|conv2d precision: CUDA tensor-core passes*"
   "mma-a-ldmatrix-matrices-swapped|kernels/conv2d_mma_cuda.cu|a_at(mb + lane % 8 + 8 * (j % 2), ks + 4 * (j / 2))|a_at(mb + lane % 8 + 8 * (j / 2), ks + 4 * (j % 2))|test_kernels|conv2d precision: CUDA tensor-core passes*"
+  "mma-bf16-x-drops-last-k|kernels/conv2d_mma_cuda.cu|          bs[b_at<Ops::kBShift>(kk, li)] = k < kend ? p.load_b(bcol, k) : 0.f;|          bs[b_at<Ops::kBShift>(kk, li)] = k + 1 < kend ? p.load_b(bcol, k) : 0.f;|test_kernels|conv2d bf16 activations*"
+  "conv-bf16-pool-cas-no-retry|kernels/conv2d_problems.cuh|    if (old == assumed) return;|    return;|test_kernels|conv2d bf16 activations*"
   "nms-scan-no-barrier|kernels/nms_cuda.cu|      n_kept_blk = cnt;\n    }\n    __syncthreads();|      n_kept_blk = cnt;\n    }|test_kernels|nms: CPU and CUDA*"
   "nms-mask-oob-read|kernels/nms_cuda.cu|  if (t < col_size) {|  if (t <= col_size) {|test_kernels|nms: CPU and CUDA*"
   "nms-removed-uninit|kernels/nms_cuda.cu|  for (int w = threadIdx.x; w < nblk; w += blockDim.x) removed[w] = 0;|  for (int w = threadIdx.x + 1; w < nblk; w += blockDim.x) removed[w] = 0;|test_kernels|nms: CPU and CUDA*"
