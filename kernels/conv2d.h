@@ -1,6 +1,7 @@
-// 2-D convolution, NCHW F32, square or rectangular kernel, zero padding, stride; the
-// kernel sizes the engine uses are 3x3 (pad 1) and 1x1 (pad 0), stride 1, but any
-// kernel / pad / stride with a non-empty output works on both devices.
+// 2-D convolution, NCHW F32 (the forward's activations also BF16), square or rectangular
+// kernel, zero padding, stride; the kernel sizes the engine uses are 3x3 (pad 1) and 1x1
+// (pad 0), stride 1, but any kernel / pad / stride with a non-empty output works on both
+// devices.
 //   x: (N, Cin, H, W)   w: (Cout, Cin, KH, KW) (torch layout)   b: (Cout) or undefined
 //   y: (N, Cout, Ho, Wo), Ho = (H + 2 pad - KH) / stride + 1 (floor), same for Wo
 //

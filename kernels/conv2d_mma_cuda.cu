@@ -11,8 +11,8 @@
 // register round trip, so three slices (48 k) are in flight while the warps multiply the
 // fourth. Per slice: wait for its group, one __syncthreads (the slice has landed for every
 // thread, and every warp is done with the stage the next copies overwrite), issue the copies
-// of the slice kStages - 1 ahead, commit, multiply. The stages hold the FP32 values as they
-// are in memory (activations are FP32 in every precision); each warp rounds its fragments to
+// of the slice kStages - 1 ahead, commit, multiply. The stages hold FP32 values (the operands
+// as they are in memory, or a BF16 x widened); each warp rounds its fragments to
 // TF32 (cvt.rna.tf32) or packs them to BF16 pairs (cvt.rn.bf16x2) in registers after the
 // shared-memory load, as CUTLASS does for FP32 operands.
 //
@@ -22,7 +22,10 @@
 // (thread t: row t % BM, consecutive k's), or, where its rows are contiguous and 16-byte
 // aligned along k (the forward pass's weights when K % 4 == 0, backward-weight's dY when
 // Ho * Wo % 4 == 0), one 16-byte cp.async per four k's (thread t: row t / 4 (+ 64), chunk
-// t % 4; a warp reads 8 whole 64-byte row slices).
+// t % 4; a warp reads 8 whole 64-byte row slices). A BF16 x (the forward's inference
+// activations, conv2d.h) has no 2-byte cp.async: its B elements are plain loads widened into
+// the stage by ordinary stores, which the barrier kStages - 1 slices before their use
+// publishes as it does the asynchronous copies.
 //
 // Shared-memory layouts (words), free of bank conflicts for the fragment loads:
 //   A stage (BM x 16, k contiguous): (m, k) at m * 16 + 4 ((k / 4) ^ sw(m)) + k % 4 with
