@@ -75,10 +75,15 @@ std::string sniff_format(const std::string& b) {
   return "";
 }
 
-// stb_image 2.27 builds a Huffman table from a DHT segment's 16 code counts without checking
-// that they add up to at most 256, and writes past its 257-entry table (found by fuzzing,
-// tests/fuzz). Every DHT segment of the file is checked first, the way stb reads them (a
-// table's bytes past the end of the file read as 0; segments between progressive scans too).
+// Two stb_image 2.27 bugs in its Huffman tables (found by fuzzing, tests/fuzz): it builds a
+// table from a DHT segment's 16 code counts without checking that they add up to at most 256,
+// and writes past its 257-entry table; and a scan may name a table no DHT segment defined,
+// which stb then decodes with from uninitialised memory (an index of -1094516787 into a
+// 256-entry array). Every segment is walked the way stb reads them (a table's bytes past the
+// end of the file read as 0; DHT segments between progressive scans too), and each scan's
+// tables are checked against the ones defined before it: a baseline scan decodes with its
+// components' DC and AC tables, a progressive DC scan with the DC table in its first pass
+// only (Ah = 0), a progressive AC scan with the AC table.
 // Returns what is wrong, or "" when every table is fine or the data is not a JPEG to stb.
 std::string jpeg_bad_huffman_table(const std::string& b) {
   const auto* d = reinterpret_cast<const uint8_t*>(b.data());
@@ -88,6 +93,8 @@ std::string jpeg_bad_huffman_table(const std::string& b) {
   while (p < n && d[p] == 0xFF) ++p;
   if (p == 0 || p >= n || d[p] != 0xD8) return "";
   ++p;
+  bool defined[2][4] = {};  // [DC 0 / AC 1][table id]
+  bool progressive = false;
   while (p + 4 <= n) {
     if (d[p] != 0xFF) { ++p; continue; }  // entropy-coded data between scans
     const uint8_t m = d[p + 1];
@@ -95,13 +102,30 @@ std::string jpeg_bad_huffman_table(const std::string& b) {
     if (m == 0x00 || m == 0x01 || m == 0xD8 || (m >= 0xD0 && m <= 0xD7)) { p += 2; continue; }
     if (m == 0xD9) break;
     const size_t len = get16(d + p + 2, /*le=*/false);
+    if (m == 0xC0 || m == 0xC1 || m == 0xC2) progressive = m == 0xC2;  // the frames stb decodes
     if (m == 0xC4) {
       for (size_t q = p + 4; q < p + 2 + len && q < n;) {
         unsigned codes = 0;
         for (size_t i = 1; i <= 16; ++i) codes += at(q + i);
         if (codes > 256)
           return "a Huffman table (DHT) with " + std::to_string(codes) + " codes; at most 256";
+        const unsigned cls = at(q) >> 4, id = at(q) & 15;
+        if (cls <= 1 && id <= 3) defined[cls][id] = true;  // else stb refuses the header itself
         q += 17 + codes;
+      }
+    }
+    // SOS: Ns, Ns x (component, DC table << 4 | AC table), Ss, Se, Ah << 4 | Al. A header stb
+    // refuses for its own reasons (a count or length out of range) is left to stb.
+    const unsigned ns = at(p + 4);
+    if (m == 0xDA && ns >= 1 && ns <= 4 && len == 6 + 2 * ns) {
+      const unsigned ss = at(p + 5 + 2 * ns), ah = at(p + 7 + 2 * ns) >> 4;
+      const bool needs_dc = !progressive || (ss == 0 && ah == 0), needs_ac = !progressive || ss > 0;
+      for (unsigned i = 0; i < ns; ++i) {
+        const unsigned dc = at(p + 6 + 2 * i) >> 4, ac = at(p + 6 + 2 * i) & 15;
+        if (needs_dc && dc <= 3 && !defined[0][dc])
+          return "a scan uses DC Huffman table " + std::to_string(dc) + ", which no DHT segment before it defines";
+        if (needs_ac && ac <= 3 && !defined[1][ac])
+          return "a scan uses AC Huffman table " + std::to_string(ac) + ", which no DHT segment before it defines";
       }
     }
     p += 2 + len;

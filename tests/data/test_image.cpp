@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 #include <stb/stb_image_write.h>
+#include <turbojpeg.h>
 
 #include <cstring>
 #include <fstream>
@@ -308,6 +309,50 @@ TEST_CASE("image: a JPEG Huffman table with more than 256 codes is an error nami
   REQUIRE_THROWS_WITH(load_image(path), Catch::Contains(path) && Catch::Contains("(DHT) with 512 codes"));
   write_bytes(path, jpg);
   REQUIRE(load_image(path).width == 16);  // the JPEG's own tables pass
+}
+
+TEST_CASE("image: a JPEG scan naming a Huffman table no DHT defines is an error naming the file", "[image]") {
+  // Found by the fuzz smoke (tests/fuzz/regressions/image): stb_image 2.27 decoded such a scan
+  // with a table from uninitialised memory (UBSan: index -1094516787 out of bounds).
+  auto dir = test::temp_dir("image_dht_undefined");
+  auto path = (dir / "scan.jpg").string();
+  save_image(path, quadrants(16, 16), 90);
+  const std::string jpg = read_bytes(path);
+  const size_t sos = jpg.find("\xff\xda");
+  REQUIRE(sos != std::string::npos);
+  // SOS: FF DA, length (2), Ns, then per component its id and DC << 4 | AC table.
+  std::string bad_ac = jpg;
+  bad_ac[sos + 6] = char((uint8_t(jpg[sos + 6]) & 0xF0) | 2);
+  write_bytes(path, bad_ac);
+  REQUIRE_THROWS_WITH(load_image(path), Catch::Contains(path) && Catch::Contains("corrupt JPEG (a scan uses AC Huffman table 2, which no DHT segment before it defines)"));
+  std::string bad_dc = jpg;
+  bad_dc[sos + 6] = char((uint8_t(jpg[sos + 6]) & 0x0F) | 0x30);
+  write_bytes(path, bad_dc);
+  REQUIRE_THROWS_WITH(load_image(path), Catch::Contains(path) && Catch::Contains("uses DC Huffman table 3"));
+
+  // A progressive JPEG's scans need only some of the tables (a DC scan its DC table, in its
+  // first pass only; an AC scan its AC table), and DHT segments may come between scans: one
+  // from libjpeg-turbo (tjCompress2, TJFLAG_PROGRESSIVE) decodes, in colour and in grey.
+  for (const int pf : {TJPF_RGB, TJPF_GRAY}) {
+    const Image img = quadrants(24, 16);
+    std::vector<uint8_t> grey(size_t(img.width) * img.height);
+    for (size_t i = 0; i < grey.size(); ++i) grey[i] = img.data[i * 3 + 1];
+    tjhandle tj = tjInitCompress();
+    REQUIRE(tj);
+    unsigned char* out = nullptr;
+    unsigned long size = 0;
+    const int rc = tjCompress2(tj, pf == TJPF_RGB ? img.data.data() : grey.data(), img.width, 0, img.height, pf, &out,
+                               &size, pf == TJPF_RGB ? TJSAMP_420 : TJSAMP_GRAY, 90, TJFLAG_PROGRESSIVE);
+    const std::string bytes = rc == 0 ? std::string(reinterpret_cast<const char*>(out), size) : "";
+    tjFree(out);
+    tjDestroy(tj);
+    REQUIRE(rc == 0);
+    REQUIRE(bytes.find("\xff\xc2") != std::string::npos);  // a progressive frame
+    write_bytes(path, bytes);
+    const Image back = load_image(path);
+    REQUIRE(back.width == 24);
+    REQUIRE(back.height == 16);
+  }
 }
 
 TEST_CASE("image: a PNM header number with more than 8 digits is an error naming the file", "[image]") {
