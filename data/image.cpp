@@ -78,7 +78,7 @@ std::string sniff_format(const std::string& b) {
 // Two stb_image 2.27 bugs in its Huffman tables (found by fuzzing, tests/fuzz): it builds a
 // table from a DHT segment's 16 code counts without checking that they add up to at most 256,
 // and writes past its 257-entry table; and a scan may name a table no DHT segment defined,
-// which stb then decodes with from uninitialised memory (an index of -1094516787 into a
+// which stb then decodes with, reading it from uninitialised memory (an index of -1094516787 into a
 // 256-entry array). Every segment is walked the way stb reads them (a table's bytes past the
 // end of the file read as 0; DHT segments between progressive scans too), and each scan's
 // tables are checked against the ones defined before it: a baseline scan decodes with its
@@ -116,8 +116,8 @@ std::string jpeg_bad_huffman_table(const std::string& b) {
     }
     // SOS: Ns, Ns x (component, DC table << 4 | AC table), Ss, Se, Ah << 4 | Al. A header stb
     // refuses for its own reasons (a count or length out of range) is left to stb.
-    const unsigned ns = at(p + 4);
-    if (m == 0xDA && ns >= 1 && ns <= 4 && len == 6 + 2 * ns) {
+    const unsigned ns = m == 0xDA ? at(p + 4) : 0;
+    if (ns >= 1 && ns <= 4 && len == 6 + 2 * ns) {
       const unsigned ss = at(p + 5 + 2 * ns), ah = at(p + 7 + 2 * ns) >> 4;
       const bool needs_dc = !progressive || (ss == 0 && ah == 0), needs_ac = !progressive || ss > 0;
       for (unsigned i = 0; i < ns; ++i) {
